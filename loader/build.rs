@@ -1,0 +1,25 @@
+//! Link the loader binary as a freestanding static PIE with our own linker
+//! script. Link arguments go to the binary only (`-bins`): the test harness
+//! must keep its ordinary start files.
+fn main() {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let script = std::path::Path::new(&manifest).join("../linker.ld");
+    println!("cargo:rerun-if-changed={}", script.display());
+    for arg in [
+        "-nostartfiles",
+        "-nostdlib",
+        "-static-pie",
+        "-Wl,-z,now",
+        "-Wl,-z,max-page-size=4096",
+        "-Wl,-z,relro",
+        "-Wl,-z,noexecstack",
+        "-Wl,--no-undefined",
+        "-Wl,--build-id=none",
+        "-Wl,-soname,ld-guardld.so.1",
+    ] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+    if std::env::var_os("GUARDLD_NO_LINKER_SCRIPT").is_none() {
+        println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+    }
+}

@@ -1,0 +1,3 @@
+//! Architecture-specific pieces: tiny asm helpers, called from portable code.
+mod x86_64;
+pub use x86_64::*;

@@ -1,0 +1,78 @@
+//! ELF64 structures and the only code that reinterprets bytes as them.
+//! Everything else reads through `read`/`slice`, which check bounds and
+//! alignment and return None instead of trusting the file.
+
+/// Plain old data: any bit pattern is a valid value.
+///
+/// # Safety
+/// Implementors must be `repr(C)` with only integer fields and no padding.
+pub unsafe trait Pod: Copy {}
+
+// SAFETY: integers accept any bit pattern.
+unsafe impl Pod for u16 {}
+// SAFETY: as above.
+unsafe impl Pod for u32 {}
+// SAFETY: as above.
+unsafe impl Pod for u64 {}
+
+macro_rules! pod {
+    ($(#[$m:meta])* $name:ident { $($f:ident: $t:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct $name { $(pub $f: $t),* }
+        // SAFETY: repr(C), integer fields laid out without padding.
+        unsafe impl Pod for $name {}
+    };
+}
+
+pod!(Ehdr {
+    e_ident: [u8; 16], e_type: u16, e_machine: u16, e_version: u32, e_entry: u64,
+    e_phoff: u64, e_shoff: u64, e_flags: u32, e_ehsize: u16, e_phentsize: u16,
+    e_phnum: u16, e_shentsize: u16, e_shnum: u16, e_shstrndx: u16,
+});
+pod!(Phdr {
+    p_type: u32, p_flags: u32, p_offset: u64, p_vaddr: u64, p_paddr: u64,
+    p_filesz: u64, p_memsz: u64, p_align: u64,
+});
+pod!(Dyn { d_tag: i64, d_val: u64 });
+pod!(Sym { st_name: u32, st_info: u8, st_other: u8, st_shndx: u16, st_value: u64, st_size: u64 });
+pod!(Rela { r_offset: u64, r_info: u64, r_addend: i64 });
+
+const _: () = assert!(core::mem::size_of::<Ehdr>() == 64);
+const _: () = assert!(core::mem::size_of::<Phdr>() == 56);
+const _: () = assert!(core::mem::size_of::<Sym>() == 24);
+
+/// Copy a `T` out of `bytes` at `offset`, if it fits.
+pub fn read<T: Pod>(bytes: &[u8], offset: usize) -> Option<T> {
+    let end = offset.checked_add(core::mem::size_of::<T>())?;
+    let src = bytes.get(offset..end)?;
+    // SAFETY: `src` holds size_of::<T>() bytes and T accepts any bit pattern.
+    Some(unsafe { core::ptr::read_unaligned(src.as_ptr().cast::<T>()) })
+}
+
+/// View `count` `T`s in `bytes` at `offset`, if in bounds and aligned.
+pub fn slice<T: Pod>(bytes: &[u8], offset: usize, count: usize) -> Option<&[T]> {
+    let len = count.checked_mul(core::mem::size_of::<T>())?;
+    let src = bytes.get(offset..offset.checked_add(len)?)?;
+    if (src.as_ptr() as usize) % core::mem::align_of::<T>() != 0 {
+        return None;
+    }
+    // SAFETY: in bounds, aligned, and T accepts any bit pattern.
+    Some(unsafe { core::slice::from_raw_parts(src.as_ptr().cast::<T>(), count) })
+}
+
+/// View of a Pod value as bytes (for reading structs with pread).
+pub fn bytes_of_mut<T: Pod>(v: &mut T) -> &mut [u8] {
+    // SAFETY: T is Pod: every byte is initialised and any value written is valid.
+    unsafe { core::slice::from_raw_parts_mut((v as *mut T).cast::<u8>(), core::mem::size_of::<T>()) }
+}
+
+/// Memory of an object already mapped into this process, as a byte slice.
+///
+/// # Safety
+/// `[addr, addr+len)` must be mapped readable for the life of the slice.
+pub unsafe fn mapped<'a>(addr: usize, len: usize) -> &'a [u8] {
+    // SAFETY: the caller vouches for the range.
+    unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
+}

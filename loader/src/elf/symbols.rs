@@ -1,0 +1,370 @@
+//! One object's dynamic symbols: hash-table lookup (GNU, else SysV) and
+//! symbol versions. Every index is checked against the table it indexes;
+//! chain walks are bounded by the symbol count so a cyclic chain ends.
+
+use super::dynamic::{DynInfo, string};
+use super::image::Image;
+use super::pod::Sym;
+use alloc::vec::Vec;
+
+pub const STB_LOCAL: u8 = 0;
+pub const STB_GLOBAL: u8 = 1;
+pub const STB_WEAK: u8 = 2;
+pub const STB_GNU_UNIQUE: u8 = 10;
+pub const STT_NOTYPE: u8 = 0;
+pub const STT_OBJECT: u8 = 1;
+pub const STT_FUNC: u8 = 2;
+pub const STT_COMMON: u8 = 5;
+pub const STT_TLS: u8 = 6;
+pub const STT_GNU_IFUNC: u8 = 10;
+pub const SHN_UNDEF: u16 = 0;
+pub const SHN_ABS: u16 = 0xfff1;
+pub const STV_HIDDEN: u8 = 2;
+pub const STV_INTERNAL: u8 = 1;
+const VERSYM_HIDDEN: u16 = 0x8000;
+const VER_FLG_WEAK: u16 = 2;
+
+pub fn gnu_hash(name: &[u8]) -> u32 {
+    name.iter().fold(5381u32, |h, &c| h.wrapping_mul(33).wrapping_add(c as u32))
+}
+
+pub fn sysv_hash(name: &[u8]) -> u32 {
+    let mut h = 0u32;
+    for &c in name {
+        h = (h << 4).wrapping_add(c as u32);
+        let g = h & 0xf000_0000;
+        if g != 0 {
+            h ^= g >> 24;
+        }
+        h &= !g;
+    }
+    h
+}
+
+/// A name with both hashes computed once per lookup.
+#[derive(Clone, Copy)]
+pub struct Name<'a> {
+    pub bytes: &'a [u8],
+    pub gnu: u32,
+    sysv: Option<u32>,
+}
+
+impl<'a> Name<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Name { bytes, gnu: gnu_hash(bytes), sysv: None }
+    }
+}
+
+/// A version requirement or definition: name and its ELF hash.
+#[derive(Clone, Copy, Debug)]
+pub struct Version<'a> {
+    pub name: &'a [u8],
+    pub hash: u32,
+    /// For requirements: the file (soname) that should define it.
+    pub file: Option<&'a [u8]>,
+    /// For requirements: weak (a missing definition is no error).
+    pub weak: bool,
+}
+
+enum Hash {
+    Gnu { nbuckets: u32, symoffset: u32, bloom: &'static [u64], shift: u32, buckets: &'static [u32], chain: &'static [u32] },
+    Sysv { buckets: &'static [u32], chain: &'static [u32] },
+    None,
+}
+
+/// Why a symbol table cannot be used.
+#[derive(Clone, Copy, Debug)]
+pub enum SymError {
+    BadHash,
+    BadVersions,
+}
+
+impl SymError {
+    pub fn message(self) -> &'static str {
+        match self {
+            SymError::BadHash => "corrupt symbol hash table",
+            SymError::BadVersions => "corrupt symbol version tables",
+        }
+    }
+}
+
+/// The dynamic symbol table of one object.
+pub struct Symbols {
+    syms: &'static [Sym],
+    strtab: &'static [u8],
+    hash: Hash,
+    versym: Option<&'static [u16]>,
+    /// Version definitions by index (VERDEF), name + hash; None for gaps.
+    pub defs: Vec<Option<Version<'static>>>,
+    /// Version requirements by index (VERNEED's vna_other).
+    pub needs: Vec<Option<Version<'static>>>,
+}
+
+const MAX_VERSIONS: u64 = 4096;
+
+impl Symbols {
+    pub fn new(img: &Image, d: &DynInfo) -> Result<Self, SymError> {
+        // The symbol count is not stored; bound it by the segment holding
+        // the table, then tighten with the hash table below.
+        let room = img.bytes_from(d.symtab).map_or(0, |b| b.len() / 24);
+        let mut nsyms = room;
+        let hash = if let Some(h) = d.gnu_hash {
+            let hdr: &[u32] = img.table(h, 4).ok_or(SymError::BadHash)?;
+            let (nbuckets, symoffset, bloom_size, shift) = (hdr[0], hdr[1], hdr[2], hdr[3]);
+            if nbuckets == 0 || bloom_size == 0 || !bloom_size.is_power_of_two() || shift >= 64 {
+                return Err(SymError::BadHash);
+            }
+            let bloom: &[u64] = img.table(h + 16, bloom_size as u64).ok_or(SymError::BadHash)?;
+            let bk = h + 16 + bloom_size as u64 * 8;
+            let buckets: &[u32] = img.table(bk, nbuckets as u64).ok_or(SymError::BadHash)?;
+            let ch = bk + nbuckets as u64 * 4;
+            let chain_room = img.bytes_from(ch).map_or(0, |b| b.len() / 4);
+            // Symbols past symoffset are exactly those in the chains.
+            nsyms = nsyms.min(symoffset as usize + chain_room);
+            let chain: &[u32] = img.table(ch, nsyms.saturating_sub(symoffset as usize) as u64).ok_or(SymError::BadHash)?;
+            Hash::Gnu { nbuckets, symoffset, bloom, shift, buckets, chain }
+        } else if let Some(h) = d.hash {
+            let hdr: &[u32] = img.table(h, 2).ok_or(SymError::BadHash)?;
+            let (nb, nc) = (hdr[0] as u64, hdr[1] as u64);
+            if nb == 0 {
+                return Err(SymError::BadHash);
+            }
+            let buckets: &[u32] = img.table(h + 8, nb).ok_or(SymError::BadHash)?;
+            let chain: &[u32] = img.table(h + 8 + nb * 4, nc).ok_or(SymError::BadHash)?;
+            nsyms = nsyms.min(nc as usize);
+            Hash::Sysv { buckets, chain }
+        } else {
+            Hash::None
+        };
+        let syms: &[Sym] = img.table(d.symtab, nsyms as u64).ok_or(SymError::BadHash)?;
+        let strtab = img.bytes(d.strtab, d.strsz).unwrap_or(&[]);
+        let versym = match d.versym {
+            Some(v) => Some(img.table::<u16>(v, nsyms as u64).ok_or(SymError::BadVersions)?),
+            None => None,
+        };
+        let mut s = Symbols { syms, strtab, hash, versym, defs: Vec::new(), needs: Vec::new() };
+        s.read_verdefs(img, d).ok_or(SymError::BadVersions)?;
+        s.read_verneeds(img, d).ok_or(SymError::BadVersions)?;
+        Ok(s)
+    }
+
+    /// An object without a dynamic symbol table.
+    pub fn empty() -> Self {
+        Symbols { syms: &[], strtab: &[], hash: Hash::None, versym: None, defs: Vec::new(), needs: Vec::new() }
+    }
+
+    fn put(v: &mut Vec<Option<Version<'static>>>, ndx: u16, ver: Version<'static>) {
+        let i = ndx as usize;
+        if v.len() <= i {
+            v.resize(i + 1, None);
+        }
+        v[i] = Some(ver);
+    }
+
+    fn read_verdefs(&mut self, img: &Image, d: &DynInfo) -> Option<()> {
+        let Some((mut at, num)) = d.verdef else { return Some(()) };
+        for _ in 0..num.min(MAX_VERSIONS) {
+            let h: &[u16] = img.table(at, 10)?; // Verdef: 20 bytes
+            let (flags, ndx, cnt) = (h[1], h[2], h[3]);
+            let aux = u32::from_le_bytes([h[6] as u8, (h[6] >> 8) as u8, h[7] as u8, (h[7] >> 8) as u8]) as u64;
+            let next = u32::from_le_bytes([h[8] as u8, (h[8] >> 8) as u8, h[9] as u8, (h[9] >> 8) as u8]) as u64;
+            let hash = h[4] as u32 | (h[5] as u32) << 16;
+            if cnt > 0 {
+                let a: &[u32] = img.table(at.checked_add(aux)?, 2)?;
+                let name = string(img, d, a[0] as u64)?;
+                // VER_FLG_BASE (1) names the object itself, not a version.
+                if flags & 1 == 0 {
+                    Self::put(&mut self.defs, ndx & 0x7fff, Version { name, hash, file: None, weak: false });
+                }
+            }
+            if next == 0 {
+                break;
+            }
+            at = at.checked_add(next)?;
+        }
+        Some(())
+    }
+
+    fn read_verneeds(&mut self, img: &Image, d: &DynInfo) -> Option<()> {
+        let Some((mut at, num)) = d.verneed else { return Some(()) };
+        for _ in 0..num.min(MAX_VERSIONS) {
+            let h: &[u32] = img.table(at, 4)?; // Verneed: 16 bytes
+            let cnt = h[0] >> 16;
+            let file = string(img, d, h[1] as u64)?;
+            let mut aux = at.checked_add(h[2] as u64)?;
+            for _ in 0..cnt.min(MAX_VERSIONS as u32) {
+                let a: &[u32] = img.table(aux, 4)?; // Vernaux: 16 bytes
+                let (hash, flags, other) = (a[0], a[1] as u16, (a[1] >> 16) as u16);
+                let name = string(img, d, a[2] as u64)?;
+                Self::put(&mut self.needs, other & 0x7fff, Version { name, hash, file: Some(file), weak: flags & VER_FLG_WEAK != 0 });
+                if a[3] == 0 {
+                    break;
+                }
+                aux = aux.checked_add(a[3] as u64)?;
+            }
+            if h[3] == 0 {
+                break;
+            }
+            at = at.checked_add(h[3] as u64)?;
+        }
+        Some(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.syms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.syms.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&'static Sym> {
+        self.syms.get(i)
+    }
+
+    pub fn name(&self, s: &Sym) -> Option<&'static [u8]> {
+        let rest = self.strtab.get(s.st_name as usize..)?;
+        Some(&rest[..rest.iter().position(|&b| b == 0)?])
+    }
+
+    /// The version a reference at index `i` requires (None: unversioned).
+    pub fn required_version(&self, i: usize) -> Option<Version<'static>> {
+        let v = *self.versym?.get(i)? & 0x7fff;
+        if v < 2 {
+            return None;
+        }
+        self.needs.get(v as usize).copied().flatten().or_else(|| self.defs.get(v as usize).copied().flatten())
+    }
+
+    /// Whether definition `i` of this object satisfies version `want`,
+    /// following glibc's check_match. Returns (accept, unversioned-fallback):
+    /// the second marks a non-hidden versioned definition an unversioned
+    /// reference may take when it is the only one.
+    fn version_ok(&self, i: usize, want: Option<&Version<'_>>) -> (bool, bool) {
+        let Some(versym) = self.versym else { return (true, false) };
+        let raw = versym.get(i).copied().unwrap_or(0);
+        let ndx = raw & 0x7fff;
+        let hidden = raw & VERSYM_HIDDEN != 0;
+        match want {
+            Some(w) => {
+                let def = self.defs.get(ndx as usize).copied().flatten();
+                let matches = def.is_some_and(|d| d.hash == w.hash && d.name == w.name);
+                (matches || (def.is_none() && !hidden), false)
+            }
+            None if ndx >= 3 => (false, !hidden),
+            None => (true, false),
+        }
+    }
+
+    /// Find a definition of `name` (with version `want`) that another object
+    /// may bind to. `plt` excludes undefined symbols that carry a canonical
+    /// PLT address (a JUMP_SLOT must not bind to a PLT stub).
+    pub fn lookup(&self, name: &mut Name<'_>, want: Option<&Version<'_>>, plt: bool) -> Option<(usize, &'static Sym)> {
+        let mut fallback = None;
+        let mut fallbacks = 0;
+        let mut check = |i: usize| -> Option<(usize, &'static Sym)> {
+            let s = self.syms.get(i)?;
+            if !self.definable(s, plt) || self.name(s)? != name.bytes {
+                return None;
+            }
+            match self.version_ok(i, want) {
+                (true, _) => Some((i, s)),
+                (false, true) => {
+                    fallbacks += 1;
+                    fallback = Some((i, s));
+                    None
+                }
+                _ => None,
+            }
+        };
+        let found = match self.hash {
+            Hash::Gnu { nbuckets, symoffset, bloom, shift, buckets, chain } => {
+                let h = name.gnu;
+                let word = bloom[(h as usize / 64) & (bloom.len() - 1)];
+                let mask = (1u64 << (h % 64)) | (1u64 << ((h >> shift) % 64));
+                if word & mask != mask {
+                    return None;
+                }
+                let mut i = buckets[(h % nbuckets) as usize] as usize;
+                let mut hit = None;
+                if i >= symoffset as usize {
+                    while let Some(&c) = chain.get(i - symoffset as usize) {
+                        if (c | 1) == (h | 1) {
+                            if let Some(r) = check(i) {
+                                hit = Some(r);
+                                break;
+                            }
+                        }
+                        if c & 1 != 0 {
+                            break;
+                        }
+                        i += 1;
+                    }
+                }
+                hit
+            }
+            Hash::Sysv { buckets, chain } => {
+                let h = *name.sysv.get_or_insert_with(|| sysv_hash(name.bytes));
+                let mut i = buckets[h as usize % buckets.len()] as usize;
+                let mut hit = None;
+                // At most one step per symbol: a cyclic chain cannot hang us.
+                for _ in 0..chain.len() {
+                    if i == 0 {
+                        break;
+                    }
+                    if let Some(r) = check(i) {
+                        hit = Some(r);
+                        break;
+                    }
+                    let Some(&n) = chain.get(i) else { break };
+                    i = n as usize;
+                }
+                hit
+            }
+            Hash::None => (1..self.syms.len()).find_map(&mut check),
+        };
+        found.or(if fallbacks == 1 { fallback } else { None })
+    }
+
+    fn definable(&self, s: &Sym, plt: bool) -> bool {
+        let (bind, ty) = (s.st_info >> 4, s.st_info & 0xf);
+        if s.st_value == 0 && s.st_shndx != SHN_ABS && ty != STT_TLS {
+            return false;
+        }
+        if plt && s.st_shndx == SHN_UNDEF {
+            return false;
+        }
+        if !matches!(ty, STT_NOTYPE | STT_OBJECT | STT_FUNC | STT_COMMON | STT_TLS | STT_GNU_IFUNC) {
+            return false;
+        }
+        if matches!(s.st_other & 3, STV_HIDDEN | STV_INTERNAL) {
+            return false;
+        }
+        matches!(bind, STB_GLOBAL | STB_WEAK | STB_GNU_UNIQUE)
+    }
+
+    /// Every version this object defines (for checking requirements).
+    pub fn defines_version(&self, v: &Version<'_>) -> bool {
+        self.defs.iter().flatten().any(|d| d.hash == v.hash && d.name == v.name)
+    }
+
+    /// Every defined symbol, for dladdr-style reverse lookups.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &'static Sym)> + '_ {
+        self.syms.iter().enumerate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_match_the_abi_examples() {
+        // Values from the ELF gABI / GNU hash documentation.
+        assert_eq!(gnu_hash(b""), 0x0000_1505);
+        assert_eq!(gnu_hash(b"printf"), 0x156b_2bb8);
+        assert_eq!(gnu_hash(b"exit"), 0x7c96_7e3f);
+        assert_eq!(sysv_hash(b"printf"), 0x0779_05a6);
+        assert_eq!(sysv_hash(b"exit"), 0x0006_cf04);
+    }
+}

@@ -1,0 +1,130 @@
+//! One loaded object (the program, guardld itself, or a library) and what
+//! the linker knows about it.
+
+use crate::elf::dynamic::{self, DynInfo};
+use crate::elf::header::{PT_DYNAMIC, PT_LOAD, PT_TLS};
+use crate::elf::image::Image;
+use crate::elf::pod::Phdr;
+use crate::elf::symbols::Symbols;
+use crate::map::{PF_W, Plan};
+use alloc::vec::Vec;
+
+pub struct Dso {
+    /// Path as opened (NUL-terminated), "" for the main program as PT_INTERP.
+    pub path: Vec<u8>,
+    /// Directory for $ORIGIN.
+    pub origin: Option<Vec<u8>>,
+    pub img: Image,
+    pub dyn_: DynInfo,
+    /// Runtime address of PT_DYNAMIC.
+    pub dyn_addr: usize,
+    pub syms: Symbols,
+    pub phdr_addr: usize,
+    pub phnum: usize,
+    /// The span guardld mapped (start, len); the kernel's spans are not ours.
+    pub span: (usize, usize),
+    /// The mapping plan, kept for RELRO, padding reports and unmapping.
+    pub plan: Option<Plan>,
+    /// Range (link-time addr, len) made read-only after relocation.
+    pub relro: Option<(u64, u64)>,
+    pub guarded: bool,
+    pub dev: u64,
+    pub ino: u64,
+    pub soname: Option<&'static [u8]>,
+    /// Indices of DT_NEEDED objects, in DT_NEEDED order.
+    pub deps: Vec<usize>,
+    /// The object whose DT_NEEDED first loaded this one (RPATH chain).
+    pub loader: Option<usize>,
+    pub is_main: bool,
+    /// guardld itself (already relocated; no init/fini).
+    pub is_self: bool,
+    pub relocated: bool,
+    /// PT_TLS, if present (refused until TLS support lands).
+    pub tls: Option<Phdr>,
+}
+
+/// Why an object's dynamic information is unusable.
+pub enum DsoError {
+    NoDynamic,
+    Dyn(dynamic::DynError),
+    Sym(crate::elf::symbols::SymError),
+}
+
+impl core::fmt::Display for DsoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DsoError::NoDynamic => f.write_str("no dynamic section"),
+            DsoError::Dyn(e) => match e.table() {
+                Some(t) => write!(f, "{} ({})", e.message(), t),
+                None => f.write_str(e.message()),
+            },
+            DsoError::Sym(e) => f.write_str(e.message()),
+        }
+    }
+}
+
+/// Build the bounded memory view of an object from its program headers.
+pub fn image_of(phdrs: &[Phdr], bias: usize) -> Image {
+    let loads = phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0);
+    Image {
+        bias,
+        segs: loads.clone().map(|p| (p.p_vaddr, p.p_memsz)).collect(),
+        writable: loads.filter(|p| p.p_flags & PF_W != 0).map(|p| (p.p_vaddr, p.p_memsz)).collect(),
+    }
+}
+
+impl Dso {
+    /// Read the dynamic section and symbol tables of an object mapped at `bias`.
+    /// `need_dynamic`: a library without PT_DYNAMIC is an error; a static
+    /// program is fine.
+    pub fn new(path: Vec<u8>, phdrs: &[Phdr], bias: usize, phdr_addr: usize, need_dynamic: bool) -> Result<Dso, DsoError> {
+        let img = image_of(phdrs, bias);
+        let pd = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC);
+        let (dyn_, dyn_addr) = match pd {
+            Some(p) => (dynamic::parse(&img, p.p_vaddr, p.p_memsz).map_err(DsoError::Dyn)?, img.addr(p.p_vaddr)),
+            None if need_dynamic => return Err(DsoError::NoDynamic),
+            None => (DynInfo::default(), 0),
+        };
+        let syms = if pd.is_some() { Symbols::new(&img, &dyn_).map_err(DsoError::Sym)? } else { Symbols::empty() };
+        let soname = dyn_.soname.and_then(|o| dynamic::string(&img, &dyn_, o));
+        Ok(Dso {
+            origin: None,
+            path,
+            dyn_addr,
+            syms,
+            phdr_addr,
+            phnum: phdrs.len(),
+            span: (0, 0),
+            plan: None,
+            relro: None,
+            guarded: false,
+            dev: 0,
+            ino: 0,
+            soname,
+            deps: Vec::new(),
+            loader: None,
+            is_main: false,
+            is_self: false,
+            relocated: false,
+            tls: phdrs.iter().find(|p| p.p_type == PT_TLS).copied(),
+            img,
+            dyn_,
+        })
+    }
+
+    /// Path without its NUL, for messages.
+    pub fn name(&self) -> &[u8] {
+        let p = self.path.strip_suffix(b"\0").unwrap_or(&self.path);
+        if p.is_empty() { b"main program" } else { p }
+    }
+
+    /// A string from this object's string table.
+    pub fn string(&self, off: u64) -> Option<&'static [u8]> {
+        dynamic::string(&self.img, &self.dyn_, off)
+    }
+
+    /// Whether this object answers to the DT_NEEDED name `name`.
+    pub fn matches_name(&self, name: &[u8]) -> bool {
+        self.soname == Some(name) || self.name() == name
+    }
+}

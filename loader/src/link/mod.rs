@@ -1,0 +1,94 @@
+//! Stage 3: dynamic linking. Load the dependency graph (breadth-first, each
+//! object once), check symbol versions, relocate every object (dependencies
+//! first), protect RELRO, then run initializers. Errors are reported as they
+//! are found and counted; at the end of a stage with errors guardld exits 127
+//! and nothing of the program runs.
+
+pub mod deps;
+pub mod dso;
+pub mod init;
+pub mod lookup;
+pub mod reloc;
+pub mod search;
+pub mod versions;
+
+use crate::error::Bytes;
+use crate::sys::lock::SpinLock;
+use alloc::vec::Vec;
+use dso::Dso;
+
+/// Everything guardld knows about the process's objects.
+pub struct Linker {
+    /// Objects in load order: program, preloads, then dependencies
+    /// breadth-first. guardld itself is among them when something NEEDs it.
+    pub dsos: Vec<Dso>,
+    /// The global scope (indices into `dsos`), in lookup order.
+    pub scope: Vec<usize>,
+    /// IFUNC relocations waiting for their resolver's object.
+    pub deferred: Vec<reloc::Deferred>,
+    /// Objects in the order their initializers ran (finalizers run reversed).
+    pub init_order: Vec<usize>,
+    pub fini_done: bool,
+}
+
+impl Linker {
+    pub const fn new() -> Self {
+        Linker { dsos: Vec::new(), scope: Vec::new(), deferred: Vec::new(), init_order: Vec::new(), fini_done: false }
+    }
+}
+
+impl Default for Linker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The process-wide linker state (the finalizer and runtime API need it).
+pub static LINKER: SpinLock<Linker> = SpinLock::new(Linker::new());
+
+/// Error collection: every problem is printed as `guardld: <file>: <reason>`
+/// when found; the caller exits 127 at the end of the stage if any was.
+#[derive(Default)]
+pub struct Errors {
+    pub count: usize,
+}
+
+impl Errors {
+    pub fn report(&mut self, file: &[u8], reason: core::fmt::Arguments<'_>) {
+        self.count += 1;
+        crate::eprint!("guardld: {}: {}\n", Bytes(file), reason);
+    }
+
+    /// Exit 127 if this stage found errors.
+    pub fn check(&self) {
+        if self.count > 0 {
+            crate::sys::exit(crate::error::EXIT_FAILURE);
+        }
+    }
+}
+
+/// Relocate every object except guardld, dependencies before dependents
+/// (reverse load order, the program last, as glibc), then protect RELRO.
+pub fn relocate_all(l: &mut Linker, errs: &mut Errors) {
+    for i in (0..l.dsos.len()).rev() {
+        if l.dsos[i].is_self {
+            l.dsos[i].relocated = true;
+            continue;
+        }
+        crate::debug!(Reloc, "relocating {}", Bytes(l.dsos[i].name()));
+        reloc::relocate(l, i, errs);
+        l.dsos[i].relocated = true;
+        reloc::run_deferred(l, false, errs);
+    }
+    reloc::run_deferred(l, true, errs);
+    for d in &l.dsos {
+        if d.is_self {
+            continue;
+        }
+        if let Err(e) = crate::map::exec::protect_relro(d.relro, d.img.bias) {
+            let mut msg = alloc::string::String::new();
+            let _ = e.describe(&mut msg);
+            errs.report(d.name(), format_args!("{msg}"));
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Finding a DT_NEEDED library, in glibc's order: DT_RPATH of the requester
+//! and its loaders (only if the requester has no DT_RUNPATH), LD_LIBRARY_PATH,
+//! DT_RUNPATH, /etc/ld.so.cache, then the default directories.
+
+use alloc::vec::Vec;
+
+pub const DEFAULT_DIRS: &[&[u8]] =
+    &[b"/lib64", b"/usr/lib64", b"/lib/x86_64-linux-gnu", b"/usr/lib/x86_64-linux-gnu", b"/lib", b"/usr/lib"];
+
+/// What `$LIB` and `$PLATFORM` expand to (Debian's multiarch layout, as its glibc).
+pub const LIB: &[u8] = b"lib/x86_64-linux-gnu";
+pub const PLATFORM: &[u8] = b"x86_64";
+
+/// Expand `$ORIGIN`, `${ORIGIN}`, `$LIB`, `$PLATFORM` in one path element.
+/// `origin` is the requester's directory. None: the element must be dropped
+/// (unknown origin, or `$ORIGIN` refused under AT_SECURE).
+pub fn expand(elem: &[u8], origin: Option<&[u8]>, secure: bool) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(elem.len() + 32);
+    let mut i = 0;
+    while i < elem.len() {
+        if elem[i] == b'$' {
+            let rest = &elem[i + 1..];
+            let (name, skip): (&[u8], usize) = if let Some(r) = rest.strip_prefix(b"{") {
+                let end = r.iter().position(|&c| c == b'}')?;
+                (&r[..end], end + 2)
+            } else {
+                let end = rest.iter().position(|&c| !(c.is_ascii_alphanumeric() || c == b'_')).unwrap_or(rest.len());
+                (&rest[..end], end)
+            };
+            match name {
+                b"ORIGIN" => {
+                    // glibc refuses $ORIGIN in privileged programs.
+                    if secure {
+                        return None;
+                    }
+                    out.extend_from_slice(origin?)
+                }
+                b"LIB" => out.extend_from_slice(LIB),
+                b"PLATFORM" => out.extend_from_slice(PLATFORM),
+                _ => return None,
+            }
+            i += 1 + skip;
+        } else {
+            out.push(elem[i]);
+            i += 1;
+        }
+    }
+    // Under AT_SECURE only absolute directories are searched.
+    if secure && !out.starts_with(b"/") {
+        return None;
+    }
+    Some(out)
+}
+
+/// Split a search path (':' or ';' separated, as glibc) into expanded directories.
+/// An empty element means the current directory, as in glibc.
+pub fn split_path(list: &[u8], origin: Option<&[u8]>, secure: bool, out: &mut Vec<Vec<u8>>) {
+    for e in list.split(|&c| c == b':' || c == b';') {
+        let e: &[u8] = if e.is_empty() { b"." } else { e };
+        if let Some(d) = expand(e, origin, secure) {
+            out.push(d);
+        }
+    }
+}
+
+/// The directory part of a path ("." for a bare name).
+pub fn dirname(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&c| c == b'/') {
+        Some(0) => b"/",
+        Some(i) => &path[..i],
+        None => b".",
+    }
+}
+
+/// `dir/name` with a terminating NUL, ready for open().
+pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(dir.len() + name.len() + 2);
+    p.extend_from_slice(dir);
+    if !dir.ends_with(b"/") {
+        p.push(b'/');
+    }
+    p.extend_from_slice(name);
+    p.push(0);
+    p
+}
+
+/// /etc/ld.so.cache in glibc's "new" format (glibc-ld.so.cache1.1).
+pub struct Cache {
+    data: &'static [u8],
+}
+
+const CACHE_MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
+const FLAG_ELF_LIBC6: i32 = 0x0003;
+const FLAG_X8664_LIB64: i32 = 0x0300;
+
+impl Cache {
+    /// Wrap cache bytes; None if they are not a cache of the new format.
+    pub fn new(data: &'static [u8]) -> Option<Cache> {
+        if !data.starts_with(CACHE_MAGIC) || data.len() < 48 {
+            return None;
+        }
+        let c = Cache { data };
+        let n = c.u32(20)? as usize;
+        // The entry array must fit in the file.
+        (48usize.checked_add(n.checked_mul(24)?)? <= data.len()).then_some(c)
+    }
+
+    fn u32(&self, at: usize) -> Option<u32> {
+        Some(u32::from_le_bytes(self.data.get(at..at + 4)?.try_into().ok()?))
+    }
+
+    fn str_at(&self, off: u32) -> Option<&'static [u8]> {
+        let rest = self.data.get(off as usize..)?;
+        Some(&rest[..rest.iter().position(|&b| b == 0)?])
+    }
+
+    /// The path the cache gives for soname `name`, preferring entries
+    /// without a hardware-capability subdirectory.
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static [u8]> {
+        let n = self.u32(20)? as usize;
+        let mut best = None;
+        for i in 0..n {
+            let e = 48 + i * 24;
+            let flags = self.u32(e)? as i32;
+            if flags & 0xff != FLAG_ELF_LIBC6 & 0xff || flags & 0xff00 != FLAG_X8664_LIB64 {
+                continue;
+            }
+            if self.str_at(self.u32(e + 4)?)? != name {
+                continue;
+            }
+            let path = self.str_at(self.u32(e + 8)?)?;
+            let hwcap = u64::from_le_bytes(self.data.get(e + 16..e + 24)?.try_into().ok()?);
+            if hwcap == 0 {
+                return Some(path);
+            }
+            best.get_or_insert(path);
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_tokens() {
+        let o = Some(&b"/opt/app"[..]);
+        assert_eq!(expand(b"$ORIGIN/lib", o, false).unwrap(), b"/opt/app/lib");
+        assert_eq!(expand(b"${ORIGIN}/../x", o, false).unwrap(), b"/opt/app/../x");
+        assert_eq!(expand(b"/usr/$LIB", o, false).unwrap(), b"/usr/lib/x86_64-linux-gnu");
+        assert_eq!(expand(b"/p/$PLATFORM", o, false).unwrap(), b"/p/x86_64");
+        assert_eq!(expand(b"$ORIGIN/lib", o, true), None);
+        assert_eq!(expand(b"rel/dir", o, true), None);
+        assert_eq!(expand(b"$BOGUS", o, false), None);
+    }
+
+    #[test]
+    fn splits_and_joins() {
+        let mut v = Vec::new();
+        split_path(b"/a::/b;c", None, false, &mut v);
+        assert_eq!(v, [&b"/a"[..], b".", b"/b", b"c"]);
+        assert_eq!(join(b"/a/", b"x.so"), b"/a/x.so\0");
+        assert_eq!(dirname(b"/usr/lib/x.so"), b"/usr/lib");
+        assert_eq!(dirname(b"x.so"), b".");
+        assert_eq!(dirname(b"/x.so"), b"/");
+    }
+
+    #[test]
+    fn reads_the_system_cache_when_present() {
+        // Oracle: ldconfig -p lists what the cache maps libc.so.6 to.
+        let Ok(data) = std::fs::read("/etc/ld.so.cache") else { return };
+        let Ok(out) = std::process::Command::new("/sbin/ldconfig").arg("-p").output() else { return };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let want = text.lines().find(|l| l.trim_start().starts_with("libc.so.6 ") && l.contains("x86-64"))
+            .and_then(|l| l.split("=> ").nth(1)).map(|s| s.trim().to_string());
+        let data: &'static [u8] = Box::leak(data.into_boxed_slice());
+        let cache = Cache::new(data).expect("new-format cache");
+        assert_eq!(cache.lookup(b"libc.so.6").map(|p| String::from_utf8_lossy(p).into_owned()), want);
+        assert!(Cache::new(&data[..30]).is_none());
+        assert_eq!(cache.lookup(b"libdoesnotexist.so.9"), None);
+    }
+}

@@ -1,0 +1,139 @@
+//! Stage 2a: bring one object file into memory: open, check its headers,
+//! plan the mapping, execute the plan.
+
+use crate::elf::header::{self, PT_GNU_RELRO, PT_LOAD, PT_PHDR, HeaderError};
+use crate::elf::pod::{self, Ehdr, Phdr};
+use crate::map::{self, Padding, Plan, PlanInput, Segment, exec, plan};
+use crate::sys::file::{self, File};
+use alloc::vec::Vec;
+use core::ffi::CStr;
+use core::fmt::Write;
+use rustix::fd::AsFd;
+
+/// A loaded object's facts the later stages need.
+pub struct Loaded {
+    pub file: File,
+    pub ehdr: Ehdr,
+    pub phdrs: Vec<Phdr>,
+    /// Runtime address of the program headers (for AT_PHDR, dl_iterate_phdr).
+    pub phdr_addr: usize,
+    pub bias: usize,
+    pub start: usize,
+    pub len: usize,
+    pub plan: Plan,
+    pub guarded: bool,
+}
+
+/// Why an object could not be loaded; `Display` gives the reason text.
+pub enum LoadError {
+    Open(file::OpenError),
+    Header(HeaderError),
+    Plan(map::plan::PlanError),
+    Map(exec::MapError),
+    PhdrsNotLoaded,
+    Read,
+}
+
+impl core::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LoadError::Open(e) => f.write_str(e.reason()),
+            LoadError::Header(e) => f.write_str(e.message()),
+            LoadError::Plan(e) => f.write_str(e.message()),
+            LoadError::Map(e) => e.describe(f),
+            LoadError::PhdrsNotLoaded => f.write_str("program headers are not inside a loadable segment"),
+            LoadError::Read => f.write_str("read error"),
+        }
+    }
+}
+
+/// Read and check the ELF header and program headers of an open file.
+pub fn read_headers(file: &File) -> Result<(Ehdr, Vec<Phdr>), LoadError> {
+    let mut eh = Ehdr::default();
+    let n = (file.size as usize).min(64);
+    if !file.read_exact_at(&mut pod::bytes_of_mut(&mut eh)[..n], 0) {
+        return Err(LoadError::Read);
+    }
+    let eh = header::check_ehdr(&pod::bytes_of_mut(&mut eh)[..n], file.size).map_err(LoadError::Header)?;
+    let mut buf = alloc::vec![0u8; eh.e_phnum as usize * 56];
+    if !file.read_exact_at(&mut buf, eh.e_phoff) {
+        return Err(LoadError::Header(HeaderError::PhdrsPastEof));
+    }
+    let phdrs = header::parse_phdrs(&buf, eh.e_phnum as usize).map_err(LoadError::Header)?;
+    Ok((eh, phdrs))
+}
+
+/// The PT_LOAD segments and RELRO of a program header table, in the
+/// planner's terms.
+pub fn plan_for(phdrs: &[Phdr], file_size: u64, page_size: u64, padding: Padding) -> Result<Plan, map::plan::PlanError> {
+    let segments: Vec<Segment> = phdrs
+        .iter()
+        .filter(|p| p.p_type == PT_LOAD)
+        .map(|p| Segment { vaddr: p.p_vaddr, memsz: p.p_memsz, offset: p.p_offset, filesz: p.p_filesz, flags: p.p_flags })
+        .collect();
+    let relro = phdrs.iter().find(|p| p.p_type == PT_GNU_RELRO).map(|p| (p.p_vaddr, p.p_memsz));
+    plan::plan(&PlanInput { segments: &segments, relro, file_size, page_size, padding })
+}
+
+/// Where the program headers are at run time: PT_PHDR, else the PT_LOAD
+/// whose file range holds e_phoff.
+fn phdr_vaddr(eh: &Ehdr, phdrs: &[Phdr]) -> Option<u64> {
+    if let Some(p) = phdrs.iter().find(|p| p.p_type == PT_PHDR) {
+        return Some(p.p_vaddr);
+    }
+    let size = eh.e_phnum as u64 * 56;
+    phdrs.iter().filter(|p| p.p_type == PT_LOAD).find_map(|p| {
+        let inside = eh.e_phoff >= p.p_offset && eh.e_phoff.checked_add(size)? <= p.p_offset.checked_add(p.p_filesz)?;
+        inside.then(|| p.p_vaddr + (eh.e_phoff - p.p_offset))
+    })
+}
+
+/// Open `path` and map it with `padding`.
+pub fn load(path: &CStr, page_size: u64, padding: Padding) -> Result<Loaded, LoadError> {
+    let file = file::open(path).map_err(LoadError::Open)?;
+    let l = map_file(file, page_size, padding)?;
+    if crate::log::enabled(crate::log::Cat::Map) {
+        crate::eprint!("guardld: mapped {}\n", crate::error::Bytes(path.to_bytes()));
+    }
+    Ok(l)
+}
+
+/// Undo `map_file` (an object refused after mapping).
+pub fn unmap(l: &Loaded) {
+    // SAFETY: the span was mapped by map_file and nothing else uses it.
+    let _ = unsafe { rustix::mm::munmap(l.start as *mut core::ffi::c_void, l.len) };
+}
+
+/// Map an open file with `padding`.
+pub fn map_file(file: File, page_size: u64, padding: Padding) -> Result<Loaded, LoadError> {
+    let (ehdr, phdrs) = read_headers(&file)?;
+    let padding = if padding == Padding::Guard && exec::guards_failed() { Padding::ProtNone } else { padding };
+    let plan = plan_for(&phdrs, file.size, page_size, padding).map_err(LoadError::Plan)?;
+    let phv = phdr_vaddr(&ehdr, &phdrs).ok_or(LoadError::PhdrsNotLoaded)?;
+    // The program headers must lie in the mapped span, or AT_PHDR would point nowhere.
+    if phv < plan.span_start || phv.checked_add(ehdr.e_phnum as u64 * 56).is_none_or(|e| e > plan.span_start + plan.span_len) {
+        return Err(LoadError::PhdrsNotLoaded);
+    }
+    let fixed = ehdr.e_type == header::ET_EXEC;
+    let m = exec::execute(&plan, file.fd.as_fd(), fixed).map_err(LoadError::Map)?;
+    if crate::log::enabled(crate::log::Cat::Map) {
+        let mut w = crate::log::Stderr::new();
+        let _ = write!(w, "guardld: mapping at {:#x}-{:#x} (bias {:#x}, padding {:?}{})\n",
+            m.start, m.start + m.len, m.bias, padding,
+            if m.guarded { "" } else { ", fell back to PROT_NONE" });
+        for op in &plan.ops {
+            let _ = write!(w, "guardld:   {:x?}\n", op);
+        }
+    }
+    Ok(Loaded {
+        phdr_addr: m.bias.wrapping_add(phv as usize),
+        bias: m.bias,
+        start: m.start,
+        len: m.len,
+        guarded: m.guarded,
+        file,
+        ehdr,
+        phdrs,
+        plan,
+    })
+}

@@ -1,0 +1,178 @@
+//! Execute a mapping plan with syscalls. A failure unmaps everything this
+//! object got: never a partly mapped object.
+
+use super::{Op, Plan};
+use crate::arch::madvise_raw;
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicU8, Ordering};
+use rustix::fd::BorrowedFd;
+use rustix::io::Errno;
+use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
+
+pub const MADV_GUARD_INSTALL: usize = 102;
+
+/// Whether guard installation works here: learnt from the first attempt.
+const GUARDS_UNKNOWN: u8 = 0;
+const GUARDS_WORK: u8 = 1;
+const GUARDS_FAIL: u8 = 2;
+static GUARDS: AtomicU8 = AtomicU8::new(GUARDS_UNKNOWN);
+
+/// Why the kernel refused guards (errno), for the fallback message.
+static GUARD_ERRNO: AtomicU8 = AtomicU8::new(0);
+
+/// True once a guard install has failed in this process: later objects are
+/// planned in prot-none mode.
+pub fn guards_failed() -> bool {
+    GUARDS.load(Ordering::Relaxed) == GUARDS_FAIL
+}
+
+pub fn guard_errno() -> i32 {
+    GUARD_ERRNO.load(Ordering::Relaxed) as i32
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum MapError {
+    Reserve(Errno),
+    Map(Errno, u64),
+    Protect(Errno, u64),
+}
+
+impl MapError {
+    pub fn describe(&self, f: &mut impl core::fmt::Write) -> core::fmt::Result {
+        match *self {
+            MapError::Reserve(e) => write!(f, "cannot reserve address space: {}", crate::sys::file::errno_text(e)),
+            MapError::Map(e, a) => write!(f, "cannot map segment at {a:#x}: {}", crate::sys::file::errno_text(e)),
+            MapError::Protect(e, a) => write!(f, "cannot protect range at {a:#x}: {}", crate::sys::file::errno_text(e)),
+        }
+    }
+}
+
+pub fn prot_flags(prot: u32) -> ProtFlags {
+    ProtFlags::from_bits_truncate(prot)
+}
+
+/// How an object ended up mapped.
+pub struct Mapped {
+    pub bias: usize,
+    pub start: usize,
+    pub len: usize,
+    /// Padding ranges covered by guards (false: fell back to PROT_NONE).
+    pub guarded: bool,
+}
+
+/// Map `plan` from `fd`. `fixed` places the span at its link-time address
+/// (ET_EXEC); otherwise the kernel chooses.
+pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool) -> Result<Mapped, MapError> {
+    let hint = if fixed { plan.span_start as *mut c_void } else { core::ptr::null_mut() };
+    let flags = if fixed { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE };
+    // SAFETY: a fresh PROT_NONE reservation; FIXED_NOREPLACE never clobbers.
+    let start = unsafe { rustix::mm::mmap_anonymous(hint, plan.span_len as usize, ProtFlags::empty(), flags) }
+        .map_err(MapError::Reserve)? as usize;
+    if fixed && start as u64 != plan.span_start {
+        // SAFETY: our own reservation.
+        let _ = unsafe { rustix::mm::munmap(start as *mut c_void, plan.span_len as usize) };
+        return Err(MapError::Reserve(Errno::EXIST));
+    }
+    let bias = start.wrapping_sub(plan.span_start as usize);
+    let mut m = Mapped { bias, start, len: plan.span_len as usize, guarded: true };
+    match run_ops(plan, fd, &mut m) {
+        Ok(()) => Ok(m),
+        Err(e) => {
+            // SAFETY: the span is ours alone; unmapping it undoes every op.
+            let _ = unsafe { rustix::mm::munmap(start as *mut c_void, plan.span_len as usize) };
+            Err(e)
+        }
+    }
+}
+
+fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped) -> Result<(), MapError> {
+    for op in &plan.ops {
+        match *op {
+            Op::MapFile { addr, len, offset, prot } => {
+                let at = m.bias.wrapping_add(addr as usize);
+                // SAFETY: MAP_FIXED inside our own reservation.
+                unsafe {
+                    rustix::mm::mmap(at as *mut c_void, len as usize, prot_flags(prot), MapFlags::PRIVATE | MapFlags::FIXED, fd, offset)
+                }
+                .map_err(|e| MapError::Map(e, addr))?;
+            }
+            Op::MapAnon { addr, len, prot } => {
+                let at = m.bias.wrapping_add(addr as usize);
+                // SAFETY: MAP_FIXED inside our own reservation.
+                unsafe { rustix::mm::mmap_anonymous(at as *mut c_void, len as usize, prot_flags(prot), MapFlags::PRIVATE | MapFlags::FIXED) }
+                    .map_err(|e| MapError::Map(e, addr))?;
+            }
+            Op::Guard { addr, len } => {
+                let at = m.bias.wrapping_add(addr as usize);
+                if !install_guard(at, len as usize) {
+                    // Fallback: the padding becomes PROT_NONE (glibc's layout
+                    // for this gap). Never leave it accessible.
+                    m.guarded = false;
+                    // SAFETY: padding inside our reservation; nothing lives there.
+                    unsafe { rustix::mm::mprotect(at as *mut c_void, len as usize, MprotectFlags::empty()) }
+                        .map_err(|e| MapError::Protect(e, addr))?;
+                }
+            }
+            Op::Zero { addr, len } => zero(plan, m.bias, addr, len)?,
+        }
+    }
+    Ok(())
+}
+
+/// Install guards on `[at, at+len)`; false if the kernel refuses.
+fn install_guard(at: usize, len: usize) -> bool {
+    if GUARDS.load(Ordering::Relaxed) == GUARDS_FAIL {
+        return false;
+    }
+    // SAFETY: the range is padding of an object being mapped: nothing of
+    // value is there, and guards are installed before any write.
+    let r = unsafe { madvise_raw(at, len, MADV_GUARD_INSTALL) };
+    if r == 0 {
+        GUARDS.store(GUARDS_WORK, Ordering::Relaxed);
+        return true;
+    }
+    GUARD_ERRNO.store((-r) as u8, Ordering::Relaxed);
+    GUARDS.store(GUARDS_FAIL, Ordering::Relaxed);
+    crate::debug!(Map, "guard regions unavailable (madvise 102: errno {}): padding falls back to PROT_NONE", -r);
+    false
+}
+
+/// Zero the tail of a file page past p_filesz. If the segment is not
+/// writable, make the page writable for the write and restore it after.
+fn zero(plan: &Plan, bias: usize, addr: u64, len: u64) -> Result<(), MapError> {
+    let prot = plan
+        .ops
+        .iter()
+        .find_map(|op| match *op {
+            Op::MapFile { addr: a, len: l, prot, .. } if a <= addr && addr < a + l => Some(prot),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let at = bias.wrapping_add(addr as usize);
+    let page = at & !4095;
+    let writable = prot & 2 != 0;
+    let page_len = (at + len as usize + 4095 & !4095) - page;
+    if !writable {
+        // SAFETY: a page of our own mapping.
+        unsafe { rustix::mm::mprotect(page as *mut c_void, page_len, MprotectFlags::READ | MprotectFlags::WRITE) }
+            .map_err(|e| MapError::Protect(e, addr))?;
+    }
+    // SAFETY: [at, at+len) lies in a mapped, now writable page of ours.
+    unsafe { core::ptr::write_bytes(at as *mut u8, 0, len as usize) };
+    if !writable {
+        // SAFETY: restore the segment's own protection.
+        unsafe { rustix::mm::mprotect(page as *mut c_void, page_len, MprotectFlags::from_bits_truncate(prot)) }
+            .map_err(|e| MapError::Protect(e, addr))?;
+    }
+    Ok(())
+}
+
+/// Apply the plan's RELRO protection once relocation is done.
+pub fn protect_relro(relro: Option<(u64, u64)>, bias: usize) -> Result<(), MapError> {
+    if let Some((addr, len)) = relro {
+        // SAFETY: RELRO lies inside the object's own mapping.
+        unsafe { rustix::mm::mprotect(bias.wrapping_add(addr as usize) as *mut c_void, len as usize, MprotectFlags::READ) }
+            .map_err(|e| MapError::Protect(e, addr))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! guardld's command line (explicit mode) and environment settings, parsed in
+//! one place.
+
+use crate::map::Padding;
+use core::ffi::CStr;
+
+pub const USAGE: &str = "\
+Usage: guardld [OPTIONS] PROGRAM [ARGS...]
+Run PROGRAM with guardld as its dynamic loader: segment padding is covered by
+guard regions (MADV_GUARD_INSTALL) instead of PROT_NONE mappings.
+
+Options:
+  --argv0 STRING        set argv[0] of PROGRAM to STRING
+  --padding MODE        guard (default), prot-none (glibc's layout) or
+                        extend (padding left accessible; unsafe, for comparison)
+  --library-path PATH   use PATH instead of LD_LIBRARY_PATH
+  --preload LIST        preload the objects in LIST (colon or space separated)
+  --list                list the objects PROGRAM loads and exit (like ldd)
+  --probe               report the kernel's guard-region support and exit
+  --help                show this help and exit
+  --version             show the version and exit
+  --                    end of options
+
+Environment: GUARDLD_PADDING=MODE, GUARDLD_DEBUG=map,libs,symbols,bindings,
+reloc,init,statistics,all, LD_LIBRARY_PATH, LD_PRELOAD.
+";
+
+/// What the user asked for.
+pub struct Options {
+    pub argv0: Option<&'static CStr>,
+    pub padding: Option<Padding>,
+    pub library_path: Option<&'static [u8]>,
+    pub preload: Option<&'static [u8]>,
+    pub list: bool,
+    pub probe: bool,
+    pub help: bool,
+    pub version: bool,
+    /// Index in argv of PROGRAM, if one was given.
+    pub program: Option<usize>,
+}
+
+pub fn parse_padding(s: &[u8]) -> Option<Padding> {
+    match s {
+        b"guard" => Some(Padding::Guard),
+        b"prot-none" => Some(Padding::ProtNone),
+        b"extend" => Some(Padding::Extend),
+        _ => None,
+    }
+}
+
+/// Why the command line is unusable.
+pub enum UsageError {
+    Unknown(&'static [u8]),
+    MissingValue(&'static [u8]),
+    BadPadding(&'static [u8]),
+}
+
+/// Parse argv[1..] up to PROGRAM.
+pub fn parse(arg: impl Fn(usize) -> Option<&'static CStr>) -> Result<Options, UsageError> {
+    let mut o = Options {
+        argv0: None,
+        padding: None,
+        library_path: None,
+        preload: None,
+        list: false,
+        probe: false,
+        help: false,
+        version: false,
+        program: None,
+    };
+    let mut i = 1;
+    while let Some(a) = arg(i) {
+        let b = a.to_bytes();
+        if !b.starts_with(b"--") {
+            o.program = Some(i);
+            break;
+        }
+        let mut value = || {
+            i += 1;
+            arg(i).ok_or(UsageError::MissingValue(b))
+        };
+        match b {
+            b"--" => {
+                o.program = arg(i + 1).map(|_| i + 1);
+                break;
+            }
+            b"--help" => o.help = true,
+            b"--version" => o.version = true,
+            b"--list" => o.list = true,
+            b"--probe" => o.probe = true,
+            b"--argv0" => o.argv0 = Some(value()?),
+            b"--library-path" => o.library_path = Some(value()?.to_bytes()),
+            b"--preload" => o.preload = Some(value()?.to_bytes()),
+            b"--padding" => {
+                let v = value()?.to_bytes();
+                o.padding = Some(parse_padding(v).ok_or(UsageError::BadPadding(v))?);
+            }
+            _ => return Err(UsageError::Unknown(b)),
+        }
+        i += 1;
+    }
+    Ok(o)
+}

@@ -1,0 +1,56 @@
+//! `guardld --list` / LD_TRACE_LOADED_OBJECTS=1: each object with its path
+//! and load address, like ldd, plus the VMAs it occupies (counted from
+//! /proc/self/maps, not predicted) and the padding mode.
+
+use crate::error::Bytes;
+use crate::link::Linker;
+use crate::map::Padding;
+use alloc::vec::Vec;
+
+/// (start, end) of every line of /proc/self/maps.
+fn vmas() -> Vec<(usize, usize)> {
+    let Some(text) = crate::sys::file::read_all(c"/proc/self/maps") else { return Vec::new() };
+    let mut out = Vec::new();
+    for line in text.split(|&c| c == b'\n') {
+        let Some(range) = line.split(|&c| c == b' ').next() else { continue };
+        let mut it = range.split(|&c| c == b'-');
+        let (Some(a), Some(b)) = (it.next(), it.next()) else { continue };
+        if let (Some(a), Some(b)) = (hex(a), hex(b)) {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+fn hex(s: &[u8]) -> Option<usize> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0usize, |v, &c| Some(v.checked_mul(16)? + (c as char).to_digit(16)? as usize))
+}
+
+pub fn print(l: &Linker, padding: Padding) {
+    let maps = vmas();
+    let mode = match padding {
+        Padding::Guard if crate::map::exec::guards_failed() => "prot-none (guards unavailable)",
+        Padding::Guard => "guard",
+        Padding::ProtNone => "prot-none",
+        Padding::Extend => "extend",
+    };
+    for &i in &l.scope {
+        let d = &l.dsos[i];
+        if d.is_main {
+            continue;
+        }
+        let soname = d.soname.unwrap_or(d.name());
+        let (start, len) = if d.span.1 != 0 { d.span } else { (d.img.bias, 0) };
+        let n = maps.iter().filter(|&&(a, b)| a < start + len && b > start).count();
+        let mut w = crate::log::Writer::stdout();
+        use core::fmt::Write;
+        if d.is_self {
+            let _ = write!(w, "\t{} (guardld itself)\n", Bytes(soname));
+        } else {
+            let _ = write!(w, "\t{} => {} ({:#018x}) {} VMAs, padding {}\n", Bytes(soname), Bytes(d.name()), start, n, mode);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Stage 2: from the kernel's initial stack to the program's entry point.
+//!
+//! Two ways in. As PT_INTERP the kernel has mapped the program and tells us
+//! where through auxv. Explicitly (`guardld PROGRAM ARGS`) the kernel ran
+//! guardld itself (AT_ENTRY is our own entry): we parse our options, map the
+//! program, and rewrite the stack so the program sees only its own argv and
+//! an auxv that describes it.
+
+pub mod args;
+pub mod list;
+pub mod program;
+pub mod stack;
+
+use crate::error::{Bytes, fatal};
+use crate::map::Padding;
+use stack::*;
+
+/// Where to jump, with which stack.
+pub struct Handoff {
+    pub entry: usize,
+    pub sp: usize,
+    pub fini: usize,
+}
+
+const VERSION: &str = concat!("guardld ", env!("CARGO_PKG_VERSION"), "\n");
+
+/// Run stage 2. `base` is guardld's own load address, `own_entry` the
+/// runtime address of its `_start`.
+///
+/// # Safety
+/// `sp` must be the initial stack pointer the kernel passed to `_start`.
+pub unsafe fn main(sp: *mut usize, base: usize, own_entry: usize) -> Handoff {
+    // SAFETY: forwarded from the caller.
+    let mut st = unsafe { InitialStack::new(sp) };
+    let secure = st.aux(AT_SECURE).unwrap_or(0) != 0;
+    if !secure {
+        if let Some(d) = st.getenv(b"GUARDLD_DEBUG") {
+            crate::log::set_debug(d);
+        }
+    }
+    let page_size = st.aux(AT_PAGESZ).unwrap_or(4096) as u64;
+    let explicit = st.aux(AT_ENTRY) == Some(own_entry);
+    let env_padding = if secure { None } else { st.getenv(b"GUARDLD_PADDING") };
+    let mut padding = match env_padding {
+        Some(v) => args::parse_padding(v).unwrap_or_else(|| fatal("GUARDLD_PADDING", format_args!("unknown padding mode '{}'", Bytes(v)))),
+        None => Padding::Guard,
+    };
+
+    if !explicit {
+        let entry = st.aux(AT_ENTRY).unwrap_or(0);
+        crate::debug!(Map, "started as PT_INTERP (base {:#x}); program entry {:#x}", base, entry);
+        let main = program::from_auxv(&st).unwrap_or_else(|e| fatal("main program", e));
+        let list = !secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty());
+        let settings = Settings { padding, page_size, secure, list, library_path: None, preload: None };
+        link_and_init(&mut st, main, base, &settings);
+        return Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize };
+    }
+
+    let opts = match args::parse(|i| st.arg(i)) {
+        Ok(o) => o,
+        Err(args::UsageError::Unknown(o)) => usage_error(format_args!("unrecognized option '{}'", Bytes(o))),
+        Err(args::UsageError::MissingValue(o)) => usage_error(format_args!("option '{}' requires an argument", Bytes(o))),
+        Err(args::UsageError::BadPadding(v)) => usage_error(format_args!("unknown padding mode '{}'", Bytes(v))),
+    };
+    if opts.help {
+        crate::sys::write_fd(1, args::USAGE.as_bytes());
+        crate::sys::exit(0);
+    }
+    if opts.version {
+        crate::sys::write_fd(1, VERSION.as_bytes());
+        crate::sys::exit(0);
+    }
+    if let Some(p) = opts.padding {
+        padding = p;
+    }
+    if opts.probe {
+        crate::map::probe::report(page_size);
+        crate::sys::exit(0);
+    }
+    let Some(prog_index) = opts.program else {
+        usage_error(format_args!("missing program name"));
+    };
+    let path = st.arg(prog_index).unwrap_or(c"");
+    let prog = crate::load::load(path, page_size, padding).unwrap_or_else(|e| fatal(Bytes(path.to_bytes()), e));
+    let entry = prog.bias.wrapping_add(prog.ehdr.e_entry as usize);
+    let (phdr_addr, phnum) = (prog.phdr_addr, prog.phdrs.len());
+    let main = program::from_loaded(path, prog).unwrap_or_else(|e| fatal(Bytes(path.to_bytes()), e));
+
+    // The program sees argv from PROGRAM on, and an auxv describing it.
+    st.drop_args(prog_index);
+    if let Some(a0) = opts.argv0 {
+        st.set_arg(0, a0);
+    }
+    st.set_aux(AT_PHDR, phdr_addr);
+    st.set_aux(AT_PHNUM, phnum);
+    st.set_aux(AT_ENTRY, entry);
+    st.set_aux(AT_BASE, base);
+    st.set_aux(AT_EXECFN, path.as_ptr() as usize);
+    let list = opts.list || (!secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty()));
+    let settings = Settings { padding, page_size, secure, list, library_path: opts.library_path, preload: opts.preload };
+    link_and_init(&mut st, main, base, &settings);
+    crate::debug!(Map, "jumping to {:#x} with sp {:#x}", entry, st.sp());
+    Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize }
+}
+
+/// What the linking stage needs from the command line and environment.
+struct Settings {
+    padding: Padding,
+    page_size: u64,
+    secure: bool,
+    list: bool,
+    library_path: Option<&'static [u8]>,
+    preload: Option<&'static [u8]>,
+}
+
+/// Stage 3 and 4: load dependencies, relocate, run initializers.
+fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize, s: &Settings) {
+    use crate::link::{self, Errors, LINKER, deps};
+    let mut errs = Errors::default();
+    let mut l = LINKER.lock();
+    l.dsos.push(main);
+    match program::guardld_itself(base) {
+        Ok(me) => l.dsos.push(me),
+        Err(e) => fatal("guardld", e),
+    }
+    // Under AT_SECURE the environment may not redirect library loading (as glibc).
+    let env = |name: &[u8]| if s.secure { None } else { st.getenv(name) };
+    let origin = l.dsos[0].origin.clone();
+    let mut library_path = alloc::vec::Vec::new();
+    if let Some(p) = s.library_path.or_else(|| env(b"LD_LIBRARY_PATH")) {
+        link::search::split_path(p, origin.as_deref(), s.secure, &mut library_path);
+    }
+    let preload: alloc::vec::Vec<alloc::vec::Vec<u8>> = s
+        .preload
+        .or_else(|| env(b"LD_PRELOAD"))
+        .map(|p| p.split(|&c| c == b':' || c == b' ').filter(|e| !e.is_empty()).map(|e| e.to_vec()).collect())
+        .unwrap_or_default();
+    let cfg = deps::LoadConfig { page_size: s.page_size, padding: s.padding, library_path, secure: s.secure, cache: program::ld_so_cache() };
+    deps::load_all(&mut l, &preload, &cfg, &mut errs);
+    errs.check();
+    link::versions::check(&l, &mut errs);
+    errs.check();
+    if s.list {
+        list::print(&l, s.padding);
+        crate::sys::exit(0);
+    }
+    link::relocate_all(&mut l, &mut errs);
+    errs.check();
+    drop(l);
+    let argc = st.argc();
+    let argv = st.sp() + 8;
+    let envp = argv + (argc + 1) * 8;
+    link::init::run_init(argc, argv, envp);
+}
+
+fn usage_error(msg: core::fmt::Arguments<'_>) -> ! {
+    crate::eprint!("guardld: {}\nTry 'guardld --help' for more information.\n", msg);
+    crate::sys::exit(crate::error::EXIT_FAILURE)
+}

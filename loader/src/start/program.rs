@@ -1,0 +1,110 @@
+//! The first two objects: the program (mapped by the kernel or by guardld)
+//! and guardld itself.
+
+use super::stack::{AT_PHDR, AT_PHNUM, InitialStack};
+use crate::elf::header::{PT_GNU_RELRO, PT_PHDR};
+use crate::elf::pod::{self, Ehdr, Phdr};
+use crate::link::dso::{Dso, DsoError};
+use crate::link::search::{Cache, dirname};
+use crate::load::Loaded;
+use alloc::vec::Vec;
+use core::ffi::CStr;
+
+/// Why the program handed over by the kernel is unusable.
+pub enum ProgramError {
+    NoPhdr,
+    Dso(DsoError),
+}
+
+impl core::fmt::Display for ProgramError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ProgramError::NoPhdr => f.write_str("no AT_PHDR/AT_PHNUM in the auxiliary vector"),
+            ProgramError::Dso(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Copy `n` program headers that the kernel (or a linker) put at `addr`.
+///
+/// # Safety
+/// `[addr, addr + n*56)` must be mapped and readable.
+unsafe fn phdrs_at(addr: usize, n: usize) -> Vec<Phdr> {
+    // SAFETY: forwarded from the caller.
+    let bytes = unsafe { pod::mapped(addr, n * 56) };
+    (0..n).filter_map(|i| pod::read::<Phdr>(bytes, i * 56)).collect()
+}
+
+/// The directory of /proc/self/exe, for the program's $ORIGIN.
+fn exe_dir() -> Option<Vec<u8>> {
+    let link = rustix::fs::readlinkat(rustix::fs::CWD, c"/proc/self/exe", Vec::new()).ok()?;
+    Some(dirname(link.as_bytes()).to_vec())
+}
+
+/// The program as the kernel mapped it (PT_INTERP start).
+pub fn from_auxv(st: &InitialStack) -> Result<Dso, ProgramError> {
+    let (Some(at), Some(n)) = (st.aux(AT_PHDR), st.aux(AT_PHNUM)) else { return Err(ProgramError::NoPhdr) };
+    if n == 0 || n > crate::elf::header::MAX_PHNUM as usize {
+        return Err(ProgramError::NoPhdr);
+    }
+    // SAFETY: the kernel maps the program headers it points AT_PHDR at.
+    let phdrs = unsafe { phdrs_at(at, n) };
+    // The bias is where PT_PHDR landed minus where it was linked; without
+    // PT_PHDR the program is taken as unrelocated (as glibc does).
+    let bias = phdrs.iter().find(|p| p.p_type == PT_PHDR).map_or(0, |p| at.wrapping_sub(p.p_vaddr as usize));
+    let mut d = Dso::new(Vec::from(&b"\0"[..]), &phdrs, bias, at, false).map_err(ProgramError::Dso)?;
+    d.is_main = true;
+    d.origin = exe_dir();
+    // The kernel applies no RELRO: glibc's rounding (whole pages inside).
+    d.relro = phdrs.iter().find(|p| p.p_type == PT_GNU_RELRO).and_then(|p| {
+        let start = p.p_vaddr & !4095;
+        let end = p.p_vaddr.checked_add(p.p_memsz)? & !4095;
+        (end > start).then(|| (start, end - start))
+    });
+    Ok(d)
+}
+
+/// The program as guardld mapped it (explicit start).
+pub fn from_loaded(path: &CStr, p: Loaded) -> Result<Dso, DsoError> {
+    let mut name = path.to_bytes().to_vec();
+    name.push(0);
+    let mut d = Dso::new(name, &p.phdrs, p.bias, p.phdr_addr, false)?;
+    d.is_main = true;
+    d.origin = Some(dirname(path.to_bytes()).to_vec());
+    d.span = (p.start, p.len);
+    d.guarded = p.guarded;
+    d.dev = p.file.dev;
+    d.ino = p.file.ino;
+    d.relro = p.plan.relro;
+    d.plan = Some(p.plan);
+    Ok(d)
+}
+
+/// guardld itself, so that a NEEDED ld-linux-x86-64.so.2 resolves to it and
+/// debuggers see it.
+pub fn guardld_itself(base: usize) -> Result<Dso, DsoError> {
+    // SAFETY: our own ELF header is mapped at `base` (linker.ld).
+    let eh: Ehdr = pod::read(unsafe { pod::mapped(base, 64) }, 0).unwrap_or_default();
+    // SAFETY: our own program headers follow, inside our first segment.
+    let phdrs = unsafe { phdrs_at(base + eh.e_phoff as usize, eh.e_phnum as usize) };
+    let mut d = Dso::new(Vec::from(&b"ld-guardld.so.1\0"[..]), &phdrs, base, base + eh.e_phoff as usize, false)?;
+    d.is_self = true;
+    d.relocated = true;
+    Ok(d)
+}
+
+/// /etc/ld.so.cache, mapped read-only for the life of the process; None
+/// when absent or not in the format guardld reads.
+pub fn ld_so_cache() -> Option<Cache> {
+    let f = crate::sys::file::open(c"/etc/ld.so.cache").ok()?;
+    if f.size < 48 || f.size > 64 << 20 {
+        return None;
+    }
+    // SAFETY: a fresh read-only private mapping of a regular file.
+    let p = unsafe {
+        rustix::mm::mmap(core::ptr::null_mut(), f.size as usize, rustix::mm::ProtFlags::READ, rustix::mm::MapFlags::PRIVATE, &f.fd, 0)
+    }
+    .ok()?;
+    // SAFETY: mapped above, never unmapped.
+    Cache::new(unsafe { pod::mapped(p as usize, f.size as usize) })
+}

@@ -1,0 +1,164 @@
+//! The initial process stack the kernel built: argc, argv, envp, auxv.
+//! guardld reads it, and in explicit mode rewrites it in place so the program
+//! sees its own argv and auxv (as glibc's ld.so does).
+
+use core::ffi::CStr;
+
+pub const AT_NULL: usize = 0;
+pub const AT_PHDR: usize = 3;
+pub const AT_PHENT: usize = 4;
+pub const AT_PHNUM: usize = 5;
+pub const AT_PAGESZ: usize = 6;
+pub const AT_BASE: usize = 7;
+pub const AT_ENTRY: usize = 9;
+pub const AT_SECURE: usize = 23;
+pub const AT_RANDOM: usize = 25;
+pub const AT_EXECFN: usize = 31;
+pub const AT_SYSINFO_EHDR: usize = 33;
+
+/// The kernel-built stack. All pointers stay inside it.
+pub struct InitialStack {
+    sp: *mut usize,
+}
+
+impl InitialStack {
+    /// # Safety
+    /// `sp` must be the stack pointer the kernel passed at entry.
+    pub unsafe fn new(sp: *mut usize) -> Self {
+        InitialStack { sp }
+    }
+
+    pub fn sp(&self) -> usize {
+        self.sp as usize
+    }
+
+    pub fn argc(&self) -> usize {
+        // SAFETY: sp points at argc (constructor contract).
+        unsafe { *self.sp }
+    }
+
+    fn argv_ptr(&self) -> *mut *const u8 {
+        // SAFETY: argv follows argc.
+        unsafe { self.sp.add(1).cast() }
+    }
+
+    /// argv[i] as a C string.
+    pub fn arg(&self, i: usize) -> Option<&'static CStr> {
+        if i >= self.argc() {
+            return None;
+        }
+        // SAFETY: i < argc, and each argv entry is a NUL-terminated string.
+        unsafe { Some(CStr::from_ptr((*self.argv_ptr().add(i)).cast())) }
+    }
+
+    fn envp_ptr(&self) -> *mut *const u8 {
+        // SAFETY: envp follows argv's NULL terminator.
+        unsafe { self.argv_ptr().add(self.argc() + 1) }
+    }
+
+    /// The environment strings, in order.
+    pub fn env(&self) -> impl Iterator<Item = &'static [u8]> {
+        let mut p = self.envp_ptr();
+        core::iter::from_fn(move || {
+            // SAFETY: envp is NULL-terminated; each entry is a C string.
+            unsafe {
+                let s = *p;
+                if s.is_null() {
+                    return None;
+                }
+                p = p.add(1);
+                Some(CStr::from_ptr(s.cast()).to_bytes())
+            }
+        })
+    }
+
+    /// The value of environment variable `name`, if set.
+    pub fn getenv(&self, name: &[u8]) -> Option<&'static [u8]> {
+        self.env().find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix(b"=")))
+    }
+
+    fn auxv_ptr(&self) -> *mut [usize; 2] {
+        let mut p = self.envp_ptr();
+        // SAFETY: walk to envp's NULL; auxv follows it.
+        unsafe {
+            while !(*p).is_null() {
+                p = p.add(1);
+            }
+            p.add(1).cast()
+        }
+    }
+
+    pub fn aux(&self, key: usize) -> Option<usize> {
+        let mut p = self.auxv_ptr();
+        // SAFETY: auxv ends with AT_NULL.
+        unsafe {
+            while (*p)[0] != AT_NULL {
+                if (*p)[0] == key {
+                    return Some((*p)[1]);
+                }
+                p = p.add(1);
+            }
+        }
+        None
+    }
+
+    /// Replace the value of an existing auxv entry (a missing one is left missing).
+    pub fn set_aux(&mut self, key: usize, value: usize) {
+        let mut p = self.auxv_ptr();
+        // SAFETY: auxv ends with AT_NULL; entries are writable stack words.
+        unsafe {
+            while (*p)[0] != AT_NULL {
+                if (*p)[0] == key {
+                    (*p)[1] = value;
+                }
+                p = p.add(1);
+            }
+        }
+    }
+
+    /// Drop the first `n` argv entries, shifting argv, envp and auxv down in
+    /// place so %rsp (and its 16-byte alignment) stays where the kernel put it.
+    pub fn drop_args(&mut self, n: usize) {
+        if n == 0 || n > self.argc() {
+            return;
+        }
+        let argc = self.argc() - n;
+        // SAFETY: we copy words downwards within the stack block: argv tail,
+        // its NULL, envp and its NULL, then auxv pairs up to AT_NULL.
+        unsafe {
+            *self.sp = argc;
+            let mut dst = self.argv_ptr().cast::<usize>();
+            let mut src = dst.add(n);
+            // argv entries then NULL, envp entries then NULL.
+            for _ in 0..2 {
+                loop {
+                    let w = *src;
+                    *dst = w;
+                    src = src.add(1);
+                    dst = dst.add(1);
+                    if w == 0 {
+                        break;
+                    }
+                }
+            }
+            loop {
+                let (k, v) = (*src, *src.add(1));
+                *dst = k;
+                *dst.add(1) = v;
+                src = src.add(2);
+                dst = dst.add(2);
+                if k == AT_NULL {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Point argv[i] at another string (which must live as long as the process).
+    pub fn set_arg(&mut self, i: usize, s: &'static CStr) {
+        if i < self.argc() {
+            // SAFETY: i < argc: a valid argv slot.
+            unsafe { *self.argv_ptr().add(i) = s.as_ptr().cast() };
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Empty: this package exists to hold guardld's integration tests in `tests/`.
