@@ -189,6 +189,8 @@ pub fn apply(l: &mut Linker, i: usize, r: &Rela, errs: &mut Errors) {
     let width = match ty {
         R_NONE => return,
         R_PC32 | R_32 | R_32S | R_SIZE32 => 4,
+        // The copied size comes from the symbols; copy() checks it.
+        R_COPY => 0,
         _ => 8,
     };
     if !d.img.writable(r.r_offset, width) {
