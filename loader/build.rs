@@ -16,6 +16,12 @@ fn main() {
         "-Wl,--no-undefined",
         "-Wl,--build-id=none",
         "-Wl,-soname,ld-guardld.so.1",
+        // The runtime interface guardld exports to the programs it loads.
+        "-Wl,--export-dynamic-symbol=__tls_get_addr",
+        "-Wl,--export-dynamic-symbol=guardld_*",
+        "-Wl,--export-dynamic-symbol=_r_debug",
+        "-Wl,--export-dynamic-symbol=_dl_debug_state",
+        "-Wl,--hash-style=gnu",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }

@@ -19,3 +19,4 @@ pub mod map;
 pub mod selfreloc;
 pub mod start;
 pub mod sys;
+pub mod tls;

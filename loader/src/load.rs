@@ -125,6 +125,15 @@ pub fn map_file(file: File, page_size: u64, padding: Padding) -> Result<Loaded, 
             let _ = write!(w, "guardld:   {:x?}\n", op);
         }
     }
+    // If guards fell back to PROT_NONE, RELRO must not be widened over the
+    // padding (it would make it readable again): clip it at the padding.
+    let mut plan = plan;
+    if !m.guarded {
+        if let Some((a, len)) = plan.relro {
+            let end = plan.padding.iter().filter(|&&(p, _)| p >= a && p < a + len).map(|&(p, _)| p).min().unwrap_or(a + len);
+            plan.relro = (end > a).then(|| (a, end - a));
+        }
+    }
     Ok(Loaded {
         phdr_addr: m.bias.wrapping_add(phv as usize),
         bias: m.bias,

@@ -115,3 +115,23 @@ pub unsafe fn syscall3(nr: usize, a: usize, b: usize, c: usize) -> isize {
     }
     ret
 }
+
+/// The thread pointer (%fs base): the TCB's first word holds its address.
+///
+/// # Safety
+/// %fs must point at a TCB (guardld's, or one following the ABI).
+#[inline(always)]
+pub unsafe fn thread_pointer() -> usize {
+    let v: usize;
+    // SAFETY: reads %fs:0, which the ABI defines as the TCB's own address.
+    unsafe { asm!("mov {v}, qword ptr fs:0", v = out(reg) v, options(nostack, preserves_flags, readonly)) };
+    v
+}
+
+/// TLSDESC resolver for modules in static TLS: the descriptor's second word
+/// holds the variable's offset from the thread pointer; return it in %rax.
+/// Only %rax may change (the TLSDESC calling convention).
+#[unsafe(naked)]
+pub unsafe extern "C" fn tlsdesc_static() {
+    core::arch::naked_asm!("mov rax, qword ptr [rax + 8]", "ret")
+}

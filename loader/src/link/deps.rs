@@ -237,5 +237,10 @@ pub fn load_all(l: &mut Linker, preload: &[Vec<u8>], cfg: &LoadConfig, errs: &mu
             }
         }
     }
+    // guardld's exports (__tls_get_addr, the runtime API) are always
+    // reachable, last in scope, as glibc's ld.so is for programs using libc.
+    if let Some(me) = l.dsos.iter().position(|d| d.is_self) {
+        add(&mut scope, me);
+    }
     l.scope = scope;
 }

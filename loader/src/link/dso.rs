@@ -39,8 +39,11 @@ pub struct Dso {
     /// guardld itself (already relocated; no init/fini).
     pub is_self: bool,
     pub relocated: bool,
-    /// PT_TLS, if present (refused until TLS support lands).
+    /// PT_TLS, if present.
     pub tls: Option<Phdr>,
+    /// TLS module id (0: none) and static offset below the thread pointer.
+    pub tls_modid: usize,
+    pub tls_offset: usize,
 }
 
 /// Why an object's dynamic information is unusable.
@@ -107,6 +110,8 @@ impl Dso {
             is_self: false,
             relocated: false,
             tls: phdrs.iter().find(|p| p.p_type == PT_TLS).copied(),
+            tls_modid: 0,
+            tls_offset: 0,
             img,
             dyn_,
         })

@@ -173,6 +173,35 @@ fn def_value(l: &Linker, dso: usize, sym: &'static Sym) -> Value {
     Value::Addr(addr, Some(sym))
 }
 
+/// The object whose TLS block a TLS relocation refers to, and the symbol's
+/// offset inside it (before the addend).
+fn tls_target(l: &Linker, i: usize, symidx: usize, errs: &mut Errors) -> Option<(usize, u64)> {
+    let d = &l.dsos[i];
+    if symidx == 0 {
+        return Some((i, 0));
+    }
+    let Some(sym) = d.syms.get(symidx) else {
+        errs.report(d.name(), format_args!("symbol index {symidx} past the end of the symbol table"));
+        return None;
+    };
+    if sym.st_info >> 4 == STB_LOCAL {
+        return Some((i, sym.st_value));
+    }
+    let name = d.syms.name(sym)?;
+    let ver = d.syms.required_version(symidx);
+    match lookup::lookup(&l.dsos, &l.scope, name, ver.as_ref(), Query::default()) {
+        Some(def) if def.sym.st_info & 0xf == STT_TLS => Some((def.dso, def.sym.st_value)),
+        Some(_) => {
+            errs.report(d.name(), format_args!("TLS reference to non-TLS symbol {}", crate::error::Bytes(name)));
+            None
+        }
+        None => {
+            errs.report(d.name(), format_args!("undefined symbol: {}", crate::error::Bytes(name)));
+            None
+        }
+    }
+}
+
 /// Call an IFUNC resolver.
 fn call_resolver(addr: u64) -> u64 {
     // SAFETY: the address is an STT_GNU_IFUNC symbol (or IRELATIVE addend) of
@@ -231,8 +260,33 @@ pub fn apply(l: &mut Linker, i: usize, r: &Rela, errs: &mut Errors) {
             }
         }
         R_DTPMOD64 | R_DTPOFF64 | R_TPOFF64 | R_TLSDESC => {
-            errs.report(d.name(), format_args!("thread-local storage relocation {} is not supported yet", type_name(ty)));
-            return;
+            let Some((owner, v)) = tls_target(l, i, symidx, errs) else { return };
+            let o = &l.dsos[owner];
+            if o.tls_modid == 0 {
+                errs.report(d.name(), format_args!("{} against an object without TLS ({})", type_name(ty), crate::error::Bytes(o.name())));
+                return;
+            }
+            let v = v.wrapping_add(r.r_addend as u64);
+            let tpoff = v.wrapping_sub(o.tls_offset as u64);
+            match ty {
+                R_DTPMOD64 => o.tls_modid as u64,
+                R_DTPOFF64 => v,
+                R_TPOFF64 => tpoff,
+                _ => {
+                    // TLSDESC: {resolver, argument}; every module sits in
+                    // static TLS, so the argument is the tp offset itself.
+                    if !d.img.writable(r.r_offset, 16) {
+                        errs.report(d.name(), format_args!("relocation target {:#x} outside any writable segment", r.r_offset));
+                        return;
+                    }
+                    // SAFETY: checked: 16 bytes inside a writable segment.
+                    unsafe {
+                        (at as *mut u64).write_unaligned(crate::arch::tlsdesc_static as *const () as u64);
+                        ((at + 8) as *mut u64).write_unaligned(tpoff);
+                    }
+                    return;
+                }
+            }
         }
         _ => {
             errs.report(d.name(), format_args!("unsupported relocation type {ty}"));

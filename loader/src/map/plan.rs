@@ -38,7 +38,7 @@
 //!
 //! All MapFile/MapAnon first, then every Guard, then every Zero: installing
 //! a guard zaps the pages already present in its range, so nothing may be
-//! written before the guards are in (see docs/guide kernel.md).
+//! written before the guards are in (the zapped data would be lost).
 //!
 //! # For the executor
 //!
@@ -918,6 +918,8 @@ mod tests {
             for a in (rd(s.vaddr)..ru(me)).step_by(page as usize) {
                 let pg = pages[pi(a)];
                 prop_assert!(pg.op.is_some() && !pg.guarded, "segment {} page {:#x}: {:?}", k, a, pg);
+                // A file page wholly past EOF would SIGBUS on first touch.
+                prop_assert!(pg.anon || pg.file_off < input.file_size, "page {:#x} past EOF", a);
                 if a < taken_from {
                     prop_assert_eq!(pg.prot, prot_of(s.flags), "segment {} page {:#x}", k, a);
                     if s.filesz > 0 && a < ru(fe) {

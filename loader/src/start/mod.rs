@@ -144,8 +144,14 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         list::print(&l, s.padding);
         crate::sys::exit(0);
     }
+    // Thread-local storage: layout, then %fs before any IFUNC resolver or
+    // initializer runs; blocks filled once relocation is done (as glibc).
+    crate::tls::assign(&mut l, &mut errs);
+    errs.check();
+    let tp = crate::tls::setup_main(st.aux(AT_RANDOM)).unwrap_or_else(|e| fatal("guardld", e.message()));
     link::relocate_all(&mut l, &mut errs);
     errs.check();
+    crate::tls::init_main(tp);
     drop(l);
     let argc = st.argc();
     let argv = st.sp() + 8;
