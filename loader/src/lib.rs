@@ -10,6 +10,7 @@
 extern crate alloc;
 
 pub mod arch;
+pub mod debug;
 pub mod elf;
 pub mod error;
 pub mod link;

@@ -118,8 +118,9 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     use crate::link::{self, Errors, LINKER, deps};
     let mut errs = Errors::default();
     let mut l = LINKER.lock();
+    let me = program::guardld_itself(base, &main);
     l.dsos.push(main);
-    match program::guardld_itself(base) {
+    match me {
         Ok(me) => l.dsos.push(me),
         Err(e) => fatal("guardld", e),
     }
@@ -136,6 +137,7 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         .map(|p| p.split(|&c| c == b':' || c == b' ').filter(|e| !e.is_empty()).map(|e| e.to_vec()).collect())
         .unwrap_or_default();
     let cfg = deps::LoadConfig { page_size: s.page_size, padding: s.padding, library_path, secure: s.secure, cache: program::ld_so_cache() };
+    crate::debug::begin(crate::debug::RT_ADD);
     deps::load_all(&mut l, &preload, &cfg, &mut errs);
     errs.check();
     link::versions::check(&l, &mut errs);
@@ -149,14 +151,26 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     crate::tls::assign(&mut l, &mut errs);
     errs.check();
     let tp = crate::tls::setup_main(st.aux(AT_RANDOM)).unwrap_or_else(|e| fatal("guardld", e.message()));
+    crate::debug::fill_dt_debug(&l);
     link::relocate_all(&mut l, &mut errs);
     errs.check();
     crate::tls::init_main(tp);
+    protect_self(&l);
+    crate::debug::publish(&mut l, base);
     drop(l);
     let argc = st.argc();
     let argv = st.sp() + 8;
     let envp = argv + (argc + 1) * 8;
     link::init::run_init(argc, argv, envp);
+}
+
+/// guardld's own RELRO (its GOT, .dynamic, vtables) becomes read-only once
+/// nothing will write it again.
+fn protect_self(l: &crate::link::Linker) {
+    if let Some(me) = l.dsos.iter().find(|d| d.is_self) {
+        let relro = program::relro_of_phdrs(me.phdr_addr, me.phnum);
+        let _ = crate::map::exec::protect_relro(relro, me.img.bias);
+    }
 }
 
 fn usage_error(msg: core::fmt::Arguments<'_>) -> ! {

@@ -55,13 +55,24 @@ pub fn from_auxv(st: &InitialStack) -> Result<Dso, ProgramError> {
     let mut d = Dso::new(Vec::from(&b"\0"[..]), &phdrs, bias, at, false).map_err(ProgramError::Dso)?;
     d.is_main = true;
     d.origin = exe_dir();
-    // The kernel applies no RELRO: glibc's rounding (whole pages inside).
-    d.relro = phdrs.iter().find(|p| p.p_type == PT_GNU_RELRO).and_then(|p| {
+    // The kernel applies no RELRO.
+    d.relro = relro_range(&phdrs);
+    Ok(d)
+}
+
+/// PT_GNU_RELRO with glibc's rounding (only whole pages inside it).
+fn relro_range(phdrs: &[Phdr]) -> Option<(u64, u64)> {
+    phdrs.iter().find(|p| p.p_type == PT_GNU_RELRO).and_then(|p| {
         let start = p.p_vaddr & !4095;
         let end = p.p_vaddr.checked_add(p.p_memsz)? & !4095;
         (end > start).then(|| (start, end - start))
-    });
-    Ok(d)
+    })
+}
+
+/// The RELRO range of an object whose program headers are mapped at `at`.
+pub fn relro_of_phdrs(at: usize, n: usize) -> Option<(u64, u64)> {
+    // SAFETY: callers pass program headers of a mapped object (guardld's own).
+    relro_range(&unsafe { phdrs_at(at, n) })
 }
 
 /// The program as guardld mapped it (explicit start).
@@ -82,15 +93,36 @@ pub fn from_loaded(path: &CStr, p: Loaded) -> Result<Dso, DsoError> {
 
 /// guardld itself, so that a NEEDED ld-linux-x86-64.so.2 resolves to it and
 /// debuggers see it.
-pub fn guardld_itself(base: usize) -> Result<Dso, DsoError> {
+pub fn guardld_itself(base: usize, main: &Dso) -> Result<Dso, DsoError> {
     // SAFETY: our own ELF header is mapped at `base` (linker.ld).
     let eh: Ehdr = pod::read(unsafe { pod::mapped(base, 64) }, 0).unwrap_or_default();
     // SAFETY: our own program headers follow, inside our first segment.
     let phdrs = unsafe { phdrs_at(base + eh.e_phoff as usize, eh.e_phnum as usize) };
-    let mut d = Dso::new(Vec::from(&b"ld-guardld.so.1\0"[..]), &phdrs, base, base + eh.e_phoff as usize, false)?;
+    let mut d = Dso::new(own_path(main), &phdrs, base, base + eh.e_phoff as usize, false)?;
     d.is_self = true;
     d.relocated = true;
     Ok(d)
+}
+
+/// guardld's path, for debuggers: the program's PT_INTERP when the kernel
+/// started us through it, else /proc/self/exe (explicit start).
+fn own_path(main: &Dso) -> Vec<u8> {
+    let interp = main.img.segs.is_empty().then_some(()).map_or_else(
+        || {
+            // SAFETY: the program's headers are mapped (kernel or guardld).
+            let phdrs = unsafe { phdrs_at(main.phdr_addr, main.phnum) };
+            let p = phdrs.iter().find(|p| p.p_type == crate::elf::header::PT_INTERP)?;
+            let s = main.img.bytes(p.p_vaddr, p.p_filesz)?;
+            Some(s.split(|&c| c == 0).next()?.to_vec())
+        },
+        |_| None,
+    );
+    let mut p = match (main.span.1 == 0, interp) {
+        (true, Some(p)) => p,
+        _ => rustix::fs::readlinkat(rustix::fs::CWD, c"/proc/self/exe", Vec::new()).map(|c| c.into_bytes()).unwrap_or_default(),
+    };
+    p.push(0);
+    p
 }
 
 /// /etc/ld.so.cache, mapped read-only for the life of the process; None
