@@ -107,20 +107,18 @@ pub fn guardld_itself(base: usize, main: &Dso) -> Result<Dso, DsoError> {
 /// guardld's path, for debuggers: the program's PT_INTERP when the kernel
 /// started us through it, else /proc/self/exe (explicit start).
 fn own_path(main: &Dso) -> Vec<u8> {
-    let interp = main.img.segs.is_empty().then_some(()).map_or_else(
-        || {
-            // SAFETY: the program's headers are mapped (kernel or guardld).
-            let phdrs = unsafe { phdrs_at(main.phdr_addr, main.phnum) };
-            let p = phdrs.iter().find(|p| p.p_type == crate::elf::header::PT_INTERP)?;
-            let s = main.img.bytes(p.p_vaddr, p.p_filesz)?;
-            Some(s.split(|&c| c == 0).next()?.to_vec())
-        },
-        |_| None,
-    );
-    let mut p = match (main.span.1 == 0, interp) {
-        (true, Some(p)) => p,
-        _ => rustix::fs::readlinkat(rustix::fs::CWD, c"/proc/self/exe", Vec::new()).map(|c| c.into_bytes()).unwrap_or_default(),
+    let interp = || {
+        // SAFETY: the kernel mapped the program's headers (PT_INTERP start).
+        let phdrs = unsafe { phdrs_at(main.phdr_addr, main.phnum) };
+        let p = phdrs.iter().find(|p| p.p_type == crate::elf::header::PT_INTERP)?;
+        let s = main.img.bytes(p.p_vaddr, p.p_filesz)?;
+        Some(s.split(|&c| c == 0).next()?.to_vec())
     };
+    // span.1 == 0: the kernel mapped the program, so it named us in PT_INTERP.
+    let started_as_interp = main.span.1 == 0;
+    let mut p = started_as_interp.then(interp).flatten().unwrap_or_else(|| {
+        rustix::fs::readlinkat(rustix::fs::CWD, c"/proc/self/exe", Vec::new()).map(|c| c.into_bytes()).unwrap_or_default()
+    });
     p.push(0);
     p
 }
