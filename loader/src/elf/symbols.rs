@@ -88,6 +88,46 @@ impl SymError {
     }
 }
 
+/// How one definition answers a reference.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Candidate {
+    Accept,
+    /// A non-hidden versioned definition an unversioned reference may take
+    /// when it is the only such one in its object (glibc's check_match).
+    Fallback,
+    Reject,
+}
+
+/// Choosing among one object's definitions of a name.
+#[derive(Default)]
+pub struct Pick {
+    hit: Option<(usize, &'static Sym)>,
+    fallback: Option<(usize, &'static Sym)>,
+    fallbacks: usize,
+}
+
+impl Pick {
+    /// Offer a candidate; true once one is accepted (stop looking).
+    pub fn offer(&mut self, c: Candidate, i: usize, s: &'static Sym) -> bool {
+        match c {
+            Candidate::Accept => {
+                self.hit = Some((i, s));
+                true
+            }
+            Candidate::Fallback => {
+                self.fallbacks += 1;
+                self.fallback = Some((i, s));
+                false
+            }
+            Candidate::Reject => false,
+        }
+    }
+
+    pub fn result(self) -> Option<(usize, &'static Sym)> {
+        self.hit.or(if self.fallbacks == 1 { self.fallback } else { None })
+    }
+}
+
 /// The dynamic symbol table of one object.
 pub struct Symbols {
     syms: &'static [Sym],
@@ -256,28 +296,32 @@ impl Symbols {
         }
     }
 
+    /// How definition `i` (named as wanted) answers a reference with
+    /// version `want`; `plt` excludes undefined symbols that carry a
+    /// canonical PLT address (a JUMP_SLOT must not bind to a PLT stub).
+    pub fn candidate(&self, i: usize, s: &Sym, want: Option<&Version<'_>>, plt: bool) -> Candidate {
+        if !self.definable(s, plt) {
+            return Candidate::Reject;
+        }
+        match self.version_ok(i, want) {
+            (true, _) => Candidate::Accept,
+            (false, true) => Candidate::Fallback,
+            _ => Candidate::Reject,
+        }
+    }
+
     /// Find a definition of `name` (with version `want`) that another object
-    /// may bind to. `plt` excludes undefined symbols that carry a canonical
-    /// PLT address (a JUMP_SLOT must not bind to a PLT stub).
+    /// may bind to, through this object's hash table.
     pub fn lookup(&self, name: &mut Name<'_>, want: Option<&Version<'_>>, plt: bool) -> Option<(usize, &'static Sym)> {
-        let mut fallback = None;
-        let mut fallbacks = 0;
-        let mut check = |i: usize| -> Option<(usize, &'static Sym)> {
-            let s = self.syms.get(i)?;
-            if !self.definable(s, plt) || self.name(s)? != name.bytes {
-                return None;
+        let mut pick = Pick::default();
+        let mut check = |i: usize| -> bool {
+            let Some(s) = self.syms.get(i) else { return false };
+            if self.name(s) != Some(name.bytes) {
+                return false;
             }
-            match self.version_ok(i, want) {
-                (true, _) => Some((i, s)),
-                (false, true) => {
-                    fallbacks += 1;
-                    fallback = Some((i, s));
-                    None
-                }
-                _ => None,
-            }
+            pick.offer(self.candidate(i, s, want, plt), i, s)
         };
-        let found = match self.hash {
+        match self.hash {
             Hash::Gnu { nbuckets, symoffset, bloom, shift, buckets, chain } => {
                 let h = name.gnu;
                 let word = bloom[(h as usize / 64) & (bloom.len() - 1)];
@@ -286,14 +330,10 @@ impl Symbols {
                     return None;
                 }
                 let mut i = buckets[(h % nbuckets) as usize] as usize;
-                let mut hit = None;
                 if i >= symoffset as usize {
                     while let Some(&c) = chain.get(i - symoffset as usize) {
-                        if (c | 1) == (h | 1) {
-                            if let Some(r) = check(i) {
-                                hit = Some(r);
-                                break;
-                            }
+                        if (c | 1) == (h | 1) && check(i) {
+                            break;
                         }
                         if c & 1 != 0 {
                             break;
@@ -301,34 +341,44 @@ impl Symbols {
                         i += 1;
                     }
                 }
-                hit
             }
             Hash::Sysv { buckets, chain } => {
                 let h = *name.sysv.get_or_insert_with(|| sysv_hash(name.bytes));
                 let mut i = buckets[h as usize % buckets.len()] as usize;
-                let mut hit = None;
                 // At most one step per symbol: a cyclic chain cannot hang us.
                 for _ in 0..chain.len() {
-                    if i == 0 {
-                        break;
-                    }
-                    if let Some(r) = check(i) {
-                        hit = Some(r);
+                    if i == 0 || check(i) {
                         break;
                     }
                     let Some(&n) = chain.get(i) else { break };
                     i = n as usize;
                 }
-                hit
             }
-            Hash::None => (1..self.syms.len()).find_map(&mut check),
-        };
-        found.or(if fallbacks == 1 { fallback } else { None })
+            Hash::None => {
+                let _ = (1..self.syms.len()).any(&mut check);
+            }
+        }
+        pick.result()
+    }
+
+    /// Exported definitions (candidates for any reference), for indexing.
+    pub fn exported(&self) -> impl Iterator<Item = (usize, &'static Sym, &'static [u8])> + '_ {
+        self.syms.iter().enumerate().skip(1).filter_map(|(i, s)| {
+            if !self.definable(s, false) {
+                return None;
+            }
+            Some((i, s, self.name(s)?))
+        })
     }
 
     fn definable(&self, s: &Sym, plt: bool) -> bool {
         let (bind, ty) = (s.st_info >> 4, s.st_info & 0xf);
         if s.st_value == 0 && s.st_shndx != SHN_ABS && ty != STT_TLS {
+            return false;
+        }
+        // An undefined symbol defines nothing; only an executable's canonical
+        // PLT address (undefined, with a value) may answer non-PLT references.
+        if s.st_shndx == SHN_UNDEF && (s.st_value == 0 || ty == STT_TLS) {
             return false;
         }
         if plt && s.st_shndx == SHN_UNDEF {

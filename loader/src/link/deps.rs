@@ -148,6 +148,16 @@ pub fn load_needed(l: &mut Linker, idx: &mut Index, name: &[u8], req: Option<usi
     if let Some(&i) = idx.by_name.get(name) {
         return Some(i);
     }
+    // Like glibc, an object also answers to the name it was first loaded by
+    // (many libraries have no DT_SONAME).
+    let found = search_and_load(l, idx, name, req, cfg, errs);
+    if let Some(i) = found {
+        idx.by_name.entry(name.to_vec()).or_insert(i);
+    }
+    found
+}
+
+fn search_and_load(l: &mut Linker, idx: &mut Index, name: &[u8], req: Option<usize>, cfg: &LoadConfig, errs: &mut Errors) -> Option<usize> {
     let mut dirs = match req {
         Some(r) => search_dirs(l, r, cfg),
         None => cfg.library_path.clone(),

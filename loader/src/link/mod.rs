@@ -6,6 +6,7 @@
 
 pub mod deps;
 pub mod dso;
+pub mod index;
 pub mod init;
 pub mod lookup;
 pub mod reloc;
@@ -29,11 +30,31 @@ pub struct Linker {
     /// Objects in the order their initializers ran (finalizers run reversed).
     pub init_order: Vec<usize>,
     pub fini_done: bool,
+    /// Symbol index of the global scope (rebuilt when the scope changes).
+    pub index: Option<index::Index>,
 }
 
 impl Linker {
     pub const fn new() -> Self {
-        Linker { dsos: Vec::new(), scope: Vec::new(), deferred: Vec::new(), init_order: Vec::new(), fini_done: false }
+        Linker { dsos: Vec::new(), scope: Vec::new(), deferred: Vec::new(), init_order: Vec::new(), fini_done: false, index: None }
+    }
+}
+
+impl Linker {
+    /// (Re)build the symbol index if the global scope changed.
+    pub fn refresh_index(&mut self) {
+        if !self.index.as_ref().is_some_and(|x| x.covers(&self.scope)) {
+            self.index = Some(index::Index::build(&self.dsos, &self.scope));
+        }
+    }
+
+    /// Resolve a reference against the global scope: through the index
+    /// when it is current, else by walking the scope.
+    pub fn lookup_global(&self, name: &[u8], ver: Option<&crate::elf::symbols::Version<'_>>, q: lookup::Query) -> Option<lookup::Def> {
+        match &self.index {
+            Some(x) if x.covers(&self.scope) => x.lookup(&self.dsos, name, ver, q),
+            _ => lookup::lookup(&self.dsos, &self.scope, name, ver, q),
+        }
     }
 }
 
@@ -70,6 +91,7 @@ impl Errors {
 /// Relocate every object except guardld, dependencies before dependents
 /// (reverse load order, the program last, as glibc), then protect RELRO.
 pub fn relocate_all(l: &mut Linker, errs: &mut Errors) {
+    l.refresh_index();
     for i in (0..l.dsos.len()).rev() {
         if l.dsos[i].is_self {
             l.dsos[i].relocated = true;

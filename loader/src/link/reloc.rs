@@ -4,7 +4,7 @@
 //! relocations that need a resolver of an unrelocated object are deferred.
 
 use super::dso::Dso;
-use super::lookup::{self, Query};
+use super::lookup::Query;
 use super::{Errors, Linker};
 use crate::elf::pod::{Rela, Sym};
 use crate::elf::symbols::{STB_LOCAL, STB_WEAK, STT_GNU_IFUNC, STT_TLS, SHN_UNDEF};
@@ -143,7 +143,7 @@ fn resolve(l: &Linker, i: usize, symidx: usize, ty: u32, errs: &mut Errors) -> V
         plt: ty == R_JUMP_SLOT,
         first: if d.dyn_.symbolic { Some(i) } else { None },
     };
-    match lookup::lookup(&l.dsos, &l.scope, name, ver.as_ref(), q) {
+    match l.lookup_global(name, ver.as_ref(), q) {
         Some(def) => {
             crate::debug!(Bindings, "binding {} to {} `{}'", crate::error::Bytes(d.name()),
                 crate::error::Bytes(l.dsos[def.dso].name()), crate::error::Bytes(name));
@@ -189,7 +189,8 @@ fn tls_target(l: &Linker, i: usize, symidx: usize, errs: &mut Errors) -> Option<
     }
     let name = d.syms.name(sym)?;
     let ver = d.syms.required_version(symidx);
-    match lookup::lookup(&l.dsos, &l.scope, name, ver.as_ref(), Query::default()) {
+    // TLS references use the PLT class as in glibc: never an undefined symbol.
+    match l.lookup_global(name, ver.as_ref(), Query { plt: true, ..Query::default() }) {
         Some(def) if def.sym.st_info & 0xf == STT_TLS => Some((def.dso, def.sym.st_value)),
         Some(_) => {
             errs.report(d.name(), format_args!("TLS reference to non-TLS symbol {}", crate::error::Bytes(name)));
