@@ -19,5 +19,6 @@ pub mod log;
 pub mod map;
 pub mod selfreloc;
 pub mod start;
+pub mod stats;
 pub mod sys;
 pub mod tls;

@@ -253,4 +253,5 @@ pub fn load_all(l: &mut Linker, preload: &[Vec<u8>], cfg: &LoadConfig, errs: &mu
         add(&mut scope, me);
     }
     l.scope = scope;
+    l.generation += 1;
 }

@@ -41,10 +41,12 @@ pub struct Index {
     big: Vec<(u32, usize)>,
     /// The scope this index describes.
     scope: Vec<usize>,
+    /// Linker generation the index was built at (see `Linker::generation`).
+    pub generation: u64,
 }
 
 impl Index {
-    pub fn build(dsos: &[Dso], scope: &[usize]) -> Index {
+    pub fn build(dsos: &[Dso], scope: &[usize], generation: u64) -> Index {
         let mut big = Vec::new();
         let mut total = 0;
         for (pos, &i) in scope.iter().enumerate() {
@@ -56,7 +58,7 @@ impl Index {
             }
         }
         let nb = (total * 2).next_power_of_two().max(64);
-        let mut idx = Index { buckets: alloc::vec![NONE; nb], entries: Vec::with_capacity(total), big, scope: scope.to_vec() };
+        let mut idx = Index { buckets: alloc::vec![NONE; nb], entries: Vec::with_capacity(total), big, scope: scope.to_vec(), generation };
         // Insert in reverse scope order at the head of each bucket chain, so
         // every chain lists definitions in scope order.
         for (pos, &i) in scope.iter().enumerate().rev() {
@@ -73,11 +75,6 @@ impl Index {
             }
         }
         idx
-    }
-
-    /// Whether this index was built for `scope`.
-    pub fn covers(&self, scope: &[usize]) -> bool {
-        self.scope == scope
     }
 
     /// First acceptable definition in scope order among indexed objects:

@@ -32,19 +32,21 @@ pub struct Linker {
     pub fini_done: bool,
     /// Symbol index of the global scope (rebuilt when the scope changes).
     pub index: Option<index::Index>,
+    /// Bumped whenever `scope` changes, so a stale index is never used.
+    pub generation: u64,
 }
 
 impl Linker {
     pub const fn new() -> Self {
-        Linker { dsos: Vec::new(), scope: Vec::new(), deferred: Vec::new(), init_order: Vec::new(), fini_done: false, index: None }
+        Linker { dsos: Vec::new(), scope: Vec::new(), deferred: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0 }
     }
 }
 
 impl Linker {
     /// (Re)build the symbol index if the global scope changed.
     pub fn refresh_index(&mut self) {
-        if !self.index.as_ref().is_some_and(|x| x.covers(&self.scope)) {
-            self.index = Some(index::Index::build(&self.dsos, &self.scope));
+        if !self.index.as_ref().is_some_and(|x| x.generation == self.generation) {
+            self.index = Some(index::Index::build(&self.dsos, &self.scope, self.generation));
         }
     }
 
@@ -52,7 +54,7 @@ impl Linker {
     /// when it is current, else by walking the scope.
     pub fn lookup_global(&self, name: &[u8], ver: Option<&crate::elf::symbols::Version<'_>>, q: lookup::Query) -> Option<lookup::Def> {
         match &self.index {
-            Some(x) if x.covers(&self.scope) => x.lookup(&self.dsos, name, ver, q),
+            Some(x) if x.generation == self.generation => x.lookup(&self.dsos, name, ver, q),
             _ => lookup::lookup(&self.dsos, &self.scope, name, ver, q),
         }
     }

@@ -143,6 +143,7 @@ fn resolve(l: &Linker, i: usize, symidx: usize, ty: u32, errs: &mut Errors) -> V
         plt: ty == R_JUMP_SLOT,
         first: if d.dyn_.symbolic { Some(i) } else { None },
     };
+    crate::stats::count(&crate::stats::LOOKUPS);
     match l.lookup_global(name, ver.as_ref(), q) {
         Some(def) => {
             crate::debug!(Bindings, "binding {} to {} `{}'", crate::error::Bytes(d.name()),
@@ -213,6 +214,7 @@ fn call_resolver(addr: u64) -> u64 {
 
 /// Apply one RELA relocation (or defer it).
 pub fn apply(l: &mut Linker, i: usize, r: &Rela, errs: &mut Errors) {
+    crate::stats::count(&crate::stats::RELOCS);
     let ty = (r.r_info & 0xffff_ffff) as u32;
     let symidx = (r.r_info >> 32) as usize;
     let d = &l.dsos[i];

@@ -38,6 +38,9 @@ pub unsafe fn main(sp: *mut usize, base: usize, own_entry: usize) -> Handoff {
             crate::log::set_debug(d);
         }
     }
+    if crate::stats::on() {
+        crate::stats::START.store(crate::stats::now(), core::sync::atomic::Ordering::Relaxed);
+    }
     let page_size = st.aux(AT_PAGESZ).unwrap_or(4096) as u64;
     let explicit = st.aux(AT_ENTRY) == Some(own_entry);
     let env_padding = if secure { None } else { st.getenv(b"GUARDLD_PADDING") };
@@ -138,7 +141,12 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         .unwrap_or_default();
     let cfg = deps::LoadConfig { page_size: s.page_size, padding: s.padding, library_path, secure: s.secure, cache: program::ld_so_cache() };
     crate::debug::begin(crate::debug::RT_ADD);
+    let t = crate::stats::now();
     deps::load_all(&mut l, &preload, &cfg, &mut errs);
+    if crate::stats::on() {
+        // Includes the program's own mapping in explicit mode (done earlier).
+        crate::stats::MAP.fetch_add(crate::stats::now() - t, core::sync::atomic::Ordering::Relaxed);
+    }
     errs.check();
     link::versions::check(&l, &mut errs);
     errs.check();
@@ -152,16 +160,19 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     errs.check();
     let tp = crate::tls::setup_main(st.aux(AT_RANDOM)).unwrap_or_else(|e| fatal("guardld", e.message()));
     crate::debug::fill_dt_debug(&l);
-    link::relocate_all(&mut l, &mut errs);
+    crate::stats::timed(&crate::stats::INDEX, || l.refresh_index());
+    crate::stats::timed(&crate::stats::RELOC, || link::relocate_all(&mut l, &mut errs));
     errs.check();
     crate::tls::init_main(tp);
     protect_self(&l);
     crate::debug::publish(&mut l, base);
+    let objects = l.dsos.len();
     drop(l);
     let argc = st.argc();
     let argv = st.sp() + 8;
     let envp = argv + (argc + 1) * 8;
-    link::init::run_init(argc, argv, envp);
+    crate::stats::timed(&crate::stats::INIT, || link::init::run_init(argc, argv, envp));
+    crate::stats::report(objects);
 }
 
 /// guardld's own RELRO (its GOT, .dynamic, vtables) becomes read-only once

@@ -1,0 +1,63 @@
+//! GUARDLD_DEBUG=statistics: where start-up time goes, like glibc's
+//! LD_DEBUG=statistics. Timing uses the raw clock_gettime syscall and only
+//! runs when statistics are enabled.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+pub static START: AtomicU64 = AtomicU64::new(0);
+pub static MAP: AtomicU64 = AtomicU64::new(0);
+pub static INDEX: AtomicU64 = AtomicU64::new(0);
+pub static RELOC: AtomicU64 = AtomicU64::new(0);
+pub static INIT: AtomicU64 = AtomicU64::new(0);
+pub static RELOCS: AtomicU64 = AtomicU64::new(0);
+pub static LOOKUPS: AtomicU64 = AtomicU64::new(0);
+
+pub fn on() -> bool {
+    crate::log::enabled(crate::log::Cat::Statistics)
+}
+
+/// Monotonic time in nanoseconds.
+pub fn now() -> u64 {
+    let mut ts = [0i64; 2];
+    // SAFETY: clock_gettime(CLOCK_MONOTONIC, &ts) writes 16 bytes into ts.
+    unsafe { crate::arch::syscall3(228, 1, ts.as_mut_ptr() as usize, 0) };
+    ts[0] as u64 * 1_000_000_000 + ts[1] as u64
+}
+
+/// Time `f` into `counter` when statistics are on.
+pub fn timed<R>(counter: &AtomicU64, f: impl FnOnce() -> R) -> R {
+    if !on() {
+        return f();
+    }
+    let t = now();
+    let r = f();
+    counter.fetch_add(now() - t, Ordering::Relaxed);
+    r
+}
+
+pub fn count(counter: &AtomicU64) {
+    if on() {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub fn report(objects: usize) {
+    if !on() {
+        return;
+    }
+    let total = now() - START.load(Ordering::Relaxed);
+    let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let pct = |v: u64| if total == 0 { 0 } else { v * 100 / total };
+    let us = |v: u64| v / 1000;
+    crate::eprint!(
+        "guardld: statistics: total start-up time in guardld: {} us\n\
+         guardld:   map and load {} objects: {} us ({}%)\n\
+         guardld:   build symbol index: {} us ({}%)\n\
+         guardld:   relocation ({} relocations): {} us ({}%)\n\
+         guardld:     symbol lookups: {} (through the index)\n\
+         guardld:   initializers: {} us ({}%)\n",
+        us(total), objects, us(g(&MAP)), pct(g(&MAP)), us(g(&INDEX)), pct(g(&INDEX)),
+        g(&RELOCS), us(g(&RELOC)), pct(g(&RELOC)), g(&LOOKUPS),
+        us(g(&INIT)), pct(g(&INIT))
+    );
+}
