@@ -20,7 +20,8 @@ pub struct LoadConfig {
     /// LD_LIBRARY_PATH (or --library-path), already expanded.
     pub library_path: Vec<Vec<u8>>,
     pub secure: bool,
-    pub cache: Option<Cache>,
+    /// /etc/ld.so.cache, opened the first time a search reaches it.
+    pub cache: core::cell::OnceCell<Option<Cache>>,
 }
 
 /// Indices of already loaded objects by identity, so a dependency graph of
@@ -162,14 +163,14 @@ fn search_and_load(l: &mut Linker, idx: &mut Index, name: &[u8], req: Option<usi
         Some(r) => search_dirs(l, r, cfg),
         None => cfg.library_path.clone(),
     };
-    let from_cache = cfg.cache.as_ref().and_then(|c| c.lookup(name));
     let n_dirs = dirs.len();
     dirs.extend(search::DEFAULT_DIRS.iter().map(|d| d.to_vec()));
     let mut tried = 0;
     for (k, dir) in dirs.iter().enumerate() {
         // The cache is consulted between DT_RUNPATH and the default directories.
         if k == n_dirs {
-            if let Some(p) = from_cache {
+            let cache = cfg.cache.get_or_init(crate::start::program::ld_so_cache);
+            if let Some(p) = cache.as_ref().and_then(|c| c.lookup(name)) {
                 let mut p = p.to_vec();
                 p.push(0);
                 match try_path(l, idx, &p, cfg, errs) {

@@ -2,6 +2,7 @@
 //! list of operations; the executor (`exec`) performs them with syscalls.
 
 pub mod exec;
+pub mod holes;
 pub mod plan;
 pub mod probe;
 pub mod scan;

@@ -52,7 +52,7 @@ pub unsafe fn main(sp: *mut usize, base: usize, own_entry: usize) -> Handoff {
     if !explicit {
         let entry = st.aux(AT_ENTRY).unwrap_or(0);
         crate::debug!(Map, "started as PT_INTERP (base {:#x}); program entry {:#x}", base, entry);
-        let main = program::from_auxv(&st).unwrap_or_else(|e| fatal("main program", e));
+        let main = program::from_auxv(&st, padding, page_size).unwrap_or_else(|e| fatal("main program", e));
         let list = !secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty());
         let settings = Settings { padding, page_size, secure, list, library_path: None, preload: None };
         link_and_init(&mut st, main, base, &settings);
@@ -139,7 +139,7 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         .or_else(|| env(b"LD_PRELOAD"))
         .map(|p| p.split(|&c| c == b':' || c == b' ').filter(|e| !e.is_empty()).map(|e| e.to_vec()).collect())
         .unwrap_or_default();
-    let cfg = deps::LoadConfig { page_size: s.page_size, padding: s.padding, library_path, secure: s.secure, cache: program::ld_so_cache() };
+    let cfg = deps::LoadConfig { page_size: s.page_size, padding: s.padding, library_path, secure: s.secure, cache: core::cell::OnceCell::new() };
     crate::debug::begin(crate::debug::RT_ADD);
     let t = crate::stats::now();
     deps::load_all(&mut l, &preload, &cfg, &mut errs);

@@ -42,7 +42,7 @@ fn exe_dir() -> Option<Vec<u8>> {
 }
 
 /// The program as the kernel mapped it (PT_INTERP start).
-pub fn from_auxv(st: &InitialStack) -> Result<Dso, ProgramError> {
+pub fn from_auxv(st: &InitialStack, padding: crate::map::Padding, page_size: u64) -> Result<Dso, ProgramError> {
     let (Some(at), Some(n)) = (st.aux(AT_PHDR), st.aux(AT_PHNUM)) else { return Err(ProgramError::NoPhdr) };
     if n == 0 || n > crate::elf::header::MAX_PHNUM as usize {
         return Err(ProgramError::NoPhdr);
@@ -55,8 +55,16 @@ pub fn from_auxv(st: &InitialStack) -> Result<Dso, ProgramError> {
     let mut d = Dso::new(Vec::from(&b"\0"[..]), &phdrs, bias, at, false).map_err(ProgramError::Dso)?;
     d.is_main = true;
     d.origin = exe_dir();
-    // The kernel applies no RELRO.
+    // The kernel applies no RELRO; and it left the padding as holes, which
+    // guardld fills like its own mappings (map/holes.rs). The plan's RELRO
+    // range is widened over a filled extension, so no split appears.
     d.relro = relro_range(&phdrs);
+    let size = crate::sys::file::open(c"/proc/self/exe").map_or(u64::MAX, |f| f.size);
+    if let Ok(plan) = crate::load::plan_for(&phdrs, size, page_size, padding) {
+        if crate::map::holes::fill(&plan, bias, padding, page_size as usize) == plan.padding.len() && !plan.padding.is_empty() {
+            d.relro = plan.relro;
+        }
+    }
     Ok(d)
 }
 
