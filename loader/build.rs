@@ -21,6 +21,7 @@ fn main() {
         "-Wl,--export-dynamic-symbol=guardld_*",
         "-Wl,--export-dynamic-symbol=_r_debug",
         "-Wl,--export-dynamic-symbol=_dl_debug_state",
+        "-Wl,--export-dynamic-symbol=dl*",
         "-Wl,--hash-style=gnu",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");

@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+pub mod api;
 pub mod arch;
 pub mod debug;
 pub mod elf;

@@ -22,6 +22,8 @@ pub struct Loaded {
     pub len: usize,
     pub plan: Plan,
     pub guarded: bool,
+    /// How the padding ended up covered (prot-none after a guard fallback).
+    pub padding: Padding,
 }
 
 /// Why an object could not be loaded; `Display` gives the reason text.
@@ -140,6 +142,7 @@ pub fn map_file(file: File, page_size: u64, padding: Padding) -> Result<Loaded, 
         start: m.start,
         len: m.len,
         guarded: m.guarded,
+        padding: if m.guarded { padding } else { Padding::ProtNone },
         file,
         ehdr,
         phdrs,

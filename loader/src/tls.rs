@@ -53,6 +53,10 @@ pub struct Layout {
 
 pub static LAYOUT: SpinLock<Layout> = SpinLock::new(Layout { modules: Vec::new(), static_size: 0, align: 16, surplus_used: 0 });
 
+/// Thread pointers of every live thread whose TLS guardld set up, so that a
+/// module loaded later by dlopen can be initialised in all of them.
+static THREADS: SpinLock<Vec<usize>> = SpinLock::new(Vec::new());
+
 /// Why a PT_TLS is unusable.
 pub enum TlsError {
     FileszGtMemsz,
@@ -130,11 +134,46 @@ pub fn assign(l: &mut Linker, errs: &mut crate::link::Errors) {
     lay.align = align;
 }
 
+/// DTV slots in a thread area: the modules known now, plus room; a module
+/// dlopen adds past a thread's DTV takes __tls_get_addr's slow path.
+fn dtv_slots(lay: &Layout) -> usize {
+    lay.modules.len() + 16
+}
+
+/// Private TCB word where guardld keeps the size of the thread's area.
+const TCB_AREA_SIZE: usize = 0x38;
+
+/// Add the TLS module of an object loaded by dlopen: it goes into the static
+/// surplus (so initial-exec access works too), and its image is copied into
+/// the block of every live thread. Fails when the surplus is exhausted.
+pub fn add_module(d: &mut Dso) -> Result<(), TlsError> {
+    let Some(mut m) = module_of(d)? else { return Ok(()) };
+    let mut lay = LAYOUT.lock();
+    let vaddr_mod = d.tls.map_or(0, |p| p.p_vaddr as usize) & (m.align - 1);
+    m.offset = place(lay.surplus_used, &m, vaddr_mod);
+    if m.offset > lay.static_size || m.align > lay.align {
+        return Err(TlsError::NoMemory);
+    }
+    lay.surplus_used = m.offset;
+    d.tls_modid = lay.modules.len();
+    d.tls_offset = m.offset;
+    lay.modules.push(Some(m));
+    for &tp in THREADS.lock().iter() {
+        // SAFETY: the block lies in the (so far unused) surplus of a live
+        // thread's area; the image was checked inside the object.
+        unsafe {
+            core::ptr::write_bytes((tp - m.offset) as *mut u8, 0, m.memsz);
+            core::ptr::copy_nonoverlapping(m.image as *const u8, (tp - m.offset) as *mut u8, m.filesz);
+        }
+    }
+    Ok(())
+}
+
 /// Allocate one thread's TLS area and TCB; returns the thread pointer.
 /// Blocks are zeroed; `init_blocks` copies the images in.
 fn allocate(lay: &Layout) -> Result<usize, TlsError> {
     let ndtv = lay.modules.len();
-    let size = lay.static_size + TCB_SIZE + ndtv * 8 + 16;
+    let size = lay.static_size + TCB_SIZE + dtv_slots(lay) * 8;
     // SAFETY: a fresh private anonymous mapping.
     let p = unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), size, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }
         .map_err(|_| TlsError::NoMemory)? as usize;
@@ -144,6 +183,7 @@ fn allocate(lay: &Layout) -> Result<usize, TlsError> {
     unsafe {
         *(tp as *mut usize) = tp;
         *((tp + 8) as *mut usize) = dtv;
+        *((tp + TCB_AREA_SIZE) as *mut usize) = size;
         *((tp + 16) as *mut usize) = tp;
         *(dtv as *mut usize) = ndtv - 1;
         for (id, m) in lay.modules.iter().enumerate().skip(1) {
@@ -178,6 +218,7 @@ pub fn setup_main(random: Option<usize>) -> Result<usize, TlsError> {
             *((tp + 0x30) as *mut u64) = b;
         }
     }
+    THREADS.lock().push(tp);
     // SAFETY: tp points at a TCB that lives for the process.
     let r = unsafe { crate::arch::syscall3(158, ARCH_SET_FS, tp, 0) };
     if r < 0 {
@@ -200,6 +241,7 @@ pub extern "C" fn guardld_tls_alloc() -> *mut c_void {
     let lay = LAYOUT.lock();
     let Ok(tp) = allocate(&lay) else { return core::ptr::null_mut() };
     init_blocks(&lay, tp);
+    THREADS.lock().push(tp);
     // SAFETY: the calling thread's %fs points at a TCB set up by guardld.
     unsafe {
         let me = crate::arch::thread_pointer();
@@ -218,8 +260,10 @@ pub extern "C" fn guardld_tls_free(tp: *mut c_void) {
     if tp.is_null() {
         return;
     }
+    THREADS.lock().retain(|&t| t != tp as usize);
     let lay = LAYOUT.lock();
-    let size = lay.static_size + TCB_SIZE + lay.modules.len() * 8 + 16;
+    // SAFETY: tp came from guardld_tls_alloc, which recorded the size.
+    let size = unsafe { *((tp as usize + TCB_AREA_SIZE) as *const usize) };
     let base = tp as usize - lay.static_size;
     // SAFETY: tp came from guardld_tls_alloc with this layout.
     let _ = unsafe { rustix::mm::munmap(base as *mut c_void, size) };
@@ -234,8 +278,27 @@ pub unsafe extern "C" fn __tls_get_addr(ti: *const [usize; 2]) -> *mut c_void {
     // SAFETY: %fs:8 holds this thread's DTV (set up by guardld); the module
     // id came from a relocation guardld applied.
     unsafe {
-        let dtv = *((crate::arch::thread_pointer() + 8) as *const usize);
+        let tp = crate::arch::thread_pointer();
+        let dtv = *((tp + 8) as *const usize);
         let [module, offset] = *ti;
-        (*((dtv + module * 8) as *const usize) + offset) as *mut c_void
+        if module <= *(dtv as *const usize) {
+            return (*((dtv + module * 8) as *const usize) + offset) as *mut c_void;
+        }
+        // A module added by dlopen after this thread's DTV was filled: it
+        // sits in static TLS at a known offset.
+        let lay = LAYOUT.lock();
+        match lay.modules.get(module).copied().flatten() {
+            Some(m) => (tp - m.offset + offset) as *mut c_void,
+            None => core::ptr::null_mut(),
+        }
     }
+}
+
+/// The calling thread's thread pointer, or 0 before TLS is set up.
+pub fn current_tp() -> usize {
+    if THREADS.lock().is_empty() {
+        return 0;
+    }
+    // SAFETY: once a thread list exists, %fs points at a guardld TCB.
+    unsafe { crate::arch::thread_pointer() }
 }

@@ -33,6 +33,21 @@ pub struct Index {
 }
 
 impl Index {
+    pub const fn new() -> Self {
+        Index { by_inode: BTreeMap::new(), by_name: BTreeMap::new() }
+    }
+
+    /// An already loaded object known by this soname or load name.
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Forget an unloaded object.
+    pub fn remove(&mut self, i: usize) {
+        self.by_inode.retain(|_, v| *v != i);
+        self.by_name.retain(|_, v| *v != i);
+    }
+
     pub fn add(&mut self, l: &Linker, i: usize) {
         let d = &l.dsos[i];
         if d.ino != 0 {
@@ -118,6 +133,7 @@ fn try_path(l: &mut Linker, idx: &mut Index, path: &[u8], cfg: &LoadConfig, errs
     d.origin = Some(search::dirname(shown).to_vec());
     d.span = (loaded.start, loaded.len);
     d.guarded = loaded.guarded;
+    d.padding = Some(loaded.padding);
     d.dev = loaded.file.dev;
     d.ino = loaded.file.ino;
     d.relro = loaded.plan.relro;
@@ -188,71 +204,102 @@ fn search_and_load(l: &mut Linker, idx: &mut Index, name: &[u8], req: Option<usi
             Err(()) => return None,
         }
     }
-    let who = req.map_or(&b"LD_PRELOAD"[..], |r| l.dsos[r].name());
-    let mut w = crate::log::Stderr::new();
-    use core::fmt::Write;
-    let _ = write!(w, "guardld: {}: cannot find shared object {} (searched {} directories:", Bytes(who), Bytes(name), tried);
+    let who = req.map_or(&b"LD_PRELOAD"[..], |r| l.dsos[r].name()).to_vec();
+    let mut searched = alloc::string::String::new();
     for d in &dirs {
-        let _ = write!(w, " {}", Bytes(d));
+        use core::fmt::Write;
+        let _ = write!(searched, " {}", Bytes(d));
     }
-    let _ = write!(w, ")\n");
-    errs.count += 1;
+    errs.report(&who, format_args!("cannot find shared object {} (searched {} directories:{})", Bytes(name), tried, searched));
     None
 }
 
-/// Load every preload and then every DT_NEEDED, breadth-first.
-pub fn load_all(l: &mut Linker, preload: &[Vec<u8>], cfg: &LoadConfig, errs: &mut Errors) {
-    let mut idx = Index::default();
-    for i in 0..l.dsos.len() {
-        idx.add(l, i);
+/// A list of objects in breadth-first order with O(1) membership.
+pub struct Bfs {
+    pub list: Vec<usize>,
+    member: Vec<bool>,
+}
+
+impl Bfs {
+    pub fn new() -> Self {
+        Bfs { list: Vec::new(), member: Vec::new() }
     }
-    let mut scope: Vec<usize> = l.dsos.iter().enumerate().filter(|(_, d)| d.is_main).map(|(i, _)| i).collect();
-    // Membership by index: no linear scans of the scope per dependency.
-    let mut in_scope: Vec<bool> = Vec::new();
-    let mut add = |scope: &mut Vec<usize>, i: usize| {
-        if in_scope.len() <= i {
-            in_scope.resize(i + 1, false);
+
+    pub fn add(&mut self, i: usize) {
+        if self.member.len() <= i {
+            self.member.resize(i + 1, false);
         }
-        if !in_scope[i] {
-            in_scope[i] = true;
-            scope.push(i);
-        }
-    };
-    for i in core::mem::take(&mut scope) {
-        add(&mut scope, i);
-    }
-    for p in preload {
-        if let Some(i) = load_needed(l, &mut idx, p, None, cfg, errs) {
-            add(&mut scope, i);
+        if !self.member[i] {
+            self.member[i] = true;
+            self.list.push(i);
         }
     }
-    // Breadth-first over the scope list itself.
-    let mut next = 0;
-    while next < scope.len() {
-        let req = scope[next];
-        next += 1;
-        let needed: Vec<u64> = l.dsos[req].dyn_.needed.clone();
-        for off in needed {
-            let Some(name) = l.dsos[req].string(off) else {
-                let n = l.dsos[req].name().to_vec();
-                errs.report(&n, format_args!("DT_NEEDED name outside the string table"));
-                continue;
-            };
-            let before = l.dsos.len();
-            if let Some(i) = load_needed(l, &mut idx, name, Some(req), cfg, errs) {
-                if i >= before {
-                    l.dsos[i].loader = Some(req);
+
+    /// Load the DT_NEEDED of every listed object, appending them, until the
+    /// list is closed under dependencies. An object's `deps` are recorded
+    /// once, the first time it is expanded.
+    pub fn close(&mut self, l: &mut Linker, idx: &mut Index, cfg: &LoadConfig, errs: &mut Errors) {
+        let mut next = 0;
+        while next < self.list.len() {
+            let req = self.list[next];
+            next += 1;
+            if l.dsos[req].deps_done {
+                for k in 0..l.dsos[req].deps.len() {
+                    let dep = l.dsos[req].deps[k];
+                    self.add(dep);
                 }
-                l.dsos[req].deps.push(i);
-                add(&mut scope, i);
+                continue;
+            }
+            l.dsos[req].deps_done = true;
+            let needed: Vec<u64> = l.dsos[req].dyn_.needed.clone();
+            for off in needed {
+                let Some(name) = l.dsos[req].string(off) else {
+                    let n = l.dsos[req].name().to_vec();
+                    errs.report(&n, format_args!("DT_NEEDED name outside the string table"));
+                    continue;
+                };
+                let before = l.dsos.len();
+                if let Some(i) = load_needed(l, idx, name, Some(req), cfg, errs) {
+                    if i >= before {
+                        l.dsos[i].loader = Some(req);
+                    }
+                    l.dsos[req].deps.push(i);
+                    self.add(i);
+                }
             }
         }
     }
+}
+
+impl Default for Bfs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Load every preload and then every DT_NEEDED, breadth-first: the global
+/// scope is the program, the preloads, then their dependencies.
+pub fn load_all(l: &mut Linker, idx: &mut Index, preload: &[Vec<u8>], cfg: &LoadConfig, errs: &mut Errors) {
+    for i in 0..l.dsos.len() {
+        idx.add(l, i);
+    }
+    let mut scope = Bfs::new();
+    for (i, d) in l.dsos.iter().enumerate() {
+        if d.is_main {
+            scope.add(i);
+        }
+    }
+    for p in preload {
+        if let Some(i) = load_needed(l, idx, p, None, cfg, errs) {
+            scope.add(i);
+        }
+    }
+    scope.close(l, idx, cfg, errs);
     // guardld's exports (__tls_get_addr, the runtime API) are always
     // reachable, last in scope, as glibc's ld.so is for programs using libc.
     if let Some(me) = l.dsos.iter().position(|d| d.is_self) {
-        add(&mut scope, me);
+        scope.add(me);
     }
-    l.scope = scope;
+    l.scope = scope.list;
     l.generation += 1;
 }

@@ -6,7 +6,7 @@ use crate::elf::header::{PT_DYNAMIC, PT_LOAD, PT_TLS};
 use crate::elf::image::Image;
 use crate::elf::pod::Phdr;
 use crate::elf::symbols::Symbols;
-use crate::map::{PF_W, Plan};
+use crate::map::{PF_W, Padding, Plan};
 use alloc::vec::Vec;
 
 pub struct Dso {
@@ -28,11 +28,21 @@ pub struct Dso {
     /// Range (link-time addr, len) made read-only after relocation.
     pub relro: Option<(u64, u64)>,
     pub guarded: bool,
+    /// How its padding is covered (after any fallback); None: not guardld's to say.
+    pub padding: Option<Padding>,
     pub dev: u64,
     pub ino: u64,
     pub soname: Option<&'static [u8]>,
     /// Indices of DT_NEEDED objects, in DT_NEEDED order.
     pub deps: Vec<usize>,
+    /// `deps` has been filled (the object's DT_NEEDED were loaded).
+    pub deps_done: bool,
+    /// dlopen references (objects loaded at start-up are never unloaded).
+    pub refcount: usize,
+    /// Loaded by dlopen (a candidate for unloading).
+    pub dynamic: bool,
+    /// Finalized and unmapped by dlclose: a tombstone kept so indices stay valid.
+    pub unloaded: bool,
     /// The object whose DT_NEEDED first loaded this one (RPATH chain).
     pub loader: Option<usize>,
     pub is_main: bool,
@@ -101,10 +111,15 @@ impl Dso {
             plan: None,
             relro: None,
             guarded: false,
+            padding: None,
             dev: 0,
             ino: 0,
             soname,
             deps: Vec::new(),
+            deps_done: false,
+            refcount: 0,
+            dynamic: false,
+            unloaded: false,
             loader: None,
             is_main: false,
             is_self: false,
@@ -126,6 +141,19 @@ impl Dso {
     /// A string from this object's string table.
     pub fn string(&self, off: u64) -> Option<&'static [u8]> {
         dynamic::string(&self.img, &self.dyn_, off)
+    }
+
+    /// Whether `addr` lies inside one of this object's segments.
+    pub fn contains(&self, addr: usize) -> bool {
+        let off = addr.wrapping_sub(self.img.bias) as u64;
+        self.img.segs.iter().any(|&(v, m)| off >= v && off < v.saturating_add(m))
+    }
+
+    /// The padding ranges (link-time addr, len) and how they are covered.
+    pub fn padding_ranges(&self) -> Vec<(u64, u64, Padding)> {
+        let Some(plan) = &self.plan else { return Vec::new() };
+        let mode = self.padding.unwrap_or(Padding::ProtNone);
+        plan.padding.iter().map(|&(a, l)| (a, l, mode)).collect()
     }
 
     /// Whether this object answers to the DT_NEEDED name `name`.

@@ -12,13 +12,18 @@ use alloc::vec::Vec;
 /// load order; edges into the main program are not followed. Cycles are
 /// broken where the walk first meets a visited object.
 pub fn order(l: &Linker) -> Vec<usize> {
+    order_of(l, &l.scope)
+}
+
+/// The same order over the objects reachable from `roots`.
+pub fn order_of(l: &Linker, roots: &[usize]) -> Vec<usize> {
     let n = l.dsos.len();
     let mut visited = alloc::vec![false; n];
     let mut out = Vec::with_capacity(n);
     // Explicit stack of (object, next dependency position): a 1000-deep
     // chain must not overflow guardld's stack.
     let mut stack: Vec<(usize, usize)> = Vec::new();
-    for &root in l.scope.iter().rev() {
+    for &root in roots.iter().rev() {
         if visited[root] {
             continue;
         }
@@ -47,7 +52,7 @@ type FiniFn = extern "C" fn();
 /// What one object's initializers or finalizers are, copied out of the
 /// linker state so no lock or reference is held while object code runs
 /// (an initializer may call guardld's runtime API, which takes the lock).
-struct Calls {
+pub struct Calls {
     name: Vec<u8>,
     /// DT_INIT or DT_FINI, runtime address.
     single: Option<usize>,
@@ -62,12 +67,12 @@ fn array(l: &Linker, i: usize, t: crate::elf::dynamic::Table) -> Vec<usize> {
     ptrs.iter().filter(|&&p| p != 0 && p != u64::MAX).map(|&p| p as usize).collect()
 }
 
-fn init_calls(l: &Linker, i: usize) -> Calls {
+pub fn init_calls(l: &Linker, i: usize) -> Calls {
     let d = &l.dsos[i];
     Calls { name: d.name().to_vec(), single: d.dyn_.init.map(|a| d.img.addr(a)), array: array(l, i, d.dyn_.init_array) }
 }
 
-fn fini_calls(l: &Linker, i: usize) -> Calls {
+pub fn fini_calls(l: &Linker, i: usize) -> Calls {
     let d = &l.dsos[i];
     let mut a = array(l, i, d.dyn_.fini_array);
     a.reverse();
@@ -88,9 +93,28 @@ fn call_fini(f: usize) {
     f();
 }
 
+impl Calls {
+    /// Run initializers (outside the linker lock) with the process's
+    /// original arguments, as glibc passes them to dlopen'd objects.
+    pub fn run_init(self) {
+        let args = *INIT_ARGS.lock();
+        crate::debug!(Init, "calling init: {}", Bytes(&self.name));
+        self.single.into_iter().chain(self.array).for_each(|f| call_init(f, args));
+    }
+
+    pub fn run_fini(self) {
+        crate::debug!(Init, "calling fini: {}", Bytes(&self.name));
+        self.array.into_iter().chain(self.single).for_each(call_fini);
+    }
+}
+
+/// (argc, argv, envp) given to initializers, kept for dlopen.
+static INIT_ARGS: crate::sys::lock::SpinLock<(i32, usize, usize)> = crate::sys::lock::SpinLock::new((0, 0, 0));
+
 /// Run the program's DT_PREINIT_ARRAY and every object's initializers.
 pub fn run_init(argc: usize, argv: usize, envp: usize) {
     let args = (argc as i32, argv, envp);
+    *INIT_ARGS.lock() = args;
     let (preinit, calls) = {
         let mut l = LINKER.lock();
         let list: Vec<usize> = order(&l).into_iter().filter(|&i| !l.dsos[i].is_main && !l.dsos[i].is_self).collect();
@@ -100,10 +124,7 @@ pub fn run_init(argc: usize, argv: usize, envp: usize) {
         (preinit, calls)
     };
     preinit.into_iter().for_each(|f| call_init(f, args));
-    for c in calls {
-        crate::debug!(Init, "calling init: {}", Bytes(&c.name));
-        c.single.into_iter().chain(c.array).for_each(|f| call_init(f, args));
-    }
+    calls.into_iter().for_each(Calls::run_init);
 }
 
 /// The finalizer handed to the program in %rdx: DT_FINI_ARRAY (reversed)
@@ -117,8 +138,5 @@ pub extern "C" fn fini() {
         l.fini_done = true;
         l.init_order.iter().rev().map(|&i| fini_calls(&l, i)).collect()
     };
-    for c in calls {
-        crate::debug!(Init, "calling fini: {}", Bytes(&c.name));
-        c.array.into_iter().chain(c.single).for_each(call_fini);
-    }
+    calls.into_iter().for_each(Calls::run_fini);
 }

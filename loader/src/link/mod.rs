@@ -34,11 +34,18 @@ pub struct Linker {
     pub index: Option<index::Index>,
     /// Bumped whenever `scope` changes, so a stale index is never used.
     pub generation: u64,
+    /// Loaded objects by identity and name (kept for dlopen).
+    pub names: deps::Index,
+    /// How to find and map objects (kept for dlopen).
+    pub config: Option<deps::LoadConfig>,
+    /// Extra scope searched after the global one: the local scope of an
+    /// object being relocated by dlopen.
+    pub local: Vec<usize>,
 }
 
 impl Linker {
     pub const fn new() -> Self {
-        Linker { dsos: Vec::new(), scope: Vec::new(), deferred: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0 }
+        Linker { dsos: Vec::new(), scope: Vec::new(), deferred: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0, names: deps::Index::new(), config: None, local: Vec::new() }
     }
 }
 
@@ -57,6 +64,7 @@ impl Linker {
             Some(x) if x.generation == self.generation => x.lookup(&self.dsos, name, ver, q),
             _ => lookup::lookup(&self.dsos, &self.scope, name, ver, q),
         }
+        .or_else(|| lookup::lookup(&self.dsos, &self.local, name, ver, q))
     }
 }
 
@@ -74,12 +82,27 @@ pub static LINKER: SpinLock<Linker> = SpinLock::new(Linker::new());
 #[derive(Default)]
 pub struct Errors {
     pub count: usize,
+    /// dlopen collects the messages for dlerror instead of printing them.
+    pub capture: Option<alloc::string::String>,
 }
 
 impl Errors {
+    pub fn captured() -> Self {
+        Errors { count: 0, capture: Some(alloc::string::String::new()) }
+    }
+
     pub fn report(&mut self, file: &[u8], reason: core::fmt::Arguments<'_>) {
         self.count += 1;
-        crate::eprint!("guardld: {}: {}\n", Bytes(file), reason);
+        match &mut self.capture {
+            Some(s) => {
+                use core::fmt::Write;
+                if !s.is_empty() {
+                    s.push_str("; ");
+                }
+                let _ = write!(s, "{}: {}", Bytes(file), reason);
+            }
+            None => crate::eprint!("guardld: {}: {}\n", Bytes(file), reason),
+        }
     }
 
     /// Exit 127 if this stage found errors.

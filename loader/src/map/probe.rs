@@ -22,6 +22,21 @@ pub fn pagemap_guard(addr: usize, page_size: u64) -> Option<bool> {
     (n == 8).then(|| u64::from_le_bytes(e) & PM_GUARD_REGION != 0)
 }
 
+/// Pages of `[start, start+len)` the kernel reports as guarded: PAGEMAP_SCAN
+/// when available, else pagemap bit 58 page by page. None: cannot tell.
+pub fn guarded_pages(start: usize, len: usize) -> Option<usize> {
+    if let Some(n) = super::scan::count_guard_pages(start, len) {
+        return Some(n);
+    }
+    let mut n = 0;
+    for p in (start..start + len).step_by(4096) {
+        if pagemap_guard(p, 4096)? {
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
 pub fn report(page_size: u64) {
     let mut w = crate::log::Writer::stdout();
     let uname = rustix::system::uname();

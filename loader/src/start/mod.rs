@@ -142,7 +142,9 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     let cfg = deps::LoadConfig { page_size: s.page_size, padding: s.padding, library_path, secure: s.secure, cache: core::cell::OnceCell::new() };
     crate::debug::begin(crate::debug::RT_ADD);
     let t = crate::stats::now();
-    deps::load_all(&mut l, &preload, &cfg, &mut errs);
+    let mut names = core::mem::take(&mut l.names);
+    deps::load_all(&mut l, &mut names, &preload, &cfg, &mut errs);
+    l.names = names;
     if crate::stats::on() {
         // Includes the program's own mapping in explicit mode (done earlier).
         crate::stats::MAP.fetch_add(crate::stats::now() - t, core::sync::atomic::Ordering::Relaxed);
@@ -166,6 +168,7 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     crate::tls::init_main(tp);
     protect_self(&l);
     crate::debug::publish(&mut l, base);
+    l.config = Some(cfg);
     let objects = l.dsos.len();
     drop(l);
     let argc = st.argc();

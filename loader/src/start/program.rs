@@ -61,8 +61,11 @@ pub fn from_auxv(st: &InitialStack, padding: crate::map::Padding, page_size: u64
     d.relro = relro_range(&phdrs);
     let size = crate::sys::file::open(c"/proc/self/exe").map_or(u64::MAX, |f| f.size);
     if let Ok(plan) = crate::load::plan_for(&phdrs, size, page_size, padding) {
-        if crate::map::holes::fill(&plan, bias, padding, page_size as usize) == plan.padding.len() && !plan.padding.is_empty() {
+        let filled = crate::map::holes::fill(&plan, bias, padding, page_size as usize);
+        if filled == plan.padding.len() && !plan.padding.is_empty() {
             d.relro = plan.relro;
+            d.padding = Some(if crate::map::exec::guards_failed() { crate::map::Padding::ProtNone } else { padding });
+            d.plan = Some(plan);
         }
     }
     Ok(d)
@@ -92,6 +95,7 @@ pub fn from_loaded(path: &CStr, p: Loaded) -> Result<Dso, DsoError> {
     d.origin = Some(dirname(path.to_bytes()).to_vec());
     d.span = (p.start, p.len);
     d.guarded = p.guarded;
+    d.padding = Some(p.padding);
     d.dev = p.file.dev;
     d.ino = p.file.ino;
     d.relro = p.plan.relro;
