@@ -2,7 +2,7 @@
 //! plan the mapping, execute the plan.
 
 use crate::elf::header::{self, PT_GNU_RELRO, PT_LOAD, PT_PHDR, HeaderError};
-use crate::elf::pod::{self, Ehdr, Phdr};
+use crate::elf::pod::{Ehdr, Phdr};
 use crate::map::{self, Padding, Plan, PlanInput, Segment, exec, plan};
 use crate::sys::file::{self, File};
 use alloc::vec::Vec;
@@ -51,17 +51,26 @@ impl core::fmt::Display for LoadError {
 
 /// Read and check the ELF header and program headers of an open file.
 pub fn read_headers(file: &File) -> Result<(Ehdr, Vec<Phdr>), LoadError> {
-    let mut eh = Ehdr::default();
-    let n = (file.size as usize).min(64);
-    if !file.read_exact_at(&mut pod::bytes_of_mut(&mut eh)[..n], 0) {
+    // One read covers the ELF header and, in every linker's layout, the
+    // program headers that follow it (glibc reads 832 bytes the same way).
+    let mut head = [0u8; 1024];
+    let n = (file.size as usize).min(head.len());
+    if !file.read_exact_at(&mut head[..n], 0) {
         return Err(LoadError::Read);
     }
-    let eh = header::check_ehdr(&pod::bytes_of_mut(&mut eh)[..n], file.size).map_err(LoadError::Header)?;
-    let mut buf = alloc::vec![0u8; eh.e_phnum as usize * 56];
-    if !file.read_exact_at(&mut buf, eh.e_phoff) {
-        return Err(LoadError::Header(HeaderError::PhdrsPastEof));
+    let eh = header::check_ehdr(&head[..n], file.size).map_err(LoadError::Header)?;
+    let len = eh.e_phnum as usize * 56;
+    let phdrs = match (eh.e_phoff as usize).checked_add(len) {
+        Some(end) if end <= n => header::parse_phdrs(&head[eh.e_phoff as usize..end], eh.e_phnum as usize),
+        _ => {
+            let mut buf = alloc::vec![0u8; len];
+            if !file.read_exact_at(&mut buf, eh.e_phoff) {
+                return Err(LoadError::Header(HeaderError::PhdrsPastEof));
+            }
+            header::parse_phdrs(&buf, eh.e_phnum as usize)
+        }
     }
-    let phdrs = header::parse_phdrs(&buf, eh.e_phnum as usize).map_err(LoadError::Header)?;
+    .map_err(LoadError::Header)?;
     Ok((eh, phdrs))
 }
 

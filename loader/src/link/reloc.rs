@@ -37,7 +37,8 @@ pub struct Deferred {
 
 /// A resolved symbol value, or why there is none.
 enum Value {
-    Addr(u64, Option<&'static Sym>),
+    /// Address, and the defining object and symbol (None: absolute 0).
+    Addr(u64, Option<(usize, &'static Sym)>),
     /// IFUNC resolver at this address in object `usize`.
     Ifunc(u64, usize),
     Missing,
@@ -165,13 +166,13 @@ fn resolve(l: &Linker, i: usize, symidx: usize, ty: u32, errs: &mut Errors) -> V
 fn def_value(l: &Linker, dso: usize, sym: &'static Sym) -> Value {
     let d = &l.dsos[dso];
     if sym.st_shndx == SHN_UNDEF && sym.st_value == 0 {
-        return Value::Addr(0, Some(sym));
+        return Value::Addr(0, Some((dso, sym)));
     }
     let addr = (d.img.bias as u64).wrapping_add(sym.st_value);
     if sym.st_info & 0xf == STT_GNU_IFUNC && sym.st_shndx != SHN_UNDEF {
         return Value::Ifunc(addr, dso);
     }
-    Value::Addr(addr, Some(sym))
+    Value::Addr(addr, Some((dso, sym)))
 }
 
 /// The object whose TLS block a TLS relocation refers to, and the symbol's
@@ -256,7 +257,7 @@ pub fn apply(l: &mut Linker, i: usize, r: &Rela, errs: &mut Errors) {
             match ty {
                 R_GLOB_DAT | R_JUMP_SLOT => s.0,
                 R_64 => s.0.wrapping_add(a),
-                R_SIZE64 | R_SIZE32 => s.1.map_or(0, |s| s.st_size).wrapping_add(a),
+                R_SIZE64 | R_SIZE32 => s.1.map_or(0, |s| s.1.st_size).wrapping_add(a),
                 R_PC32 => s.0.wrapping_add(a).wrapping_sub(at as u64),
                 R_COPY => return copy(l, i, r, s, errs),
                 _ => s.0.wrapping_add(a),
@@ -315,10 +316,10 @@ pub fn apply(l: &mut Linker, i: usize, r: &Rela, errs: &mut Errors) {
 }
 
 /// R_X86_64_COPY: copy the definition's bytes into the executable.
-fn copy(l: &Linker, i: usize, r: &Rela, s: (u64, Option<&'static Sym>), errs: &mut Errors) {
+fn copy(l: &Linker, i: usize, r: &Rela, s: (u64, Option<(usize, &'static Sym)>), errs: &mut Errors) {
     let d = &l.dsos[i];
     let Some(want) = d.syms.get((r.r_info >> 32) as usize) else { return };
-    let Some(src) = s.1 else { return };
+    let Some((owner, src)) = s.1 else { return };
     if src.st_info & 0xf == STT_TLS {
         errs.report(d.name(), format_args!("copy relocation against a TLS symbol"));
         return;
@@ -328,12 +329,8 @@ fn copy(l: &Linker, i: usize, r: &Rela, s: (u64, Option<&'static Sym>), errs: &m
         errs.report(d.name(), format_args!("copy relocation target {:#x} outside any writable segment", r.r_offset));
         return;
     }
-    // The source lies in the defining object: check it is inside its segments.
-    let def = l.dsos.iter().find(|o| {
-        let off = s.0.wrapping_sub(o.img.bias as u64);
-        o.img.bytes(off, size).is_some()
-    });
-    if def.is_none() {
+    // The source must lie inside the defining object's segments.
+    if l.dsos[owner].img.bytes(src.st_value, size).is_none() {
         errs.report(d.name(), format_args!("copy relocation source outside its object"));
         return;
     }

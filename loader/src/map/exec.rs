@@ -65,9 +65,22 @@ pub struct Mapped {
 pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool) -> Result<Mapped, MapError> {
     let hint = if fixed { plan.span_start as *mut c_void } else { core::ptr::null_mut() };
     let flags = if fixed { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE };
-    // SAFETY: a fresh PROT_NONE reservation; FIXED_NOREPLACE never clobbers.
-    let start = unsafe { rustix::mm::mmap_anonymous(hint, plan.span_len as usize, ProtFlags::empty(), flags) }
-        .map_err(MapError::Reserve)? as usize;
+    // When every byte of the span is covered by ops (no PROT_NONE gaps) and
+    // the first op maps the file at the span's start, that mapping, made
+    // span-long, is the reservation: one mmap fewer per object. The later
+    // ops replace the rest of it.
+    let first = match plan.ops.first() {
+        Some(&Op::MapFile { addr, offset, prot, .. }) if addr == plan.span_start && covers_span(plan) => Some((offset, prot)),
+        _ => None,
+    };
+    // SAFETY: a fresh mapping; FIXED_NOREPLACE never clobbers.
+    let start = unsafe {
+        match first {
+            Some((offset, prot)) => rustix::mm::mmap(hint, plan.span_len as usize, prot_flags(prot), flags, fd, offset),
+            None => rustix::mm::mmap_anonymous(hint, plan.span_len as usize, ProtFlags::empty(), flags),
+        }
+    }
+    .map_err(MapError::Reserve)? as usize;
     if fixed && start as u64 != plan.span_start {
         // SAFETY: our own reservation.
         let _ = unsafe { rustix::mm::munmap(start as *mut c_void, plan.span_len as usize) };
@@ -75,7 +88,7 @@ pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool) -> Result<Mapped, M
     }
     let bias = start.wrapping_sub(plan.span_start as usize);
     let mut m = Mapped { bias, start, len: plan.span_len as usize, guarded: true };
-    match run_ops(plan, fd, &mut m) {
+    match run_ops(plan, fd, &mut m, first.is_some()) {
         Ok(()) => Ok(m),
         Err(e) => {
             // SAFETY: the span is ours alone; unmapping it undoes every op.
@@ -85,8 +98,27 @@ pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool) -> Result<Mapped, M
     }
 }
 
-fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped) -> Result<(), MapError> {
+/// Whether the map ops cover the whole span (true in guard and extend modes).
+fn covers_span(plan: &Plan) -> bool {
+    let mut end = plan.span_start;
     for op in &plan.ops {
+        match *op {
+            Op::MapFile { addr, len, .. } | Op::MapAnon { addr, len, .. } if addr == end => end = addr + len,
+            Op::MapFile { .. } | Op::MapAnon { .. } => return false,
+            _ => {}
+        }
+    }
+    end == plan.span_start + plan.span_len
+}
+
+fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, first_done: bool) -> Result<(), MapError> {
+    let mut guards: [(usize, usize); 8] = [(0, 0); 8];
+    let mut nguards = 0;
+    for (k, op) in plan.ops.iter().enumerate() {
+        if k == 0 && first_done {
+            // Already mapped as the reservation.
+            continue;
+        }
         match *op {
             Op::MapFile { addr, len, offset, prot } => {
                 let at = m.bias.wrapping_add(addr as usize);
@@ -103,30 +135,81 @@ fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped) -> Result<(), MapErr
                     .map_err(|e| MapError::Map(e, addr))?;
             }
             Op::Guard { addr, len } => {
+                // Collected, then installed in one call before any write.
                 let at = m.bias.wrapping_add(addr as usize);
-                if !install_guard(at, len as usize) {
-                    // Fallback: the padding becomes PROT_NONE (glibc's layout
-                    // for this gap). Never leave it accessible.
-                    m.guarded = false;
-                    // SAFETY: padding inside our reservation; nothing lives there.
-                    unsafe { rustix::mm::mprotect(at as *mut c_void, len as usize, MprotectFlags::empty()) }
-                        .map_err(|e| MapError::Protect(e, addr))?;
+                if nguards == guards.len() {
+                    install_all(&guards[..nguards], m)?;
+                    nguards = 0;
                 }
+                guards[nguards] = (at, len as usize);
+                nguards += 1;
             }
-            Op::Zero { addr, len } => zero(plan, m.bias, addr, len)?,
+            Op::Zero { addr, len } => {
+                install_all(&guards[..nguards], m)?;
+                nguards = 0;
+                zero(plan, m.bias, addr, len)?
+            }
         }
+    }
+    install_all(&guards[..nguards], m)
+}
+
+/// Install guards on every range; where the kernel refuses, the range
+/// becomes PROT_NONE instead (glibc's layout for that gap): padding is never
+/// left accessible.
+fn install_all(ranges: &[(usize, usize)], m: &mut Mapped) -> Result<(), MapError> {
+    if ranges.is_empty() || install_guards(ranges) {
+        return Ok(());
+    }
+    m.guarded = false;
+    for &(at, len) in ranges {
+        // SAFETY: padding inside our own span; nothing lives there.
+        unsafe { rustix::mm::mprotect(at as *mut c_void, len, MprotectFlags::empty()) }
+            .map_err(|e| MapError::Protect(e, (at - m.bias) as u64))?;
     }
     Ok(())
 }
 
-/// Install guards on `[at, at+len)`; false if the kernel refuses.
-fn install_guard(at: usize, len: usize) -> bool {
+/// process_madvise(2) on ourselves: one syscall for all of an object's
+/// padding ranges. PIDFD_SELF (Linux 6.14+) names the calling process.
+const SYS_PROCESS_MADVISE: usize = 440;
+const PIDFD_SELF: isize = -10000;
+static BATCH: AtomicU8 = AtomicU8::new(GUARDS_UNKNOWN);
+
+fn install_batch(ranges: &[(usize, usize)]) -> Option<bool> {
+    if BATCH.load(Ordering::Relaxed) == GUARDS_FAIL {
+        return None;
+    }
+    let total: usize = ranges.iter().map(|r| r.1).sum();
+    // struct iovec { void *base; size_t len; }, the same layout as the pairs.
+    let r = crate::arch::syscall5(SYS_PROCESS_MADVISE, PIDFD_SELF as usize, ranges.as_ptr() as usize, ranges.len(), MADV_GUARD_INSTALL, 0);
+    if r >= 0 && r as usize == total {
+        BATCH.store(GUARDS_WORK, Ordering::Relaxed);
+        return Some(true);
+    }
+    // Not available (old kernel, EBADF for PIDFD_SELF): use madvise from now on.
+    BATCH.store(GUARDS_FAIL, Ordering::Relaxed);
+    None
+}
+
+/// Install guards on every range; false if the kernel refuses.
+fn install_guards(ranges: &[(usize, usize)]) -> bool {
     if GUARDS.load(Ordering::Relaxed) == GUARDS_FAIL {
         return false;
     }
-    // SAFETY: the range is padding of an object being mapped: nothing of
-    // value is there, and guards are installed before any write.
-    let r = unsafe { madvise_raw(at, len, MADV_GUARD_INSTALL) };
+    if ranges.len() > 1 && install_batch(ranges) == Some(true) {
+        GUARDS.store(GUARDS_WORK, Ordering::Relaxed);
+        return true;
+    }
+    let mut r = 0;
+    for &(at, len) in ranges {
+        // SAFETY: the range is padding of an object being mapped: nothing of
+        // value is there, and guards are installed before any write.
+        r = unsafe { madvise_raw(at, len, MADV_GUARD_INSTALL) };
+        if r != 0 {
+            break;
+        }
+    }
     if r == 0 {
         GUARDS.store(GUARDS_WORK, Ordering::Relaxed);
         return true;
