@@ -144,10 +144,14 @@ const MAX_VERSIONS: u64 = 4096;
 
 impl Symbols {
     pub fn new(img: &Image, d: &DynInfo) -> Result<Self, SymError> {
-        // The symbol count is not stored; bound it by the segment holding
-        // the table, then tighten with the hash table below.
+        // The symbol count is not stored. Bound it by the segment holding
+        // the table and, as linkers place .dynstr right after .dynsym, by
+        // the string table's address; the hash tables are checked against it.
         let room = img.bytes_from(d.symtab).map_or(0, |b| b.len() / 24);
-        let mut nsyms = room;
+        let mut nsyms = match d.strtab.checked_sub(d.symtab) {
+            Some(gap) if gap > 0 => room.min((gap / 24) as usize),
+            _ => room,
+        };
         let hash = if let Some(h) = d.gnu_hash {
             let hdr: &[u32] = img.table(h, 4).ok_or(SymError::BadHash)?;
             let (nbuckets, symoffset, bloom_size, shift) = (hdr[0], hdr[1], hdr[2], hdr[3]);
@@ -159,9 +163,29 @@ impl Symbols {
             let buckets: &[u32] = img.table(bk, nbuckets as u64).ok_or(SymError::BadHash)?;
             let ch = bk + nbuckets as u64 * 4;
             let chain_room = img.bytes_from(ch).map_or(0, |b| b.len() / 4);
-            // Symbols past symoffset are exactly those in the chains.
-            nsyms = nsyms.min(symoffset as usize + chain_room);
-            let chain: &[u32] = img.table(ch, nsyms.saturating_sub(symoffset as usize) as u64).ok_or(SymError::BadHash)?;
+            let room: &[u32] = img.table(ch, chain_room as u64).ok_or(SymError::BadHash)?;
+            // The symbol count is where the last chain ends: walk each chain
+            // to its end marker, bounded by the table's room (a chain without
+            // an end marker is corrupt).
+            let mut count = symoffset as usize;
+            for &b in buckets {
+                let Some(mut k) = (b as usize).checked_sub(symoffset as usize) else { continue };
+                if b == 0 {
+                    continue;
+                }
+                loop {
+                    let &c = room.get(k).ok_or(SymError::BadHash)?;
+                    if c & 1 != 0 {
+                        break;
+                    }
+                    k += 1;
+                }
+                count = count.max(symoffset as usize + k + 1);
+            }
+            if count > nsyms {
+                return Err(SymError::BadHash);
+            }
+            let chain = &room[..count - symoffset as usize];
             Hash::Gnu { nbuckets, symoffset, bloom, shift, buckets, chain }
         } else if let Some(h) = d.hash {
             let hdr: &[u32] = img.table(h, 2).ok_or(SymError::BadHash)?;
@@ -171,7 +195,10 @@ impl Symbols {
             }
             let buckets: &[u32] = img.table(h + 8, nb).ok_or(SymError::BadHash)?;
             let chain: &[u32] = img.table(h + 8 + nb * 4, nc).ok_or(SymError::BadHash)?;
-            nsyms = nsyms.min(nc as usize);
+            if nc as usize > room {
+                return Err(SymError::BadHash);
+            }
+            nsyms = nc as usize;
             Hash::Sysv { buckets, chain }
         } else {
             Hash::None
@@ -179,7 +206,11 @@ impl Symbols {
         let syms: &[Sym] = img.table(d.symtab, nsyms as u64).ok_or(SymError::BadHash)?;
         let strtab = img.bytes(d.strtab, d.strsz).unwrap_or(&[]);
         let versym = match d.versym {
-            Some(v) => Some(img.table::<u16>(v, nsyms as u64).ok_or(SymError::BadVersions)?),
+            // Entries past the table's segment read as unversioned.
+            Some(v) => {
+                let n = img.bytes_from(v).map_or(0, |b| b.len() / 2).min(nsyms);
+                Some(img.table::<u16>(v, n as u64).ok_or(SymError::BadVersions)?)
+            }
             None => None,
         };
         let mut s = Symbols { syms, strtab, hash, versym, defs: Vec::new(), needs: Vec::new() };
