@@ -151,6 +151,9 @@ fn open_locked(l: &mut Linker, name: &[u8], mode: c_int, cfg: &deps::LoadConfig)
         let d = &mut l.dsos[i];
         d.dynamic = true;
         let _ = crate::map::exec::protect_relro(d.relro, d.img.bias);
+        if d.tls_modid != 0 {
+            crate::tls::init_module(d.tls_modid);
+        }
     }
     let root = root.unwrap_or(0);
     // Every object the root needs holds a reference while it is open.
@@ -189,6 +192,9 @@ fn unload(l: &mut Linker, i: usize) {
     }
     d.unloaded = true;
     d.span = (0, 0);
+    if d.tls_modid != 0 {
+        crate::tls::remove_module(d.tls_modid);
+    }
     l.names.remove(i);
     if let Some(p) = l.scope.iter().position(|&k| k == i) {
         l.scope.remove(p);

@@ -144,8 +144,9 @@ fn dtv_slots(lay: &Layout) -> usize {
 const TCB_AREA_SIZE: usize = 0x38;
 
 /// Add the TLS module of an object loaded by dlopen: it goes into the static
-/// surplus (so initial-exec access works too), and its image is copied into
-/// the block of every live thread. Fails when the surplus is exhausted.
+/// surplus (so initial-exec access works too). Fails when the surplus is
+/// exhausted. The image is copied into live threads by `init_module` once
+/// the object is relocated (.tdata may hold relocated pointers).
 pub fn add_module(d: &mut Dso) -> Result<(), TlsError> {
     let Some(mut m) = module_of(d)? else { return Ok(()) };
     let mut lay = LAYOUT.lock();
@@ -158,15 +159,29 @@ pub fn add_module(d: &mut Dso) -> Result<(), TlsError> {
     d.tls_modid = lay.modules.len();
     d.tls_offset = m.offset;
     lay.modules.push(Some(m));
+    Ok(())
+}
+
+/// Initialise module `id`'s block in every live thread.
+pub fn init_module(id: usize) {
+    let lay = LAYOUT.lock();
+    let Some(m) = lay.modules.get(id).copied().flatten() else { return };
     for &tp in THREADS.lock().iter() {
-        // SAFETY: the block lies in the (so far unused) surplus of a live
-        // thread's area; the image was checked inside the object.
+        // SAFETY: the block lies in the surplus of a live thread's area,
+        // reserved for this module; the image was checked inside the object.
         unsafe {
             core::ptr::write_bytes((tp - m.offset) as *mut u8, 0, m.memsz);
             core::ptr::copy_nonoverlapping(m.image as *const u8, (tp - m.offset) as *mut u8, m.filesz);
         }
     }
-    Ok(())
+}
+
+/// Forget module `id` (its object is being unmapped): new threads must not
+/// copy from the old image. Its surplus space is not reused.
+pub fn remove_module(id: usize) {
+    if let Some(slot) = LAYOUT.lock().modules.get_mut(id) {
+        *slot = None;
+    }
 }
 
 /// Allocate one thread's TLS area and TCB; returns the thread pointer.

@@ -134,6 +134,8 @@ pub struct Symbols {
     strtab: &'static [u8],
     hash: Hash,
     versym: Option<&'static [u16]>,
+    /// Indices a lookup may return (the hash table's range).
+    hashed: core::ops::Range<usize>,
     /// Version definitions by index (VERDEF), name + hash; None for gaps.
     pub defs: Vec<Option<Version<'static>>>,
     /// Version requirements by index (VERNEED's vna_other).
@@ -148,10 +150,17 @@ impl Symbols {
         // the table and, as linkers place .dynstr right after .dynsym, by
         // the string table's address; the hash tables are checked against it.
         let room = img.bytes_from(d.symtab).map_or(0, |b| b.len() / 24);
-        let mut nsyms = match d.strtab.checked_sub(d.symtab) {
-            Some(gap) if gap > 0 => room.min((gap / 24) as usize),
-            _ => room,
+        // Linkers put .dynsym before the other dynamic tables, so the
+        // nearest table after it bounds it too.
+        let after = [Some(d.strtab), d.versym, d.gnu_hash, d.hash, d.verdef.map(|v| v.0), d.verneed.map(|v| v.0), Some(d.rela.addr), Some(d.jmprel.addr)];
+        let next = after.iter().flatten().filter(|&&a| a > d.symtab).min();
+        let nsyms = match next {
+            Some(&a) => room.min(((a - d.symtab) / 24) as usize),
+            None => room,
         };
+        // The symbols a lookup may find: GNU hash covers [symoffset, end of
+        // the last chain) only; garbage past that must never be indexed.
+        let mut hashed = 1..nsyms;
         let hash = if let Some(h) = d.gnu_hash {
             let hdr: &[u32] = img.table(h, 4).ok_or(SymError::BadHash)?;
             let (nbuckets, symoffset, bloom_size, shift) = (hdr[0], hdr[1], hdr[2], hdr[3]);
@@ -186,6 +195,7 @@ impl Symbols {
                 return Err(SymError::BadHash);
             }
             let chain = &room[..count - symoffset as usize];
+            hashed = (symoffset as usize).max(1)..count;
             Hash::Gnu { nbuckets, symoffset, bloom, shift, buckets, chain }
         } else if let Some(h) = d.hash {
             let hdr: &[u32] = img.table(h, 2).ok_or(SymError::BadHash)?;
@@ -198,7 +208,7 @@ impl Symbols {
             if nc as usize > room {
                 return Err(SymError::BadHash);
             }
-            nsyms = nc as usize;
+            hashed = 1..nc as usize;
             Hash::Sysv { buckets, chain }
         } else {
             Hash::None
@@ -213,7 +223,7 @@ impl Symbols {
             }
             None => None,
         };
-        let mut s = Symbols { syms, strtab, hash, versym, defs: Vec::new(), needs: Vec::new() };
+        let mut s = Symbols { syms, strtab, hash, versym, hashed, defs: Vec::new(), needs: Vec::new() };
         s.read_verdefs(img, d).ok_or(SymError::BadVersions)?;
         s.read_verneeds(img, d).ok_or(SymError::BadVersions)?;
         Ok(s)
@@ -221,7 +231,7 @@ impl Symbols {
 
     /// An object without a dynamic symbol table.
     pub fn empty() -> Self {
-        Symbols { syms: &[], strtab: &[], hash: Hash::None, versym: None, defs: Vec::new(), needs: Vec::new() }
+        Symbols { syms: &[], strtab: &[], hash: Hash::None, versym: None, hashed: 0..0, defs: Vec::new(), needs: Vec::new() }
     }
 
     fn put(v: &mut Vec<Option<Version<'static>>>, ndx: u16, ver: Version<'static>) {
@@ -386,7 +396,7 @@ impl Symbols {
                 }
             }
             Hash::None => {
-                let _ = (1..self.syms.len()).any(&mut check);
+                let _ = self.hashed.clone().any(&mut check);
             }
         }
         pick.result()
@@ -394,7 +404,8 @@ impl Symbols {
 
     /// Exported definitions (candidates for any reference), for indexing.
     pub fn exported(&self) -> impl Iterator<Item = (usize, &'static Sym, &'static [u8])> + '_ {
-        self.syms.iter().enumerate().skip(1).filter_map(|(i, s)| {
+        let range = self.hashed.start.min(self.syms.len())..self.hashed.end.min(self.syms.len());
+        self.syms[range.clone()].iter().zip(range).filter_map(|(s, i)| {
             if !self.definable(s, false) {
                 return None;
             }

@@ -289,8 +289,11 @@ pub fn load_all(l: &mut Linker, idx: &mut Index, preload: &[Vec<u8>], cfg: &Load
             scope.add(i);
         }
     }
+    // Preloads are searched as if the program needed them (as glibc does:
+    // its RUNPATH/RPATH apply).
+    let main = l.dsos.iter().position(|d| d.is_main);
     for p in preload {
-        if let Some(i) = load_needed(l, idx, p, None, cfg, errs) {
+        if let Some(i) = load_needed(l, idx, p, main, cfg, errs) {
             scope.add(i);
         }
     }

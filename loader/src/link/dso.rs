@@ -14,6 +14,8 @@ pub struct Dso {
     pub path: Vec<u8>,
     /// Directory for $ORIGIN.
     pub origin: Option<Vec<u8>>,
+    /// Name for messages when `path` is empty (the program, from AT_EXECFN).
+    pub label: Option<Vec<u8>>,
     pub img: Image,
     pub dyn_: DynInfo,
     /// Runtime address of PT_DYNAMIC.
@@ -102,6 +104,7 @@ impl Dso {
         let soname = dyn_.soname.and_then(|o| dynamic::string(&img, &dyn_, o));
         Ok(Dso {
             origin: None,
+            label: None,
             path,
             dyn_addr,
             syms,
@@ -132,10 +135,17 @@ impl Dso {
         })
     }
 
-    /// Path without its NUL, for messages.
+    /// Path without its NUL, for messages (the program's own name when the
+    /// kernel started it: its link-map name is "", as glibc's).
     pub fn name(&self) -> &[u8] {
         let p = self.path.strip_suffix(b"\0").unwrap_or(&self.path);
-        if p.is_empty() { b"main program" } else { p }
+        if !p.is_empty() {
+            p
+        } else if let Some(l) = &self.label {
+            l
+        } else {
+            b"main program"
+        }
     }
 
     /// A string from this object's string table.

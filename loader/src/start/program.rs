@@ -55,6 +55,11 @@ pub fn from_auxv(st: &InitialStack, padding: crate::map::Padding, page_size: u64
     let mut d = Dso::new(Vec::from(&b"\0"[..]), &phdrs, bias, at, false).map_err(ProgramError::Dso)?;
     d.is_main = true;
     d.origin = exe_dir();
+    d.label = st.aux(super::stack::AT_EXECFN).filter(|&p| p != 0).map(|p| {
+        // SAFETY: AT_EXECFN points at the NUL-terminated path the kernel
+        // placed on the stack.
+        unsafe { CStr::from_ptr(p as *const core::ffi::c_char) }.to_bytes().to_vec()
+    });
     // The kernel applies no RELRO; and it left the padding as holes, which
     // guardld fills like its own mappings (map/holes.rs). The plan's RELRO
     // range is widened over a filled extension, so no split appears.
