@@ -145,6 +145,7 @@ fn resolve(l: &Linker, i: usize, symidx: usize, ty: u32, errs: &mut Errors) -> V
         first: if d.dyn_.symbolic { Some(i) } else { None },
     };
     crate::stats::count(&crate::stats::LOOKUPS);
+    crate::debug!(Symbols, "symbol={}; lookup for {}", crate::error::Bytes(name), crate::error::Bytes(d.name()));
     match l.lookup_global(name, ver.as_ref(), q) {
         Some(def) => {
             crate::debug!(Bindings, "binding {} to {} `{}'", crate::error::Bytes(d.name()),
