@@ -136,12 +136,14 @@ pub unsafe extern "C" fn tlsdesc_static() {
     core::arch::naked_asm!("mov rax, qword ptr [rax + 8]", "ret")
 }
 
-/// A raw five-argument syscall (process_madvise). Returns the result or a
-/// negative errno.
-pub fn syscall5(nr: usize, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+/// A raw five-argument syscall (process_madvise, rt_sigaction). Returns
+/// the result or a negative errno.
+///
+/// # Safety
+/// The syscall and its arguments must be valid for this process.
+pub unsafe fn syscall5(nr: usize, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
     let ret: isize;
-    // SAFETY: only used for process_madvise on our own padding ranges,
-    // which reads the iovec array and changes page-table state there.
+    // SAFETY: forwarded from the caller.
     unsafe {
         asm!("syscall", inlateout("rax") nr as isize => ret, in("rdi") a, in("rsi") b, in("rdx") c,
              in("r10") d, in("r8") e, lateout("rcx") _, lateout("r11") _, options(nostack));

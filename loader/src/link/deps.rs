@@ -110,6 +110,7 @@ fn try_path(l: &mut Linker, idx: &mut Index, path: &[u8], cfg: &LoadConfig, errs
         return Ok(Some(i));
     }
     let shown = &path[..path.len() - 1];
+    crate::sys::signals::working_on(shown);
     let loaded = match crate::load::map_file(file, cfg.page_size, cfg.padding) {
         Ok(x) => x,
         Err(e) => {

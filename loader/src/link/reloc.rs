@@ -57,6 +57,7 @@ fn type_name(t: u32) -> &'static str {
 /// Relocate object `i` against `scope`.
 pub fn relocate(l: &mut Linker, i: usize, errs: &mut Errors) {
     let d = &l.dsos[i];
+    crate::sys::signals::working_on(d.name());
     if d.dyn_.textrel {
         errs.report(d.name(), format_args!("text relocations (DT_TEXTREL) are not supported: rebuild with -fPIC"));
         return;

@@ -181,8 +181,9 @@ fn install_batch(ranges: &[(usize, usize)]) -> Option<bool> {
         return None;
     }
     let total: usize = ranges.iter().map(|r| r.1).sum();
-    // struct iovec { void *base; size_t len; }, the same layout as the pairs.
-    let r = crate::arch::syscall5(SYS_PROCESS_MADVISE, PIDFD_SELF as usize, ranges.as_ptr() as usize, ranges.len(), MADV_GUARD_INSTALL, 0);
+    // SAFETY: struct iovec { void *base; size_t len; } has the layout of
+    // the pairs; the ranges are our own padding, guarded before any write.
+    let r = unsafe { crate::arch::syscall5(SYS_PROCESS_MADVISE, PIDFD_SELF as usize, ranges.as_ptr() as usize, ranges.len(), MADV_GUARD_INSTALL, 0) };
     if r >= 0 && r as usize == total {
         BATCH.store(GUARDS_WORK, Ordering::Relaxed);
         return Some(true);

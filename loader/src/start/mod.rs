@@ -32,6 +32,7 @@ const VERSION: &str = concat!("guardld ", env!("CARGO_PKG_VERSION"), "\n");
 pub unsafe fn main(sp: *mut usize, base: usize, own_entry: usize) -> Handoff {
     // SAFETY: forwarded from the caller.
     let mut st = unsafe { InitialStack::new(sp) };
+    crate::sys::signals::install();
     let secure = st.aux(AT_SECURE).unwrap_or(0) != 0;
     if !secure {
         if let Some(d) = st.getenv(b"GUARDLD_DEBUG") {
@@ -171,6 +172,8 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     l.config = Some(cfg);
     let objects = l.dsos.len();
     drop(l);
+    // Object code runs from here on: its faults are its own.
+    crate::sys::signals::uninstall();
     let argc = st.argc();
     let argv = st.sp() + 8;
     let envp = argv + (argc + 1) * 8;

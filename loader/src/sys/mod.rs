@@ -2,6 +2,7 @@
 pub mod arena;
 pub mod file;
 pub mod lock;
+pub mod signals;
 #[cfg(not(test))]
 pub mod mem;
 
