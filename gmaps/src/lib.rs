@@ -764,8 +764,16 @@ pub fn snapshot(pid: i32, opts: Options) -> Result<Report, Error> {
                 read_elf_loads(&in_root, ps).or_else(|| read_elf_loads(Path::new(p), ps))
             });
             if let Some(l) = entry.as_ref() {
-                // A VMA mapping the first PT_LOAD's page starts a new image of this file.
+                // A VMA mapping the first PT_LOAD's page starts a new image of
+                // this file, unless it lies inside the current image's span
+                // (lld packs all segments into file page 0, so later
+                // segments map offset 0 too).
+                let inside_current = image_bias.get(&path).is_some_and(|&b| {
+                    let off = m.start.wrapping_sub(b);
+                    l.loads.iter().any(|&(s, _)| s == off) || off < l.loads.last().map_or(0, |&(_, e)| e)
+                });
                 if m.offset == l.first_offset
+                    && !inside_current
                     && let Some(&(v0, _)) = l.loads.first()
                 {
                     image_bias.insert(path.clone(), m.start.wrapping_sub(v0));
