@@ -698,3 +698,49 @@ pub fn signal_name(sig: i32) -> &'static str {
         _ => "?",
     }
 }
+
+// ------------------------------------------------ packages by manifest ----
+
+/// `cargo build --release --manifest-path MANIFEST` (a standalone package
+/// with its own `[workspace]`, or a member of this workspace) into
+/// `target_dir`, with the extra environment `env` (e.g. a path a build
+/// script needs). No caching beyond cargo's own; the error carries cargo's
+/// output.
+pub fn cargo_build_manifest(
+    what: &str,
+    manifest: &Path,
+    target_dir: &Path,
+    env: &[(&str, &OsStr)],
+) -> Result<(), String> {
+    let mut c = cargo();
+    c.args(["build", "--release", "--manifest-path"])
+        .arg(manifest)
+        .env("CARGO_TARGET_DIR", target_dir);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run cargo for {what}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "building {what} failed ({:?}, {})\n--- stderr ---\n{}\n--- stdout ---\n{}",
+            c,
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    Ok(())
+}
+
+/// The release build of the gmaps tool (`cargo build --release -p gmaps`
+/// into target/itest), built once per test process.
+pub fn gmaps() -> &'static Path {
+    static P: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    build_once(&P, || {
+        cargo_build("gmaps (release)", &["build", "--release", "-p", "gmaps"], &itest_dir())?;
+        checked_exe(itest_dir().join("release/gmaps"))
+    })
+}
