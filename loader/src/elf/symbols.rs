@@ -177,7 +177,14 @@ impl Symbols {
             // to its end marker, bounded by the table's room (a chain without
             // an end marker is corrupt).
             let mut count = symoffset as usize;
-            for &b in buckets {
+            // A table too big to index (see link/index.rs) is only ever
+            // searched through its chains, each bounded by `room`: skip the
+            // walk that would touch every chain word of a huge library.
+            let walk = nsyms <= crate::link::index::BIG;
+            if !walk {
+                count = nsyms.min(symoffset as usize + room.len());
+            }
+            for &b in buckets.iter().filter(|_| walk) {
                 let Some(mut k) = (b as usize).checked_sub(symoffset as usize) else { continue };
                 if b == 0 {
                     continue;
@@ -400,6 +407,11 @@ impl Symbols {
             }
         }
         pick.result()
+    }
+
+    /// An upper bound of the exported definitions, without reading them.
+    pub fn export_bound(&self) -> usize {
+        self.hashed.len()
     }
 
     /// Exported definitions (candidates for any reference), for indexing.

@@ -50,7 +50,7 @@ impl Index {
         let mut big = Vec::new();
         let mut total = 0;
         for (pos, &i) in scope.iter().enumerate() {
-            let n = dsos[i].syms.exported().count();
+            let n = dsos[i].syms.export_bound();
             if n > BIG {
                 big.push((pos as u32, i));
             } else {
@@ -62,7 +62,7 @@ impl Index {
         // Insert in reverse scope order at the head of each bucket chain, so
         // every chain lists definitions in scope order.
         for (pos, &i) in scope.iter().enumerate().rev() {
-            if idx.big.iter().any(|&(p, _)| p as usize == pos) {
+            if dsos[i].syms.export_bound() > BIG {
                 continue;
             }
             let defs: Vec<_> = dsos[i].syms.exported().collect();
