@@ -56,19 +56,23 @@ pub extern "C" fn dlerror() -> *const c_char {
     out.as_ptr().cast()
 }
 
-/// `void *dlopen(const char *file, int mode)`.
-///
-/// # Safety
-/// `file` is NULL or a NUL-terminated string.
+/// `void *dlopen(const char *file, int mode)`. A trampoline like dlsym's:
+/// the caller's address (the return address at [rsp]) selects the object
+/// whose RUNPATH/RPATH the search uses, as glibc does.
+#[unsafe(naked)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void {
+    core::arch::naked_asm!("mov rdx, qword ptr [rsp]", "jmp {imp}", imp = sym dlopen_impl)
+}
+
+extern "C" fn dlopen_impl(file: *const c_char, mode: c_int, caller: usize) -> *mut c_void {
     if file.is_null() {
         let l = LINKER.lock();
         return l.dsos.iter().position(|d| d.is_main).map_or(core::ptr::null_mut(), handle_of);
     }
     // SAFETY: the caller passes a C string.
     let name = unsafe { CStr::from_ptr(file) }.to_bytes();
-    match open(name, mode) {
+    match open(name, mode, caller) {
         Ok(Some((h, inits))) => {
             for c in inits {
                 c.run_init();
@@ -86,29 +90,37 @@ pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void
 /// Load `name` and its dependencies, relocate them, and return the handle
 /// with the initializers to run (after the lock is released). Ok(None):
 /// RTLD_NOLOAD of an object that is not loaded.
-fn open(name: &[u8], mode: c_int) -> Result<Option<(*mut c_void, Vec<init::Calls>)>, String> {
+fn open(name: &[u8], mode: c_int, caller: usize) -> Result<Option<(*mut c_void, Vec<init::Calls>)>, String> {
     let mut l = LINKER.lock();
     let l = &mut *l;
     let Some(cfg) = l.config.take() else { return Err(String::from("guardld: dlopen before start-up finished")) };
-    let r = open_locked(l, name, mode, &cfg);
+    let r = open_locked(l, name, mode, &cfg, caller);
     l.config = Some(cfg);
     r
 }
 
-fn open_locked(l: &mut Linker, name: &[u8], mode: c_int, cfg: &deps::LoadConfig) -> Result<Option<(*mut c_void, Vec<init::Calls>)>, String> {
+fn open_locked(l: &mut Linker, name: &[u8], mode: c_int, cfg: &deps::LoadConfig, caller: usize) -> Result<Option<(*mut c_void, Vec<init::Calls>)>, String> {
     let before = l.dsos.len();
     let mut names = core::mem::take(&mut l.names);
     if mode & RTLD_NOLOAD != 0 {
         let found = names.find(name).or_else(|| l.dsos.iter().position(|d| !d.unloaded && d.matches_name(name)));
         l.names = names;
         let Some(i) = found else { return Ok(None) };
+        // A NOLOAD handle is a reference like any other (dlclose drops it).
+        for k in closure(l, i).list {
+            if l.dsos[k].dynamic {
+                l.dsos[k].refcount += 1;
+            }
+        }
         promote(l, i, mode);
         return Ok(Some((handle_of(i), Vec::new())));
     }
     crate::debug::begin(crate::debug::RT_ADD);
     let mut errs = Errors::captured();
-    let main = l.dsos.iter().position(|d| d.is_main);
-    let root = deps::load_needed(l, &mut names, name, main, cfg, &mut errs);
+    // The search uses the calling object's paths (the program's if the
+    // caller is unknown).
+    let req = l.dsos.iter().position(|d| !d.unloaded && !d.is_self && d.contains(caller)).or_else(|| l.dsos.iter().position(|d| d.is_main));
+    let root = deps::load_needed(l, &mut names, name, req, cfg, &mut errs);
     let mut local = Bfs::new();
     if let Some(r) = root {
         local.add(r);
@@ -169,6 +181,21 @@ fn open_locked(l: &mut Linker, name: &[u8], mode: c_int, cfg: &deps::LoadConfig)
     Ok(Some((handle_of(root), calls)))
 }
 
+/// An object and everything it needs, breadth-first.
+fn closure(l: &Linker, root: usize) -> Bfs {
+    let mut c = Bfs::new();
+    c.add(root);
+    let mut k = 0;
+    while k < c.list.len() {
+        let i = c.list[k];
+        k += 1;
+        for j in 0..l.dsos[i].deps.len() {
+            c.add(l.dsos[i].deps[j]);
+        }
+    }
+    c
+}
+
 /// Apply RTLD_GLOBAL and RTLD_NODELETE to an open object.
 fn promote(l: &mut Linker, i: usize, mode: c_int) {
     if mode & RTLD_NODELETE != 0 {
@@ -214,24 +241,16 @@ pub extern "C" fn dlclose(handle: *mut c_void) -> c_int {
             set_error(String::from("dlclose: invalid handle"));
             return -1;
         };
-        if !l.dsos[root].dynamic {
+        // Start-up objects stay; a NODELETE object keeps itself and,
+        // through it, everything it needs.
+        if !l.dsos[root].dynamic || l.dsos[root].dyn_.nodelete {
             return 0;
         }
-        let mut closure = Bfs::new();
-        closure.add(root);
-        let mut k = 0;
-        while k < closure.list.len() {
-            let i = closure.list[k];
-            k += 1;
-            for j in 0..l.dsos[i].deps.len() {
-                let dep = l.dsos[i].deps[j];
-                if l.dsos[dep].dynamic {
-                    closure.add(dep);
-                }
-            }
-        }
         let mut gone = Vec::new();
-        for &i in &closure.list {
+        for i in closure(&l, root).list {
+            if !l.dsos[i].dynamic {
+                continue;
+            }
             let d = &mut l.dsos[i];
             d.refcount = d.refcount.saturating_sub(1);
             if d.refcount == 0 && !d.dyn_.nodelete {
@@ -285,17 +304,7 @@ fn sym(handle: *mut c_void, name: *const c_char, version: Option<&[u8]>, caller:
             return core::ptr::null_mut();
         };
         // The object and its dependencies, breadth-first (its local scope).
-        let mut scope = Bfs::new();
-        scope.add(i);
-        let mut k = 0;
-        while k < scope.list.len() {
-            let o = scope.list[k];
-            k += 1;
-            for j in 0..l.dsos[o].deps.len() {
-                scope.add(l.dsos[o].deps[j]);
-            }
-        }
-        crate::link::lookup::lookup(&l.dsos, &scope.list, name, ver.as_ref(), q)
+        crate::link::lookup::lookup(&l.dsos, &closure(&l, i).list, name, ver.as_ref(), q)
     };
     let Some(def) = def else {
         drop(l);

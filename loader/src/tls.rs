@@ -42,6 +42,8 @@ pub struct Module {
 
 /// The process's static TLS layout.
 pub struct Layout {
+    /// Surplus regions of unloaded modules: (offset, size), reusable.
+    pub free: Vec<(usize, usize)>,
     /// Modules by id; index 0 is unused (module ids start at 1).
     pub modules: Vec<Option<Module>>,
     /// Bytes below the thread pointer, surplus included, a multiple of `align`.
@@ -51,7 +53,7 @@ pub struct Layout {
     pub surplus_used: usize,
 }
 
-pub static LAYOUT: SpinLock<Layout> = SpinLock::new(Layout { modules: Vec::new(), static_size: 0, align: 16, surplus_used: 0 });
+pub static LAYOUT: SpinLock<Layout> = SpinLock::new(Layout { free: Vec::new(), modules: Vec::new(), static_size: 0, align: 16, surplus_used: 0 });
 
 /// Thread pointers of every live thread whose TLS guardld set up, so that a
 /// module loaded later by dlopen can be initialised in all of them.
@@ -151,11 +153,20 @@ pub fn add_module(d: &mut Dso) -> Result<(), TlsError> {
     let Some(mut m) = module_of(d)? else { return Ok(()) };
     let mut lay = LAYOUT.lock();
     let vaddr_mod = d.tls.map_or(0, |p| p.p_vaddr as usize) & (m.align - 1);
-    m.offset = place(lay.surplus_used, &m, vaddr_mod);
-    if m.offset > lay.static_size || m.align > lay.align {
+    if m.align > lay.align {
         return Err(TlsError::NoMemory);
     }
-    lay.surplus_used = m.offset;
+    // First a region an unloaded module gave back, then fresh surplus.
+    if let Some(k) = lay.free.iter().position(|&(o, size)| fit_in(o, size, &m, vaddr_mod).is_some()) {
+        let (o, size) = lay.free.swap_remove(k);
+        m.offset = fit_in(o, size, &m, vaddr_mod).unwrap_or(o);
+    } else {
+        m.offset = place(lay.surplus_used, &m, vaddr_mod);
+        if m.offset > lay.static_size {
+            return Err(TlsError::NoMemory);
+        }
+        lay.surplus_used = m.offset;
+    }
     d.tls_modid = lay.modules.len();
     d.tls_offset = m.offset;
     lay.modules.push(Some(m));
@@ -176,11 +187,22 @@ pub fn init_module(id: usize) {
     }
 }
 
+/// The offset at which module `m` fits inside the free region ending at
+/// `o` below tp (`size` bytes), respecting its alignment; None if it does
+/// not fit. tp is aligned to the layout's (larger) alignment.
+fn fit_in(o: usize, size: usize, m: &Module, vaddr_mod: usize) -> Option<usize> {
+    // Block start tp - off must be congruent to vaddr_mod modulo align.
+    let want = vaddr_mod.wrapping_neg() & (m.align - 1);
+    let off = o - ((o.wrapping_sub(want)) & (m.align - 1));
+    (off + size >= o + m.memsz && off <= o).then_some(off)
+}
+
 /// Forget module `id` (its object is being unmapped): new threads must not
-/// copy from the old image. Its surplus space is not reused.
+/// copy from the old image, and its surplus region can serve a later dlopen.
 pub fn remove_module(id: usize) {
-    if let Some(slot) = LAYOUT.lock().modules.get_mut(id) {
-        *slot = None;
+    let mut lay = LAYOUT.lock();
+    if let Some(m) = lay.modules.get_mut(id).and_then(|s| s.take()) {
+        lay.free.push((m.offset, m.memsz));
     }
 }
 
