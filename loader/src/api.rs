@@ -59,6 +59,9 @@ pub extern "C" fn dlerror() -> *const c_char {
 /// `void *dlopen(const char *file, int mode)`. A trampoline like dlsym's:
 /// the caller's address (the return address at [rsp]) selects the object
 /// whose RUNPATH/RPATH the search uses, as glibc does.
+///
+/// # Safety
+/// `file` is NULL or a NUL-terminated string.
 #[unsafe(naked)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void {
@@ -334,6 +337,10 @@ fn sym(handle: *mut c_void, name: *const c_char, version: Option<&[u8]>, caller:
 /// needs the caller's address, which is the return address at [rsp] on
 /// entry; it is passed on as a third argument and the implementation
 /// returns straight to the caller.
+///
+/// # Safety
+/// `name` is a NUL-terminated string; `handle` came from dlopen or is
+/// RTLD_DEFAULT/RTLD_NEXT.
 #[unsafe(naked)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlsym(handle: *mut c_void, name: *const c_char) -> *mut c_void {
@@ -346,6 +353,9 @@ extern "C" fn dlsym_impl(handle: *mut c_void, name: *const c_char, caller: usize
 
 /// `void *dlvsym(void *handle, const char *name, const char *version)`,
 /// with the same trampoline as dlsym.
+///
+/// # Safety
+/// As dlsym; `version` is NULL or a NUL-terminated string.
 #[unsafe(naked)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlvsym(handle: *mut c_void, name: *const c_char, version: *const c_char) -> *mut c_void {
@@ -442,7 +452,7 @@ pub unsafe extern "C" fn dl_iterate_phdr(cb: Option<PhdrCallback>, data: *mut c_
             .filter(|d| !d.unloaded)
             .map(|d| DlPhdrInfo {
                 dlpi_addr: d.img.bias,
-                dlpi_name: if d.is_main { b"\0".as_ptr().cast() } else { d.path.as_ptr().cast() },
+                dlpi_name: if d.is_main { c"".as_ptr() } else { d.path.as_ptr().cast() },
                 dlpi_phdr: d.phdr_addr as *const c_void,
                 dlpi_phnum: d.phnum as u16,
                 dlpi_adds: adds,

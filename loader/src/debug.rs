@@ -64,7 +64,7 @@ pub fn publish(l: &mut Linker, ldbase: usize) {
     let mut head: *mut LinkMap = null_mut();
     let order = l.dsos.iter().enumerate().filter(|(_, d)| !d.is_self).chain(l.dsos.iter().enumerate().filter(|(_, d)| d.is_self));
     for (_, d) in order {
-        let name = if d.is_main { b"\0".as_ptr() } else { d.path.as_ptr() };
+        let name = if d.is_main { c"".as_ptr().cast() } else { d.path.as_ptr() };
         let node = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(LinkMap {
             l_addr: d.img.bias,
             l_name: name,
@@ -99,13 +99,12 @@ pub fn fill_dt_debug(l: &Linker) {
         if !(d.is_main || d.is_self) {
             continue;
         }
-        if let Some(slot) = d.dyn_.debug_slot {
-            if d.img.writable(slot, 8) || d.is_self {
+        if let Some(slot) = d.dyn_.debug_slot
+            && (d.img.writable(slot, 8) || d.is_self) {
                 // SAFETY: the DT_DEBUG value word of a dynamic section in a
                 // writable segment (guardld's own is writable until its RELRO
                 // is applied, which happens after this).
                 unsafe { *(d.img.addr(slot) as *mut usize) = core::ptr::addr_of!(_r_debug) as usize };
             }
-        }
     }
 }

@@ -129,22 +129,21 @@ pub fn map_file(file: File, page_size: u64, padding: Padding) -> Result<Loaded, 
     let m = exec::execute(&plan, file.fd.as_fd(), fixed).map_err(LoadError::Map)?;
     if crate::log::enabled(crate::log::Cat::Map) {
         let mut w = crate::log::Stderr::new();
-        let _ = write!(w, "guardld: mapping at {:#x}-{:#x} (bias {:#x}, padding {:?}{})\n",
+        let _ = writeln!(w, "guardld: mapping at {:#x}-{:#x} (bias {:#x}, padding {:?}{})",
             m.start, m.start + m.len, m.bias, padding,
             if m.guarded { "" } else { ", fell back to PROT_NONE" });
         for op in &plan.ops {
-            let _ = write!(w, "guardld:   {:x?}\n", op);
+            let _ = writeln!(w, "guardld:   {:x?}", op);
         }
     }
     // If guards fell back to PROT_NONE, RELRO must not be widened over the
     // padding (it would make it readable again): clip it at the padding.
     let mut plan = plan;
-    if !m.guarded {
-        if let Some((a, len)) = plan.relro {
+    if !m.guarded
+        && let Some((a, len)) = plan.relro {
             let end = plan.padding.iter().filter(|&&(p, _)| p >= a && p < a + len).map(|&(p, _)| p).min().unwrap_or(a + len);
             plan.relro = (end > a).then(|| (a, end - a));
         }
-    }
     Ok(Loaded {
         phdr_addr: m.bias.wrapping_add(phv as usize),
         bias: m.bias,

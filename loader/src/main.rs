@@ -13,6 +13,9 @@ static ARENA: Arena = Arena::new();
 /// library's functions through GOT slots, which hold nothing until
 /// relocation is done. Then align the stack and enter Rust with the
 /// kernel's stack pointer and our load base.
+///
+/// # Safety
+/// Only the kernel calls this, with the initial process stack.
 #[unsafe(naked)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn _start() -> ! {

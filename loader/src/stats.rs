@@ -47,7 +47,7 @@ pub fn report(objects: usize) {
     }
     let total = now() - START.load(Ordering::Relaxed);
     let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let pct = |v: u64| if total == 0 { 0 } else { v * 100 / total };
+    let pct = |v: u64| (v * 100).checked_div(total).unwrap_or(0);
     let us = |v: u64| v / 1000;
     crate::eprint!(
         "guardld: statistics: total start-up time in guardld: {} us\n\

@@ -131,6 +131,9 @@ pub unsafe fn thread_pointer() -> usize {
 /// TLSDESC resolver for modules in static TLS: the descriptor's second word
 /// holds the variable's offset from the thread pointer; return it in %rax.
 /// Only %rax may change (the TLSDESC calling convention).
+///
+/// # Safety
+/// Called only through a TLSDESC descriptor, with %rax pointing at it.
 #[unsafe(naked)]
 pub unsafe extern "C" fn tlsdesc_static() {
     core::arch::naked_asm!("mov rax, qword ptr [rax + 8]", "ret")

@@ -55,7 +55,7 @@ pub fn read<T: Pod>(bytes: &[u8], offset: usize) -> Option<T> {
 pub fn slice<T: Pod>(bytes: &[u8], offset: usize, count: usize) -> Option<&[T]> {
     let len = count.checked_mul(core::mem::size_of::<T>())?;
     let src = bytes.get(offset..offset.checked_add(len)?)?;
-    if (src.as_ptr() as usize) % core::mem::align_of::<T>() != 0 {
+    if !(src.as_ptr() as usize).is_multiple_of(core::mem::align_of::<T>()) {
         return None;
     }
     // SAFETY: in bounds, aligned, and T accepts any bit pattern.

@@ -79,13 +79,11 @@ fn search_dirs(l: &Linker, req: usize, cfg: &LoadConfig) -> Vec<Vec<u8>> {
             }
         }
         // glibc also consults the executable's DT_RPATH last.
-        if let Some(m) = l.dsos.iter().find(|d| d.is_main) {
-            if m.dyn_.runpath.is_none() {
-                if let Some(p) = m.dyn_.rpath.and_then(|o| m.string(o)) {
+        if let Some(m) = l.dsos.iter().find(|d| d.is_main)
+            && m.dyn_.runpath.is_none()
+                && let Some(p) = m.dyn_.rpath.and_then(|o| m.string(o)) {
                     search::split_path(p, m.origin.as_deref(), cfg.secure, &mut dirs);
                 }
-            }
-        }
     }
     dirs.extend(cfg.library_path.iter().cloned());
     if let Some(p) = r.dyn_.runpath.and_then(|o| r.string(o)) {

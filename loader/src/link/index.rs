@@ -114,11 +114,10 @@ impl Index {
     /// Resolve `name` like a walk over the scope would.
     pub fn lookup(&self, dsos: &[Dso], name: &[u8], ver: Option<&Version<'_>>, q: Query) -> Option<Def> {
         let mut n = Name::new(name);
-        if let Some(first) = q.first {
-            if let Some((_, sym)) = dsos[first].syms.lookup(&mut n, ver, q.plt) {
+        if let Some(first) = q.first
+            && let Some((_, sym)) = dsos[first].syms.lookup(&mut n, ver, q.plt) {
                 return Some(Def { dso: first, sym });
             }
-        }
         let hit = self.first_indexed(dsos, &n, ver, q);
         let limit = hit.as_ref().map_or(u32::MAX, |h| h.0);
         for &(pos, i) in &self.big {

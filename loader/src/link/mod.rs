@@ -52,7 +52,7 @@ impl Linker {
 impl Linker {
     /// (Re)build the symbol index if the global scope changed.
     pub fn refresh_index(&mut self) {
-        if !self.index.as_ref().is_some_and(|x| x.generation == self.generation) {
+        if self.index.as_ref().is_none_or(|x| x.generation != self.generation) {
             self.index = Some(index::Index::build(&self.dsos, &self.scope, self.generation));
         }
     }

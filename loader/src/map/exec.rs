@@ -235,7 +235,7 @@ fn zero(plan: &Plan, bias: usize, addr: u64, len: u64) -> Result<(), MapError> {
     let at = bias.wrapping_add(addr as usize);
     let page = at & !4095;
     let writable = prot & 2 != 0;
-    let page_len = (at + len as usize + 4095 & !4095) - page;
+    let page_len = ((at + len as usize + 4095) & !4095) - page;
     if !writable {
         // SAFETY: a page of our own mapping.
         unsafe { rustix::mm::mprotect(page as *mut c_void, page_len, MprotectFlags::READ | MprotectFlags::WRITE) }

@@ -3,7 +3,6 @@
 
 use crate::arch::madvise_raw;
 use crate::sys::file::read_all;
-use core::ffi::c_void;
 use core::fmt::Write;
 use rustix::mm::{MapFlags, ProtFlags};
 
@@ -40,15 +39,15 @@ pub fn guarded_pages(start: usize, len: usize) -> Option<usize> {
 pub fn report(page_size: u64) {
     let mut w = crate::log::Writer::stdout();
     let uname = rustix::system::uname();
-    let _ = write!(w, "kernel: {}\n", crate::error::Bytes(uname.release().to_bytes()));
+    let _ = writeln!(w, "kernel: {}", crate::error::Bytes(uname.release().to_bytes()));
     let ps = page_size as usize;
     // Anonymous: the advice is known at all?
     // SAFETY: scratch mappings of our own, unmapped below.
     let anon = unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), 3 * ps, ProtFlags::READ, MapFlags::PRIVATE) };
     let known = unsafe { madvise_raw(0, 0, MADV_GUARD_INSTALL) } == 0;
-    let _ = write!(w, "MADV_GUARD_INSTALL known: {}\n", yes(known));
+    let _ = writeln!(w, "MADV_GUARD_INSTALL known: {}", yes(known));
     let anon_ok = anon.as_ref().is_ok_and(|&p| unsafe { madvise_raw(p as usize + ps, ps, MADV_GUARD_INSTALL) } == 0);
-    let _ = write!(w, "anonymous guards install: {}\n", yes(anon_ok));
+    let _ = writeln!(w, "anonymous guards install: {}", yes(anon_ok));
     // File-backed: a private mapping of a file we can surely read.
     let file_ok = crate::sys::file::open(c"/proc/self/exe").ok().and_then(|f| {
         // SAFETY: a fresh private read-only mapping of our own executable.
@@ -60,17 +59,17 @@ pub fn report(page_size: u64) {
         let _ = unsafe { rustix::mm::munmap(p, ps) };
         Some((r, seen))
     });
-    let _ = write!(w, "file-backed guards install: {}\n", yes(file_ok.is_some_and(|x| x.0)));
+    let _ = writeln!(w, "file-backed guards install: {}", yes(file_ok.is_some_and(|x| x.0)));
     let bit58 = anon.as_ref().ok().is_some_and(|&p| anon_ok && pagemap_guard(p as usize + ps, page_size) == Some(true));
-    let _ = write!(w, "pagemap bit 58 reports guards: {}\n", yes(bit58 || file_ok.is_some_and(|x| x.1)));
+    let _ = writeln!(w, "pagemap bit 58 reports guards: {}", yes(bit58 || file_ok.is_some_and(|x| x.1)));
     let scan = anon.as_ref().ok().and_then(|&p| super::scan::count_guard_pages(p as usize, 3 * ps));
-    let _ = write!(w, "PAGEMAP_SCAN PAGE_IS_GUARD reports guards: {}\n", yes(scan == Some(1)));
+    let _ = writeln!(w, "PAGEMAP_SCAN PAGE_IS_GUARD reports guards: {}", yes(scan == Some(1)));
     let smaps = read_all(c"/proc/self/smaps").is_some_and(|s| s.windows(4).any(|x| x == b" gu " ) || s.windows(3).any(|x| x == b" gu"));
-    let _ = write!(w, "smaps VmFlags shows gu: {}\n", yes(smaps && anon_ok));
+    let _ = writeln!(w, "smaps VmFlags shows gu: {}", yes(smaps && anon_ok));
     let max = read_all(c"/proc/sys/vm/max_map_count").unwrap_or_default();
-    let _ = write!(w, "vm.max_map_count: {}\n", crate::error::Bytes(max.strip_suffix(b"\n").unwrap_or(&max)));
+    let _ = writeln!(w, "vm.max_map_count: {}", crate::error::Bytes(max.strip_suffix(b"\n").unwrap_or(&max)));
     if let Ok(p) = anon {
         // SAFETY: our own scratch mapping.
-        let _ = unsafe { rustix::mm::munmap(p as *mut c_void, 3 * ps) };
+        let _ = unsafe { rustix::mm::munmap(p, 3 * ps) };
     }
 }

@@ -48,9 +48,9 @@ pub fn print(l: &Linker, padding: Padding) {
         let mut w = crate::log::Writer::stdout();
         use core::fmt::Write;
         if d.is_self {
-            let _ = write!(w, "\t{} (guardld itself)\n", Bytes(soname));
+            let _ = writeln!(w, "\t{} (guardld itself)", Bytes(soname));
         } else {
-            let _ = write!(w, "\t{} => {} ({:#018x}) {} VMAs, padding {}\n", Bytes(soname), Bytes(d.name()), start, n, mode);
+            let _ = writeln!(w, "\t{} => {} ({:#018x}) {} VMAs, padding {}", Bytes(soname), Bytes(d.name()), start, n, mode);
         }
     }
 }

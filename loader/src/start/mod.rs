@@ -34,11 +34,10 @@ pub unsafe fn main(sp: *mut usize, base: usize, own_entry: usize) -> Handoff {
     let mut st = unsafe { InitialStack::new(sp) };
     crate::sys::signals::install();
     let secure = st.aux(AT_SECURE).unwrap_or(0) != 0;
-    if !secure {
-        if let Some(d) = st.getenv(b"GUARDLD_DEBUG") {
+    if !secure
+        && let Some(d) = st.getenv(b"GUARDLD_DEBUG") {
             crate::log::set_debug(d);
         }
-    }
     if crate::stats::on() {
         crate::stats::START.store(crate::stats::now(), core::sync::atomic::Ordering::Relaxed);
     }
