@@ -130,17 +130,12 @@ fn try_path(l: &mut Linker, idx: &mut Index, path: &[u8], cfg: &LoadConfig, errs
         }
     };
     d.origin = Some(search::dirname(shown).to_vec());
-    d.span = (loaded.start, loaded.len);
-    d.guarded = loaded.guarded;
-    d.padding = Some(loaded.padding);
-    d.dev = loaded.file.dev;
-    d.ino = loaded.file.ino;
-    d.relro = loaded.plan.relro;
-    d.plan = Some(loaded.plan);
+    let start = loaded.start;
+    d.adopt_mapping(loaded);
     let i = l.dsos.len();
     l.dsos.push(d);
     idx.add(l, i);
-    crate::debug!(Libs, "loaded {} at {:#x}", Bytes(shown), loaded.start);
+    crate::debug!(Libs, "loaded {} at {:#x}", Bytes(shown), start);
     Ok(Some(i))
 }
 

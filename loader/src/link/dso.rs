@@ -153,6 +153,18 @@ impl Dso {
         dynamic::string(&self.img, &self.dyn_, off)
     }
 
+    /// Record the mapping guardld made for this object (its span, padding
+    /// mode, identity, RELRO range and plan).
+    pub fn adopt_mapping(&mut self, m: crate::load::Loaded) {
+        self.span = (m.start, m.len);
+        self.guarded = m.guarded;
+        self.padding = Some(m.padding);
+        self.dev = m.file.dev;
+        self.ino = m.file.ino;
+        self.relro = m.plan.relro;
+        self.plan = Some(m.plan);
+    }
+
     /// Whether `addr` lies inside one of this object's segments.
     pub fn contains(&self, addr: usize) -> bool {
         let off = addr.wrapping_sub(self.img.bias) as u64;

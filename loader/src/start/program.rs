@@ -98,13 +98,7 @@ pub fn from_loaded(path: &CStr, p: Loaded) -> Result<Dso, DsoError> {
     let mut d = Dso::new(name, &p.phdrs, p.bias, p.phdr_addr, false)?;
     d.is_main = true;
     d.origin = Some(dirname(path.to_bytes()).to_vec());
-    d.span = (p.start, p.len);
-    d.guarded = p.guarded;
-    d.padding = Some(p.padding);
-    d.dev = p.file.dev;
-    d.ino = p.file.ino;
-    d.relro = p.plan.relro;
-    d.plan = Some(p.plan);
+    d.adopt_mapping(p);
     Ok(d)
 }
 
