@@ -1,0 +1,429 @@
+//! The generator: freestanding C for N shared libraries and a PIE main
+//! program that NEEDs them all, built with gcc in lld or bfd layout at a
+//! given max-page-size.
+//!
+//! Library `i` (`libvbI.so`, symbols `vbI_*`):
+//! * 40 exported functions `vbI_fJ(long x)`; each bumps a .bss counter and
+//!   returns `x + 40*i + J + vbI_data[J]` (`vbI_data[J] == J+1`, in .data);
+//!   `vbI_f0` also adds `vb(I-1)_f0(0)` (a call into the previous library,
+//!   resolved from the global scope: libraries have no DT_NEEDED, the main
+//!   program NEEDs them all).
+//! * `vbI_table`: a const table of pointers to the 40 functions (relocated,
+//!   so it lands in .data.rel.ro, i.e. the RELRO segment).
+//! * .data (`vbI_data`, 320 bytes) and .bss (`vbI_bss`, 8 KiB), so lld emits
+//!   four PT_LOADs: R, RX, RW (RELRO), RW.
+//!
+//! `mainN` calls, for every library, one function directly and one through
+//! the table, sums the results and compares with the sum computed here.
+//! `_start` is our own and ignores %rdx (the rtld finalizer: glibc's
+//! `_dl_fini` asserts for a libc-less program). `BENCH_MODE=stat`: prints
+//! `ready sum=ok` and blocks reading stdin until EOF (vmabench inspects
+//! /proc/PID meanwhile, then closes the pipe); if stdin is unusable it
+//! sleeps ~10 s instead. A wrong sum prints `bad sum` and exits 1.
+//!
+//! Everything is linked with `-z now` so that every loader does the same
+//! (eager) symbol binding: guardld has no lazy binding, and glibc's lazy
+//! PLT would otherwise bind only the two functions per library main calls.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+pub const FUNCS: usize = 40;
+pub const BSS_LONGS: usize = 1024;
+
+/// Bumped by hand whenever the generated C or the build flags change in a
+/// way the hash of this file would not show (it always does: the hash covers
+/// this source file itself).
+const GENERATOR_SOURCE: &str = include_str!("generate.rs");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    Lld,
+    Bfd,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Config {
+    pub layout: Layout,
+    /// max-page-size in KiB.
+    pub page_kib: u32,
+}
+
+impl Config {
+    pub fn name(&self) -> String {
+        let l = match self.layout {
+            Layout::Lld => "lld",
+            Layout::Bfd => "bfd",
+        };
+        format!("{l}-{}k", self.page_kib)
+    }
+
+    pub fn parse(s: &str) -> Option<Config> {
+        let (l, p) = s.split_once('-')?;
+        let layout = match l {
+            "lld" => Layout::Lld,
+            "bfd" => Layout::Bfd,
+            _ => return None,
+        };
+        let page_kib: u32 = p.strip_suffix(['k', 'K'])?.parse().ok()?;
+        if !page_kib.is_power_of_two() || page_kib < 4 {
+            return None;
+        }
+        Some(Config { layout, page_kib })
+    }
+
+    pub fn all() -> Vec<Config> {
+        let mut v = Vec::new();
+        for layout in [Layout::Lld, Layout::Bfd] {
+            for page_kib in [4, 16, 64] {
+                v.push(Config { layout, page_kib });
+            }
+        }
+        v
+    }
+
+    /// Flags common to every compile+link of this configuration.
+    fn flags(&self, lld_dir: &Path) -> Vec<String> {
+        let mut f: Vec<String> = ["-nostdlib", "-ffreestanding", "-fno-stack-protector", "-O1", "-fPIC"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        match self.layout {
+            Layout::Lld => {
+                f.push("-B".into());
+                f.push(lld_dir.display().to_string());
+                f.push("-fuse-ld=lld".into());
+            }
+            Layout::Bfd => {
+                f.push("-fuse-ld=bfd".into());
+                f.push("-Wl,-z,separate-code".into());
+            }
+        }
+        f.push(format!("-Wl,-z,max-page-size={}", self.page_kib * 1024));
+        f.push("-Wl,-z,now".into());
+        f.push("-Wl,-z,relro".into());
+        f.push("-Wl,--enable-new-dtags".into());
+        f.push("-Wl,-rpath,$ORIGIN".into());
+        f
+    }
+}
+
+pub fn lib_name(i: usize) -> String {
+    format!("libvb{i}.so")
+}
+
+pub fn main_name(n: usize) -> String {
+    format!("main{n}")
+}
+
+/// Value returned by `vbI_fJ(0)`.
+pub fn value(i: usize, j: usize) -> i64 {
+    let own = (i * FUNCS + j) as i64 + (j as i64 + 1);
+    if j == 0 && i > 0 { own + value_f0_chain(i - 1) } else { own }
+}
+
+fn value_f0_chain(i: usize) -> i64 {
+    // vbI_f0(0) = 40*I + 1 + vb(I-1)_f0(0): iterate (recursion depth = I).
+    let mut v = 0i64;
+    for k in 0..=i {
+        v += (k * FUNCS) as i64 + 1;
+    }
+    v
+}
+
+/// Which function main calls directly, and which table entry, in library i.
+pub fn main_calls(i: usize) -> (usize, usize) {
+    (1 + i % (FUNCS - 1), (i * 7) % FUNCS)
+}
+
+pub fn expected_sum(n: usize) -> i64 {
+    (0..n)
+        .map(|i| {
+            let (d, t) = main_calls(i);
+            value(i, d) + value(i, t)
+        })
+        .sum()
+}
+
+pub fn lib_source(i: usize) -> String {
+    let mut s = String::new();
+    s.push_str("/* generated by vmabench: library ");
+    let _ = writeln!(s, "{i} */\ntypedef long (*vb_fn)(long);");
+    if i > 0 {
+        let _ = writeln!(s, "extern long vb{}_f0(long);", i - 1);
+    }
+    s.push_str(&format!("long vb{i}_data[{FUNCS}] = {{"));
+    for j in 0..FUNCS {
+        let _ = write!(s, "{}{}", if j > 0 { "," } else { "" }, j + 1);
+    }
+    s.push_str("};\n");
+    let _ = writeln!(s, "long vb{i}_bss[{BSS_LONGS}];");
+    for j in 0..FUNCS {
+        let base = i * FUNCS + j;
+        let chain = if j == 0 && i > 0 { format!(" + vb{}_f0(0)", i - 1) } else { String::new() };
+        let _ = writeln!(
+            s,
+            "long vb{i}_f{j}(long x) {{ vb{i}_bss[{}] += 1; return x + {base} + vb{i}_data[{j}]{chain}; }}",
+            j * 16
+        );
+    }
+    let _ = write!(s, "vb_fn const vb{i}_table[{FUNCS}] = {{");
+    for j in 0..FUNCS {
+        let _ = write!(s, "{}vb{i}_f{j}", if j > 0 { ", " } else { "" });
+    }
+    s.push_str("};\n");
+    s
+}
+
+const MAIN_RUNTIME: &str = r#"
+typedef long (*vb_fn)(long);
+static long sys3(long n, long a, long b, long c) {
+    long r;
+    __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
+}
+static void out(const char *s) { long n = 0; while (s[n]) n++; sys3(1, 1, (long)s, n); }
+static __attribute__((noreturn)) void die(long code) { for (;;) sys3(231, code, 0, 0); }
+static int is_stat(char **envp) {
+    static const char k[] = "BENCH_MODE=stat";
+    for (; *envp; envp++) {
+        const char *e = *envp; int i = 0;
+        while (k[i] && e[i] == k[i]) i++;
+        if (!k[i] && !e[i]) return 1;
+    }
+    return 0;
+}
+static long calls(void);
+__attribute__((visibility("hidden"), used)) __attribute__((noreturn)) void vb_main(long *sp) {
+    long argc = sp[0];
+    char **envp = (char **)(sp + 1 + argc + 1);
+    long sum = calls();
+    if (sum != VB_EXPECTED) { out("bad sum\n"); die(1); }
+    if (is_stat(envp)) {
+        out("ready sum=ok\n");
+        char c;
+        long r;
+        while ((r = sys3(0, 0, (long)&c, 1)) > 0) {}
+        if (r < 0 && r != -4) {
+            struct { long s, ns; } ts = { 10, 0 };
+            sys3(35, (long)&ts, 0, 0);
+        }
+    }
+    die(0);
+}
+__asm__(".text\n.globl _start\n.type _start,@function\n_start:\n"
+        "\txor %ebp, %ebp\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall vb_main\n\thlt\n");
+"#;
+
+pub fn main_source(n: usize) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "/* generated by vmabench: main program for {n} libraries */");
+    let _ = writeln!(s, "#define VB_EXPECTED {}L", expected_sum(n));
+    s.push_str(MAIN_RUNTIME);
+    for i in 0..n {
+        let (d, _) = main_calls(i);
+        let _ = writeln!(s, "extern long vb{i}_f{d}(long); extern vb_fn const vb{i}_table[{FUNCS}];");
+    }
+    s.push_str("static long calls(void) {\n    long sum = 0;\n");
+    for i in 0..n {
+        let (d, t) = main_calls(i);
+        let _ = writeln!(s, "    sum += vb{i}_f{d}(0); sum += vb{i}_table[{t}](0);");
+    }
+    s.push_str("    return sum;\n}\n");
+    s
+}
+
+/// FNV-1a, stable across Rust versions (unlike DefaultHasher).
+pub fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for p in parts {
+        for &b in *p {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+pub struct Builder {
+    pub root: PathBuf,
+    pub lld_dir: PathBuf,
+    pub jobs: usize,
+}
+
+/// A generated tree: `dir/libvbI.so`, `dir/mainN`.
+#[derive(Clone, Debug)]
+pub struct Tree {
+    pub config: Config,
+    pub dir: PathBuf,
+}
+
+impl Tree {
+    pub fn lib(&self, i: usize) -> PathBuf {
+        self.dir.join(lib_name(i))
+    }
+    pub fn main(&self, n: usize) -> PathBuf {
+        self.dir.join(main_name(n))
+    }
+}
+
+pub fn rustc_lld_dir() -> Result<PathBuf, String> {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("rustc --print sysroot: {e}"))?;
+    if !out.status.success() {
+        return Err("rustc --print sysroot failed".into());
+    }
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let d = Path::new(&sysroot).join("lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld");
+    if !d.join("ld.lld").exists() {
+        return Err(format!("{} has no ld.lld (rust-lld missing?)", d.display()));
+    }
+    Ok(d)
+}
+
+enum Job {
+    Lib(usize),
+    Main(usize),
+}
+
+impl Builder {
+    /// The cache key: this generator's source, the flags and the gcc version.
+    fn key(&self, c: &Config) -> String {
+        let gcc = Command::new("gcc")
+            .arg("--version")
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        let flags = c.flags(&self.lld_dir).join(" ");
+        format!("{:016x}", fnv(&[GENERATOR_SOURCE.as_bytes(), flags.as_bytes(), &gcc]))
+    }
+
+    /// Make sure `dir` holds libraries 0..max_lib and `mainN` for every n in
+    /// `mains`. Anything already there under the same generator hash is
+    /// reused. `tick` is called once per object built or found.
+    pub fn ensure(
+        &self,
+        c: &Config,
+        max_lib: usize,
+        mains: &[usize],
+        tick: &(dyn Fn(u64) + Sync),
+    ) -> Result<Tree, String> {
+        let dir = self.root.join(c.name());
+        let key = self.key(c);
+        let stamp = dir.join(".generator-hash");
+        let current = std::fs::read_to_string(&stamp).unwrap_or_default();
+        if current.trim() != key {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| format!("remove {}: {e}", dir.display()))?;
+            }
+            std::fs::create_dir_all(dir.join("src")).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+            std::fs::write(&stamp, format!("{key}\n")).map_err(|e| format!("write {}: {e}", stamp.display()))?;
+        }
+        let tree = Tree { config: *c, dir: dir.clone() };
+        // Libraries first (mains link against them), then mains.
+        let libs: Vec<Job> = (0..max_lib).map(Job::Lib).collect();
+        self.run_pool(c, &tree, libs, tick)?;
+        let mains: Vec<Job> = mains.iter().map(|&n| Job::Main(n)).collect();
+        self.run_pool(c, &tree, mains, tick)?;
+        Ok(tree)
+    }
+
+    fn run_pool(&self, c: &Config, tree: &Tree, jobs: Vec<Job>, tick: &(dyn Fn(u64) + Sync)) -> Result<(), String> {
+        let next = AtomicUsize::new(0);
+        let err: Mutex<Option<String>> = Mutex::new(None);
+        let flags = c.flags(&self.lld_dir);
+        std::thread::scope(|s| {
+            for _ in 0..self.jobs.max(1) {
+                s.spawn(|| {
+                    loop {
+                        if err.lock().unwrap().is_some() {
+                            return;
+                        }
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(k) else { return };
+                        if let Err(e) = self.build_one(tree, &flags, job) {
+                            *err.lock().unwrap() = Some(e);
+                            return;
+                        }
+                        tick(1);
+                    }
+                });
+            }
+        });
+        match err.into_inner().unwrap() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn build_one(&self, tree: &Tree, flags: &[String], job: &Job) -> Result<(), String> {
+        let (out, src_name, source, extra): (PathBuf, String, String, Vec<String>) = match *job {
+            Job::Lib(i) => (
+                tree.lib(i),
+                format!("vb{i}.c"),
+                lib_source(i),
+                vec!["-shared".into(), format!("-Wl,-soname,{}", lib_name(i))],
+            ),
+            Job::Main(n) => {
+                let mut e = vec!["-pie".to_string(), "-L".into(), tree.dir.display().to_string()];
+                // Linked with explicit paths so the driver does no search.
+                for i in 0..n {
+                    e.push(format!("-l:{}", lib_name(i)));
+                }
+                (tree.main(n), format!("main{n}.c"), main_source(n), e)
+            }
+        };
+        if out.exists() {
+            return Ok(());
+        }
+        let src = tree.dir.join("src").join(&src_name);
+        std::fs::write(&src, &source).map_err(|e| format!("write {}: {e}", src.display()))?;
+        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+        let mut cmd = Command::new("gcc");
+        cmd.args(flags).arg("-o").arg(&tmp).arg(&src);
+        // Libraries after the source: with -l: they are searched in order.
+        cmd.args(&extra);
+        let o = cmd.output().map_err(|e| format!("gcc: {e}"))?;
+        if !o.status.success() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(format!(
+                "building {} failed: {:?}\n{}",
+                out.display(),
+                cmd,
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+        std::fs::rename(&tmp, &out).map_err(|e| format!("rename {}: {e}", out.display()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums() {
+        assert_eq!(value(0, 0), 1);
+        assert_eq!(value(0, 3), 3 + 4);
+        assert_eq!(value(1, 0), 40 + 1 + 1);
+        assert_eq!(value(2, 0), 80 + 1 + 42);
+        assert_eq!(expected_sum(1), value(0, 1) + value(0, 0));
+    }
+
+    #[test]
+    fn config_names() {
+        for c in Config::all() {
+            assert_eq!(Config::parse(&c.name()), Some(c));
+        }
+        assert_eq!(Config::parse("lld-3k"), None);
+    }
+}

@@ -1,0 +1,532 @@
+//! vmabench: VMAs, padding safety and load time of guardld against glibc's
+//! and musl's ld.so, on generated programs that load N shared libraries.
+//! See `vmabench --help` and docs/perf.md.
+
+mod elfinfo;
+mod generate;
+mod maxmap;
+mod measure;
+mod plot;
+mod report;
+
+use clap::Parser;
+use elfinfo::ObjInfo;
+use generate::{Builder, Config, Layout, Tree};
+use indicatif::{ProgressBar, ProgressStyle};
+use measure::{Loader, Objects};
+use report::{ConfigReport, LoaderInfo, Machine, Report, Row};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const GLIBC_LDSO: &str = "/lib64/ld-linux-x86-64.so.2";
+const MUSL_LDSO: &str = "/lib/ld-musl-x86_64.so.1";
+/// Stated per-VMA cost when /proc/slabinfo is not readable.
+pub const VMA_BYTES_ESTIMATE: u64 = 200;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vmabench",
+    about = "Generate programs that load N shared libraries and compare glibc's and musl's ld.so with guardld \
+             (--padding guard|prot-none|extend): VMAs, PROT_NONE gaps, readable padding, guard pages, \
+             vm_area_struct memory, RSS, load time and syscalls.",
+    after_help = "Loaders: glibc (/lib64/ld-linux-x86-64.so.2 ./mainN), musl (/lib/ld-musl-x86_64.so.1 ./mainN; \
+                  skipped if not installed), guard, prot-none, extend (guardld --padding MODE ./mainN).\n\
+                  Configurations: lld-4k lld-16k lld-64k bfd-4k bfd-16k bfd-64k (linker layout, max-page-size)."
+)]
+struct Cli {
+    /// Library counts to generate and measure.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
+    n: Vec<usize>,
+    /// Configurations (layout-pagesize), default all six.
+    #[arg(long, value_delimiter = ',')]
+    configs: Option<Vec<String>>,
+    /// Loaders to run: glibc, musl, guard, prot-none, extend.
+    #[arg(long, value_delimiter = ',', default_value = "glibc,musl,guard,prot-none,extend")]
+    loaders: Vec<String>,
+    /// Timed runs per loader and configuration (interleaved across loaders).
+    #[arg(long, default_value_t = 11)]
+    runs: usize,
+    /// N = 1,10,100, only lld-64k and bfd-4k, 5 runs (unless given explicitly).
+    #[arg(long)]
+    quick: bool,
+    /// Write all results as JSON: to FILE, or to stdout instead of the table
+    /// when no FILE (or `-`) is given.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    json: Option<String>,
+    /// Write an SVG chart (VMAs and median load time against N, one line per
+    /// loader) for the lld-64k configuration (else the first one measured).
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// guardld binary (default: target/release/guardld of this workspace, or
+    /// next to the vmabench binary).
+    #[arg(long)]
+    guardld: Option<PathBuf>,
+    /// Where generated trees are cached (default: <workspace>/target/vmabench).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Directory holding `ld.lld` for the lld layout (gcc -B DIR -fuse-ld=lld);
+    /// default: $(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld.
+    #[arg(long, value_name = "DIR")]
+    gcc_ld_dir: Option<PathBuf>,
+    /// Parallel gcc jobs when generating.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Skip the strace syscall counts.
+    #[arg(long)]
+    no_strace: bool,
+    /// Verify the max_map_count prediction for glibc and guardld (lld-64k):
+    /// lowers vm.max_map_count for a moment (root), restores it afterwards.
+    #[arg(long)]
+    verify_max_map_count: bool,
+    /// Library count of the program used by --verify-max-map-count.
+    #[arg(long, default_value_t = 1000)]
+    verify_n: usize,
+}
+
+fn workspace_root() -> Option<PathBuf> {
+    let r = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?.to_path_buf();
+    r.join("Cargo.toml").exists().then_some(r)
+}
+
+fn exe_dir() -> Option<PathBuf> {
+    std::env::current_exe().ok()?.parent().map(Path::to_path_buf)
+}
+
+fn default_guardld() -> PathBuf {
+    if let Some(r) = workspace_root() {
+        let p = r.join("target/release/guardld");
+        if p.exists() {
+            return p;
+        }
+    }
+    exe_dir().map(|d| d.join("guardld")).unwrap_or_else(|| PathBuf::from("guardld"))
+}
+
+fn default_cache() -> PathBuf {
+    if let Some(r) = workspace_root() {
+        return r.join("target/vmabench");
+    }
+    exe_dir().and_then(|d| d.parent().map(|p| p.join("vmabench"))).unwrap_or_else(|| PathBuf::from("vmabench-cache"))
+}
+
+fn die(msg: impl std::fmt::Display) -> ! {
+    eprintln!("vmabench: {msg}");
+    std::process::exit(2);
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{prefix:>9} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    pb.set_prefix(what.to_string());
+    pb
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let m = s.len() / 2;
+    Some(if s.len() % 2 == 1 { s[m] } else { (s[m - 1] + s[m]) / 2.0 })
+}
+
+fn machine(objsize: Option<u64>) -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_string()))
+        .unwrap_or_else(|| "unknown".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    Machine {
+        nproc: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cpu_model,
+        kernel,
+        max_map_count: maxmap::read_max_map_count(),
+        vma_struct_bytes_each: objsize.unwrap_or(VMA_BYTES_ESTIMATE),
+        vma_struct_bytes_source: if objsize.is_some() {
+            "/proc/slabinfo vm_area_struct objsize (slab overhead not included)".into()
+        } else {
+            format!("estimate: {VMA_BYTES_ESTIMATE} bytes per VMA (/proc/slabinfo not readable)")
+        },
+        is_root: unsafe { libc::geteuid() } == 0,
+    }
+}
+
+fn main() {
+    let t0 = Instant::now();
+    let mut cli = Cli::parse();
+    let argv: Vec<String> = std::env::args().collect();
+    let explicit = |flag: &str| argv.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    if cli.quick {
+        if !explicit("--n") {
+            cli.n = vec![1, 10, 100];
+        }
+        if !explicit("--configs") {
+            cli.configs = Some(vec!["lld-64k".into(), "bfd-4k".into()]);
+        }
+        if !explicit("--runs") {
+            cli.runs = 5;
+        }
+    }
+    let configs: Vec<Config> = match &cli.configs {
+        None => Config::all(),
+        Some(v) => v.iter().map(|s| Config::parse(s).unwrap_or_else(|| die(format!("bad configuration '{s}' (e.g. lld-64k, bfd-4k)")))).collect(),
+    };
+    let mut ns = cli.n.clone();
+    ns.sort_unstable();
+    ns.dedup();
+    if ns.is_empty() {
+        die("--n: no library counts");
+    }
+    let runs = cli.runs.max(1);
+
+    // Loaders.
+    // Absolute: programs run with their tree as the working directory.
+    let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+    let guardld_requested = abs(cli.guardld.clone().unwrap_or_else(default_guardld));
+    let cache = abs(cli.cache_dir.clone().unwrap_or_else(default_cache));
+    // Run a private copy: target/release/guardld may be rebuilt while we run.
+    let wants_guardld = cli.loaders.iter().any(|l| matches!(l.as_str(), "guard" | "prot-none" | "extend"));
+    if wants_guardld && !guardld_requested.exists() {
+        die(format!(
+            "guardld not found at {} (build it: cargo build --release -p guardld, or pass --guardld PATH)",
+            guardld_requested.display()
+        ));
+    }
+    let (guardld, guardld_id) = if wants_guardld {
+        let (p, id) = snapshot_guardld(&guardld_requested, &cache);
+        (p, Some(id))
+    } else {
+        (guardld_requested.clone(), None)
+    };
+    let mut loaders: Vec<Loader> = Vec::new();
+    let mut loader_infos: Vec<LoaderInfo> = Vec::new();
+    for name in &cli.loaders {
+        let (full, argv, path): (String, Vec<OsString>, PathBuf) = match name.as_str() {
+            "glibc" => ("glibc".into(), vec![GLIBC_LDSO.into()], GLIBC_LDSO.into()),
+            "musl" => ("musl".into(), vec![MUSL_LDSO.into()], MUSL_LDSO.into()),
+            "guard" | "prot-none" | "extend" => (
+                format!("guardld-{name}"),
+                vec![guardld.clone().into(), "--padding".into(), name.into()],
+                guardld.clone(),
+            ),
+            _ => die(format!("unknown loader '{name}' (glibc, musl, guard, prot-none, extend)")),
+        };
+        let available = path.exists();
+        let skipped = (!available).then(|| format!("{} not found", path.display()));
+        if !available && name != "musl" {
+            die(format!("loader {full}: {} not found", path.display()));
+        }
+        loader_infos.push(LoaderInfo {
+            name: full.clone(),
+            argv: argv.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+            available,
+            skipped,
+        });
+        if available {
+            loaders.push(Loader { name: full, argv });
+        }
+    }
+    if loaders.is_empty() {
+        die("no loader to run");
+    }
+    let has_glibc = loaders.iter().any(|l| l.name == "glibc");
+    let strace = !cli.no_strace && measure::strace_available();
+    let objsize = measure::vma_objsize();
+    let vma_bytes = objsize.unwrap_or(VMA_BYTES_ESTIMATE);
+    let max_map_count = maxmap::read_max_map_count();
+
+    // Generate.
+    let lld_dir = if configs.iter().any(|c| c.layout == Layout::Lld) || (cli.verify_max_map_count && maxmap::needs_root().is_none()) {
+        match &cli.gcc_ld_dir {
+            Some(d) if d.join("ld.lld").exists() => abs(d.clone()),
+            Some(d) => die(format!("--gcc-ld-dir: no ld.lld in {}", d.display())),
+            None => generate::rustc_lld_dir().unwrap_or_else(|e| die(format!("{e} (the lld layout needs rust-lld: pass --gcc-ld-dir)"))),
+        }
+    } else {
+        PathBuf::new()
+    };
+    let builder = Builder { root: cache.clone(), lld_dir, jobs: cli.jobs };
+    let max_n = *ns.last().unwrap();
+    let mut mains: Vec<usize> = ns.clone();
+    if !mains.contains(&0) {
+        mains.insert(0, 0);
+    }
+    let pb = bar((configs.len() * (max_n + mains.len())) as u64, "generate");
+    let mut trees: Vec<Tree> = Vec::new();
+    for c in &configs {
+        pb.set_message(c.name());
+        let t = builder.ensure(c, max_n, &mains, &|k| pb.inc(k)).unwrap_or_else(|e| {
+            pb.abandon();
+            die(e)
+        });
+        trees.push(t);
+    }
+    pb.finish_and_clear();
+
+    // Measure.
+    let per_n = |_n: usize| (runs + 1 + strace as usize) as u64 * loaders.len() as u64;
+    let total: u64 = configs.len() as u64 * (loaders.len() as u64 + ns.iter().map(|&n| per_n(n)).sum::<u64>());
+    let pb = bar(total, "measure");
+    let strace_tmp = std::env::temp_dir().join(format!("vmabench-strace-{}.txt", std::process::id()));
+    let mut config_reports: Vec<ConfigReport> = Vec::new();
+    for tree in &trees {
+        let c = tree.config;
+        let dir = measure::canonical(&tree.dir);
+        let libs: Vec<(String, ObjInfo)> = (0..max_n)
+            .map(|i| {
+                let p = measure::canonical(&tree.lib(i));
+                let info = ObjInfo::read(&p).unwrap_or_else(|e| die(e));
+                (p.display().to_string(), info)
+            })
+            .collect();
+        let lib_info = libs.first().map(|l| l.1.clone()).unwrap_or_else(|| ObjInfo::read(&tree.lib(0)).unwrap_or_default());
+        let objects = |n: usize| -> Objects {
+            let p = measure::canonical(&tree.main(n));
+            let info = ObjInfo::read(&p).unwrap_or_else(|e| die(e));
+            Objects { libs: libs[..n].to_vec(), main: (p.display().to_string(), info) }
+        };
+
+        // Baselines: the 0-library program under each loader.
+        let mut baseline: Vec<Row> = Vec::new();
+        let objs0 = objects(0);
+        for l in &loaders {
+            pb.set_message(format!("{} N=0 {}", c.name(), l.name));
+            let mut row = Row::new(&c, 0, &l.name);
+            match measure::stat_run(l, &tree.main(0), &dir, &objs0) {
+                Ok(s) => row.set_stat(s),
+                Err(e) => row.error = Some(e),
+            }
+            baseline.push(row);
+            pb.inc(1);
+        }
+
+        let mut rows: Vec<Row> = Vec::new();
+        for &n in &ns {
+            let objs = objects(n);
+            let prog = tree.main(n);
+            let mut nrows: Vec<Row> = loaders.iter().map(|l| Row::new(&c, n, &l.name)).collect();
+            for (l, row) in loaders.iter().zip(nrows.iter_mut()) {
+                pb.set_message(format!("{} N={n} {} stat", c.name(), l.name));
+                match measure::stat_run(l, &prog, &dir, &objs) {
+                    Ok(s) => row.set_stat(s),
+                    Err(e) => row.error = Some(e),
+                }
+                pb.inc(1);
+                if strace {
+                    pb.set_message(format!("{} N={n} {} strace", c.name(), l.name));
+                    match measure::strace_run(l, &prog, &dir, &strace_tmp) {
+                        Ok(s) => row.syscalls = Some(s),
+                        Err(e) => row.syscalls_error = Some(e),
+                    }
+                    pb.inc(1);
+                }
+            }
+            // Timing, interleaved: A1 B1 C1 ... A2 B2 C2 ...
+            pb.set_message(format!("{} N={n} timing", c.name()));
+            for _ in 0..runs {
+                for (l, row) in loaders.iter().zip(nrows.iter_mut()) {
+                    match measure::time_run(l, &prog, &dir) {
+                        Ok((d, exit)) => {
+                            row.times_ms.push(d.as_secs_f64() * 1e3);
+                            if !exit.ok() {
+                                row.exit_failures.push(format!("timed run: {}", exit.describe()));
+                            }
+                        }
+                        Err(e) => row.exit_failures.push(e),
+                    }
+                    pb.inc(1);
+                }
+            }
+            rows.extend(nrows);
+        }
+
+        // Derived fields.
+        for row in rows.iter_mut() {
+            // A load that failed has no load time.
+            row.median_ms = if row.all_exits_ok() { median(&row.times_ms) } else { None };
+            let base = baseline.iter().find(|b| b.loader == row.loader).and_then(|b| b.stat.as_ref().map(|s| s.vmas_total));
+            row.derive(vma_bytes, objsize.is_none(), base, max_map_count);
+        }
+        if has_glibc {
+            let glibc: Vec<(usize, Option<f64>)> = rows.iter().filter(|r| r.loader == "glibc").map(|r| (r.n, r.median_ms)).collect();
+            for row in rows.iter_mut() {
+                let g = glibc.iter().find(|(n, _)| *n == row.n).and_then(|(_, m)| *m);
+                row.time_ratio_to_glibc = match (row.median_ms, g) {
+                    (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+                    _ => None,
+                };
+            }
+        }
+        for row in baseline.iter_mut() {
+            row.derive(vma_bytes, objsize.is_none(), None, max_map_count);
+        }
+        config_reports.push(ConfigReport {
+            config: c.name(),
+            layout: c.layout,
+            max_page_size_kib: c.page_kib,
+            dir: dir.display().to_string(),
+            lib_pt_loads: lib_info.loads.len(),
+            lib_padding_pages: lib_info.padding_pages(),
+            baseline,
+            rows,
+        });
+    }
+    pb.finish_and_clear();
+
+    // --verify-max-map-count
+    let mut verification = None;
+    let mut verification_note = None;
+    if cli.verify_max_map_count {
+        match maxmap::needs_root() {
+            Some(msg) => {
+                eprintln!("{msg}");
+                verification_note = Some(msg);
+            }
+            None => match run_verify(&builder, &loaders, cli.verify_n) {
+                Ok(v) => verification = Some(v),
+                Err(e) => {
+                    let msg = format!("--verify-max-map-count failed: {e}");
+                    eprintln!("{msg}");
+                    verification_note = Some(msg);
+                }
+            },
+        }
+    }
+
+    let report = Report {
+        command: argv.clone(),
+        machine: machine(objsize),
+        runs,
+        ns: ns.clone(),
+        strace: if strace { format!("strace -f -c -e {}", measure::STRACE_SET) } else { "n/a".into() },
+        loaders: loader_infos,
+        guardld: guardld_id,
+        configs: config_reports,
+        max_map_count_verification: verification,
+        max_map_count_verification_note: verification_note,
+        elapsed_s: 0.0,
+    };
+    let mut report = report;
+    report.elapsed_s = t0.elapsed().as_secs_f64();
+
+    if let Some(p) = &cli.plot {
+        if let Err(e) = plot::plot(&report, p) {
+            eprintln!("vmabench: plot: {e}");
+        }
+    }
+    let json = serde_json::to_string_pretty(&report).unwrap();
+    match cli.json.as_deref() {
+        Some("-") => println!("{json}"),
+        Some(f) => {
+            std::fs::write(f, format!("{json}\n")).unwrap_or_else(|e| die(format!("write {f}: {e}")));
+            print!("{}", report::table(&report));
+        }
+        None => print!("{}", report::table(&report)),
+    }
+    let failed = report.configs.iter().flat_map(|c| c.rows.iter()).any(|r| !r.all_exits_ok());
+    if failed {
+        eprintln!("vmabench: some runs did not exit 0 (see exit_failures)");
+        std::process::exit(1);
+    }
+}
+
+/// Copy guardld to `<cache>/guardld-<hash>` and describe it. Falls back to
+/// the original path if the copy fails.
+fn snapshot_guardld(path: &Path, cache: &Path) -> (PathBuf, report::GuardldId) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| die(format!("guardld {}: {e}", path.display())));
+    let hash = format!("{:016x}", generate::fnv(&[&bytes]));
+    let version = std::process::Command::new(path)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let mtime = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs());
+    let snap = cache.join(format!("guardld-{hash}"));
+    let used = if snap.exists() {
+        snap
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = cache.join(format!("guardld-{hash}.tmp{}", std::process::id()));
+        let ok = std::fs::create_dir_all(cache).is_ok()
+            && std::fs::write(&tmp, &bytes).is_ok()
+            && std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).is_ok()
+            && std::fs::rename(&tmp, &snap).is_ok();
+        if ok { snap } else { path.to_path_buf() }
+    };
+    // Forget snapshots of older builds (a day unused: no run still needs them).
+    if let Ok(rd) = std::fs::read_dir(cache) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 86400);
+            if name.starts_with("guardld-") && e.path() != used && old {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let id = report::GuardldId {
+        path: path.display().to_string(),
+        run_as: used.display().to_string(),
+        version,
+        fnv64: hash,
+        mtime_unix: mtime,
+    };
+    (used, id)
+}
+
+fn run_verify(builder: &Builder, loaders: &[Loader], n_over: usize) -> Result<maxmap::Verify, String> {
+    let c = Config { layout: Layout::Lld, page_kib: 64 };
+    let glibc = loaders.iter().find(|l| l.name == "glibc").ok_or("needs the glibc loader")?;
+    let guard = loaders.iter().find(|l| l.name == "guardld-guard").ok_or("needs the guard loader")?;
+    let pb = bar((n_over + 2) as u64, "verify");
+    let tree = builder.ensure(&c, n_over, &[0, n_over], &|k| pb.inc(k))?;
+    pb.finish_and_clear();
+    let dir = measure::canonical(&tree.dir);
+    let libs: Vec<(String, ObjInfo)> = (0..n_over)
+        .map(|i| {
+            let p = measure::canonical(&tree.lib(i));
+            ObjInfo::read(&p).map(|info| (p.display().to_string(), info))
+        })
+        .collect::<Result<_, _>>()?;
+    let objs = |n: usize| -> Result<Objects, String> {
+        let p = measure::canonical(&tree.main(n));
+        Ok(Objects { libs: libs[..n].to_vec(), main: (p.display().to_string(), ObjInfo::read(&p)?) })
+    };
+    let (o0, on) = (objs(0)?, objs(n_over)?);
+    let mut models = Vec::new();
+    for l in [glibc, guard] {
+        let b = measure::stat_run(l, &tree.main(0), &dir, &o0)?;
+        let s = measure::stat_run(l, &tree.main(n_over), &dir, &on)?;
+        let (Some(b), Some(s)) = (b.stat, s.stat) else {
+            return Err(format!("{} did not run the programs at the normal limit", l.name));
+        };
+        models.push(maxmap::LoaderModel {
+            loader: l.name.clone(),
+            baseline_vmas: b.vmas_total,
+            vmas_per_lib: s.vmas_in_lib_spans as f64 / n_over as f64,
+            measured_n: n_over,
+            predicted_limit_at_set: 0,
+            predicted_limit_at_original: 0,
+        });
+    }
+    let build_main = |n: usize| -> Result<PathBuf, String> {
+        let t = builder.ensure(&c, n_over, &[n], &|_| {})?;
+        Ok(t.main(n))
+    };
+    maxmap::verify(&c.name(), &dir, &[glibc.clone(), guard.clone()], models, n_over, &build_main)
+}

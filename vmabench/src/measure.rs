@@ -1,0 +1,459 @@
+//! Running a generated program under one loader and looking at the process:
+//! /proc/PID/maps, /proc/PID/pagemap (bit 58 = guard region), VmRSS; wall
+//! clock load time; syscall counts from `strace -c`.
+
+use crate::elfinfo::{ObjInfo, PAGE};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::FileExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// pagemap bit 58: PM_GUARD_REGION (Linux 6.15+).
+const PM_GUARD: u64 = 1 << 58;
+
+#[derive(Clone, Debug)]
+pub struct Loader {
+    /// glibc, musl, guardld-guard, guardld-prot-none, guardld-extend
+    pub name: String,
+    /// argv before the program.
+    pub argv: Vec<OsString>,
+}
+
+impl Loader {
+    pub fn command(&self, program: &Path, dir: &Path) -> Command {
+        let mut c = Command::new(&self.argv[0]);
+        c.args(&self.argv[1..]);
+        // As in the brief: `LOADER ./mainN` from the tree's directory.
+        c.arg(Path::new(".").join(program.file_name().unwrap()));
+        c.current_dir(dir);
+        clean_env(&mut c);
+        c
+    }
+}
+
+pub fn clean_env(c: &mut Command) {
+    for v in ["GUARDLD_PADDING", "GUARDLD_DEBUG", "LD_LIBRARY_PATH", "LD_PRELOAD", "LD_BIND_NOW", "LD_DEBUG"] {
+        c.env_remove(v);
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Vma {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub path: String,
+}
+
+pub fn parse_maps(text: &str) -> Vec<Vma> {
+    let mut v = Vec::new();
+    for line in text.lines() {
+        let mut it = line.splitn(6, ' ');
+        let (Some(range), Some(perms), Some(off), Some(_dev), Some(_ino)) = (it.next(), it.next(), it.next(), it.next(), it.next()) else {
+            continue;
+        };
+        let path = it.next().unwrap_or("").trim().to_string();
+        let Some((a, b)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end), Ok(offset)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16), u64::from_str_radix(off, 16)) else {
+            continue;
+        };
+        v.push(Vma { start, end, perms: perms.to_string(), offset, path });
+    }
+    v
+}
+
+/// What one look at a stopped-in-`stat`-mode process found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stat {
+    /// Every VMA of the process (lines of /proc/PID/maps).
+    pub vmas_total: u64,
+    /// VMAs intersecting the span of some library (file mappings, gaps, bss).
+    pub vmas_in_lib_spans: u64,
+    /// VMAs intersecting the main program's span.
+    pub vmas_in_main_span: u64,
+    /// `---p` VMAs intersecting the span of a library or the main program
+    /// (file-backed gaps as glibc makes them, or anonymous reservations).
+    pub gap_vmas: u64,
+    /// Padding pages (between PT_LOADs, from the program headers) of the
+    /// libraries and the main program, by what covers them.
+    pub padding_pages: u64,
+    /// ... covered by a guard region (pagemap bit 58). None (and so
+    /// readable_padding_pages) when /proc/PID/pagemap is not readable: a
+    /// guarded page then cannot be told from a readable one.
+    pub padding_guard: Option<u64>,
+    /// ... inside a `---p` VMA.
+    pub padding_prot_none: u64,
+    /// ... mapped with some access (r, w or x): the unsafe case.
+    pub readable_padding_pages: Option<u64>,
+    /// ... not mapped at all (another mapping could land there).
+    pub padding_unmapped: u64,
+    /// Guarded pages (pagemap bit 58) over every VMA in the spans; None if
+    /// /proc/PID/pagemap could not be read.
+    pub guard_pages: Option<u64>,
+    /// VmRSS from /proc/PID/status, KiB.
+    pub rss_kb: Option<u64>,
+    /// Objects whose load base was not found in maps (should be 0).
+    pub objects_not_found: u64,
+}
+
+/// How a run of the program ended.
+#[derive(Clone, Debug, Serialize)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+impl Exit {
+    pub fn from(s: ExitStatus) -> Exit {
+        Exit { code: s.code(), signal: s.signal() }
+    }
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+    pub fn describe(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(c), _) => format!("exit {c}"),
+            (_, Some(s)) => format!("signal {s}"),
+            _ => "?".into(),
+        }
+    }
+}
+
+pub struct Objects {
+    /// Canonical path -> program headers, for the libraries and main.
+    pub libs: Vec<(String, ObjInfo)>,
+    pub main: (String, ObjInfo),
+}
+
+/// A watchdog that SIGKILLs `pid` after `limit` unless disarmed. Safe from
+/// pid reuse: it is disarmed before the child is reaped.
+struct Watchdog {
+    done: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    fn new(pid: u32, limit: Duration) -> Watchdog {
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            while t.elapsed() < limit {
+                std::thread::sleep(Duration::from_millis(50));
+                if d.load(Ordering::SeqCst) {
+                    return;
+                }
+            }
+            if !d.load(Ordering::SeqCst) {
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+        });
+        Watchdog { done }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+    }
+}
+
+pub struct StatRun {
+    pub exit: Exit,
+    /// None if the program never said "ready".
+    pub stat: Option<Stat>,
+    /// What the program printed instead of "ready", and its stderr.
+    pub output: String,
+}
+
+/// Run in BENCH_MODE=stat, inspect /proc/PID while it waits on stdin, then
+/// close its stdin so it exits by itself (exit status 0 when all went well).
+pub fn stat_run(loader: &Loader, program: &Path, dir: &Path, objs: &Objects) -> Result<StatRun, String> {
+    let mut c = loader.command(program, dir);
+    c.env("BENCH_MODE", "stat").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().map_err(|e| format!("spawn {:?}: {e}", loader.argv[0]))?;
+    let pid = child.id();
+    let dog = Watchdog::new(pid, Duration::from_secs(120));
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let _ = out.read_line(&mut line);
+    let stat = if line.trim() == "ready sum=ok" { Some(inspect(pid, objs)) } else { None };
+    drop(child.stdin.take());
+    let mut rest = String::new();
+    let _ = out.read_to_string(&mut rest);
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    drop(dog);
+    let status = child.wait().map_err(|e| format!("wait: {e}"))?;
+    let output = if stat.is_some() { format!("{rest}{stderr}") } else { format!("{line}{rest}{stderr}") };
+    Ok(StatRun { exit: Exit::from(status), stat, output })
+}
+
+fn read_status_kb(pid: u32, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    for l in s.lines() {
+        if let Some(v) = l.strip_prefix(key) {
+            return v.trim().trim_end_matches("kB").trim().parse().ok();
+        }
+    }
+    None
+}
+
+/// Guard bits of [start, end) from an open pagemap: None on read error.
+fn guard_bits(pm: &std::fs::File, start: u64, end: u64) -> Option<Vec<bool>> {
+    let pages = ((end - start) / PAGE) as usize;
+    let mut buf = vec![0u8; pages * 8];
+    pm.read_exact_at(&mut buf, start / PAGE * 8).ok()?;
+    Some(buf.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap()) & PM_GUARD != 0).collect())
+}
+
+pub fn inspect(pid: u32, objs: &Objects) -> Stat {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let rss_kb = read_status_kb(pid, "VmRSS:");
+    let vmas = parse_maps(&maps);
+    let pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap")).ok();
+    let mut vmas = vmas;
+    vmas.sort_by_key(|v| v.start);
+    let mut st = Stat { vmas_total: vmas.len() as u64, rss_kb, ..Default::default() };
+
+    // Load base of each object: its lowest VMA, matched to the PT_LOAD
+    // mapped from that file offset.
+    let mut first: HashMap<&str, &Vma> = HashMap::new();
+    for v in &vmas {
+        if v.path.starts_with('/') {
+            let e = first.entry(v.path.as_str()).or_insert(v);
+            if v.start < e.start {
+                *e = v;
+            }
+        }
+    }
+    struct Span<'a> {
+        start: u64,
+        end: u64,
+        is_main: bool,
+        info: &'a ObjInfo,
+        base: u64,
+    }
+    let mut spans: Vec<Span> = Vec::new();
+    let all = objs.libs.iter().map(|(p, i)| (p, i, false)).chain(std::iter::once((&objs.main.0, &objs.main.1, true)));
+    for (path, info, is_main) in all {
+        let Some(v) = first.get(path.as_str()) else {
+            st.objects_not_found += 1;
+            continue;
+        };
+        let Some(base) = info.base_from(v.start, v.offset) else {
+            st.objects_not_found += 1;
+            continue;
+        };
+        let (lo, hi) = info.span();
+        spans.push(Span { start: base + lo, end: base + hi, is_main, info, base });
+    }
+    spans.sort_by_key(|s| s.start);
+
+    let find_span = |a: u64, b: u64| -> Option<&Span> {
+        // spans are disjoint: the first one ending after a
+        let i = spans.partition_point(|s| s.end <= a);
+        spans.get(i).filter(|s| s.start < b)
+    };
+    for v in &vmas {
+        // A VMA could straddle spans (merged anonymous memory): count it
+        // once, in the first span it touches.
+        let Some(s) = find_span(v.start, v.end) else { continue };
+        if s.is_main {
+            st.vmas_in_main_span += 1;
+        } else {
+            st.vmas_in_lib_spans += 1;
+        }
+        if v.perms.starts_with("---") {
+            st.gap_vmas += 1;
+        }
+    }
+    // Guards over the spans (every VMA of the objects' files lies in them).
+    if let Some(pm) = &pagemap {
+        let mut total = Some(0u64);
+        for s in &spans {
+            match guard_bits(pm, s.start, s.end) {
+                Some(bits) => *total.as_mut().unwrap() += bits.iter().filter(|&&g| g).count() as u64,
+                None => {
+                    total = None;
+                    break;
+                }
+            }
+        }
+        st.guard_pages = total;
+    }
+
+    // Padding pages from the program headers.
+    let (mut guarded_n, mut readable_n, mut known) = (0u64, 0u64, pagemap.is_some());
+    for s in &spans {
+        for (lo, hi) in s.info.padding() {
+            let (a, b) = (s.base + lo, s.base + hi);
+            let bits = pagemap.as_ref().and_then(|pm| guard_bits(pm, a, b));
+            known &= bits.is_some();
+            let mut addr = a;
+            let mut k = 0;
+            while addr < b {
+                st.padding_pages += 1;
+                let guarded = bits.as_ref().map(|b| b[k]).unwrap_or(false);
+                let i = vmas.partition_point(|v| v.end <= addr);
+                let vma = vmas.get(i).filter(|v| v.start <= addr);
+                if guarded {
+                    guarded_n += 1;
+                } else {
+                    match vma {
+                        None => st.padding_unmapped += 1,
+                        Some(v) if v.perms.starts_with("---") => st.padding_prot_none += 1,
+                        Some(_) => readable_n += 1,
+                    }
+                }
+                addr += PAGE;
+                k += 1;
+            }
+        }
+    }
+    if known {
+        st.padding_guard = Some(guarded_n);
+        st.readable_padding_pages = Some(readable_n);
+    }
+    st
+}
+
+/// One timed load: spawn, wait, wall clock.
+pub fn time_run(loader: &Loader, program: &Path, dir: &Path) -> Result<(Duration, Exit), String> {
+    let mut c = loader.command(program, dir);
+    c.env("BENCH_MODE", "time").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let t = Instant::now();
+    let mut child = c.spawn().map_err(|e| format!("spawn {:?}: {e}", loader.argv[0]))?;
+    let dog = Watchdog::new(child.id(), Duration::from_secs(120));
+    let st = child.wait();
+    let d = t.elapsed();
+    drop(dog);
+    let st = st.map_err(|e| format!("wait: {e}"))?;
+    Ok((d, Exit::from(st)))
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Syscalls {
+    pub mmap: u64,
+    pub mprotect: u64,
+    pub madvise: u64,
+    /// guardld installs guards with one process_madvise per object.
+    pub process_madvise: u64,
+    pub openat: u64,
+    /// musl and guardld open files with open(2), not openat(2).
+    pub open: u64,
+    pub munmap: u64,
+}
+
+impl Syscalls {
+    /// madvise + process_madvise
+    pub fn advise(&self) -> u64 {
+        self.madvise + self.process_madvise
+    }
+    /// openat + open
+    pub fn opens(&self) -> u64 {
+        self.openat + self.open
+    }
+}
+
+pub const STRACE_SET: &str = "trace=mmap,mprotect,madvise,process_madvise,openat,open,munmap";
+
+pub fn strace_available() -> bool {
+    Command::new("strace").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
+}
+
+/// `strace -f -c -e trace=...` over one load (the brief's mmap, mprotect,
+/// madvise, openat, plus the calls musl and guardld use instead: open,
+/// process_madvise; and munmap).
+pub fn strace_run(loader: &Loader, program: &Path, dir: &Path, tmp: &Path) -> Result<Syscalls, String> {
+    let inner = loader.command(program, dir);
+    let mut c = Command::new("strace");
+    c.args(["-f", "-c", "-e", STRACE_SET, "-o"]).arg(tmp).arg("--");
+    c.arg(inner.get_program()).args(inner.get_args());
+    c.current_dir(dir);
+    clean_env(&mut c);
+    c.env("BENCH_MODE", "time").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let o = c.output().map_err(|e| format!("strace: {e}"))?;
+    if !o.status.success() {
+        return Err(format!("strace run failed ({}): {}", o.status, String::from_utf8_lossy(&o.stderr).trim()));
+    }
+    let text = std::fs::read_to_string(tmp).map_err(|e| format!("read {}: {e}", tmp.display()))?;
+    let _ = std::fs::remove_file(tmp);
+    Ok(parse_strace(&text))
+}
+
+pub fn parse_strace(text: &str) -> Syscalls {
+    let mut s = Syscalls::default();
+    for l in text.lines() {
+        let t: Vec<&str> = l.split_whitespace().collect();
+        if t.len() < 5 {
+            continue;
+        }
+        // % time, seconds, usecs/call, calls, [errors,] syscall
+        let Ok(calls) = t[3].parse::<u64>() else { continue };
+        match *t.last().unwrap() {
+            "mmap" => s.mmap = calls,
+            "mprotect" => s.mprotect = calls,
+            "madvise" => s.madvise = calls,
+            "openat" => s.openat = calls,
+            "open" => s.open = calls,
+            "process_madvise" => s.process_madvise = calls,
+            "munmap" => s.munmap = calls,
+            _ => {}
+        }
+    }
+    s
+}
+
+/// vm_area_struct object size from /proc/slabinfo (None if unreadable or
+/// the cache is merged into another one and not listed by name).
+pub fn vma_objsize() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/slabinfo").ok()?;
+    for l in s.lines() {
+        let t: Vec<&str> = l.split_whitespace().collect();
+        if t.first() == Some(&"vm_area_struct") && t.len() > 3 {
+            return t[3].parse().ok();
+        }
+    }
+    None
+}
+
+pub fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strace_table() {
+        let t = "% time     seconds  usecs/call     calls    errors syscall\n\
+------ ----------- ----------- --------- --------- ----------------\n\
+ 60.00    0.000060           1        40           mmap\n\
+ 30.00    0.000030           1        30         2 openat\n\
+ 10.00    0.000010           1        10           mprotect\n\
+------ ----------- ----------- --------- --------- ----------------\n\
+100.00    0.000100           1        80         2 total\n";
+        let s = parse_strace(t);
+        assert_eq!((s.mmap, s.openat, s.mprotect, s.madvise), (40, 30, 10, 0));
+    }
+
+    #[test]
+    fn maps_lines() {
+        let v = parse_maps("7f00-7f10 r--p 00001000 fe:00 123    /a b/c.so\n7f10-7f20 ---p 00000000 00:00 0 \n");
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].path, "/a b/c.so");
+        assert_eq!(v[0].offset, 0x1000);
+        assert_eq!(v[1].path, "");
+    }
+}

@@ -1,0 +1,256 @@
+//! Results: the JSON model and the text table.
+
+use crate::generate::{Config, Layout};
+use crate::maxmap::{self, Verify};
+use crate::measure::{Stat, StatRun, Syscalls};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Serialize)]
+pub struct Machine {
+    pub nproc: usize,
+    pub cpu_model: String,
+    pub kernel: String,
+    pub max_map_count: Option<u64>,
+    /// Bytes per vm_area_struct used for the *_vma_struct_bytes fields.
+    pub vma_struct_bytes_each: u64,
+    pub vma_struct_bytes_source: String,
+    pub is_root: bool,
+}
+
+#[derive(Serialize)]
+pub struct LoaderInfo {
+    pub name: String,
+    pub argv: Vec<String>,
+    pub available: bool,
+    /// Why the loader was skipped (musl not installed).
+    pub skipped: Option<String>,
+}
+
+/// Which guardld binary ran (a private copy, so a rebuild during the run
+/// cannot change it).
+#[derive(Serialize)]
+pub struct GuardldId {
+    pub path: String,
+    pub run_as: String,
+    pub version: String,
+    /// FNV-1a 64 of the binary.
+    pub fnv64: String,
+    pub mtime_unix: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct ConfigReport {
+    pub config: String,
+    pub layout: Layout,
+    pub max_page_size_kib: u32,
+    pub dir: String,
+    /// PT_LOADs of one generated library.
+    pub lib_pt_loads: usize,
+    /// Padding pages (4 KiB) of one generated library, from its headers.
+    pub lib_padding_pages: u64,
+    /// The 0-library program under each loader (for the baseline fields).
+    pub baseline: Vec<Row>,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Serialize)]
+pub struct Report {
+    pub command: Vec<String>,
+    pub machine: Machine,
+    pub runs: usize,
+    pub ns: Vec<usize>,
+    pub strace: String,
+    pub loaders: Vec<LoaderInfo>,
+    pub guardld: Option<GuardldId>,
+    pub configs: Vec<ConfigReport>,
+    pub max_map_count_verification: Option<Verify>,
+    pub max_map_count_verification_note: Option<String>,
+    pub elapsed_s: f64,
+}
+
+#[derive(Serialize, Clone)]
+pub struct Row {
+    pub config: String,
+    pub n: usize,
+    pub loader: String,
+    /// The stat run's exit status (0 expected: it exits when stdin closes).
+    pub stat_exit: Option<String>,
+    /// Non-zero exits of any run (stat or timed); empty when all exited 0.
+    pub exit_failures: Vec<String>,
+    /// What the program or loader printed when it did not get to "ready".
+    pub output: Option<String>,
+    #[serde(flatten)]
+    pub stat: Option<Stat>,
+    /// vmas_in_lib_spans / n.
+    pub vmas_per_lib: Option<f64>,
+    /// vmas_total minus the 0-library program's vmas_total (same loader).
+    pub vmas_minus_baseline: Option<i64>,
+    /// vm_area_struct bytes of all VMAs (see machine.vma_struct_bytes_source).
+    pub vma_struct_bytes: Option<u64>,
+    /// ... of the VMAs in library spans.
+    pub vma_struct_bytes_libs: Option<u64>,
+    /// true when the bytes use the 200-byte estimate, not slabinfo.
+    pub vma_struct_bytes_estimated: bool,
+    /// floor((max_map_count - baseline vmas_total) / vmas_per_lib).
+    pub max_libs_before_max_map_count: Option<u64>,
+    /// Wall clock of spawn..wait of each timed run (BENCH_MODE=time), ms.
+    pub times_ms: Vec<f64>,
+    pub median_ms: Option<f64>,
+    pub time_ratio_to_glibc: Option<f64>,
+    /// One `strace -f -c` run (None: strace missing or failed).
+    pub syscalls: Option<Syscalls>,
+    pub syscalls_error: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Row {
+    pub fn new(c: &Config, n: usize, loader: &str) -> Row {
+        Row {
+            config: c.name(),
+            n,
+            loader: loader.to_string(),
+            stat_exit: None,
+            exit_failures: Vec::new(),
+            output: None,
+            stat: None,
+            vmas_per_lib: None,
+            vmas_minus_baseline: None,
+            vma_struct_bytes: None,
+            vma_struct_bytes_libs: None,
+            vma_struct_bytes_estimated: false,
+            max_libs_before_max_map_count: None,
+            times_ms: Vec::new(),
+            median_ms: None,
+            time_ratio_to_glibc: None,
+            syscalls: None,
+            syscalls_error: None,
+            error: None,
+        }
+    }
+
+    pub fn set_stat(&mut self, s: StatRun) {
+        self.stat_exit = Some(s.exit.describe());
+        if !s.exit.ok() {
+            self.exit_failures.push(format!("stat run: {}", s.exit.describe()));
+        }
+        if s.stat.is_none() || !s.output.trim().is_empty() {
+            self.output = Some(s.output.trim().to_string()).filter(|o| !o.is_empty());
+        }
+        if s.stat.is_none() {
+            self.error = Some(format!("program did not get to 'ready' ({})", s.exit.describe()));
+        }
+        self.stat = s.stat;
+    }
+
+    pub fn all_exits_ok(&self) -> bool {
+        self.exit_failures.is_empty() && self.error.is_none()
+    }
+
+    pub fn derive(&mut self, vma_bytes: u64, estimated: bool, baseline: Option<u64>, max_map_count: Option<u64>) {
+        let Some(s) = &self.stat else { return };
+        self.vma_struct_bytes = Some(s.vmas_total * vma_bytes);
+        self.vma_struct_bytes_libs = Some(s.vmas_in_lib_spans * vma_bytes);
+        self.vma_struct_bytes_estimated = estimated;
+        if self.n > 0 {
+            let per = s.vmas_in_lib_spans as f64 / self.n as f64;
+            self.vmas_per_lib = Some(per);
+            if let Some(b) = baseline {
+                self.vmas_minus_baseline = Some(s.vmas_total as i64 - b as i64);
+                if let Some(m) = max_map_count {
+                    self.max_libs_before_max_map_count = Some(maxmap::predicted(m, b, per));
+                }
+            }
+        }
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| "n/a".into())
+}
+
+pub fn table(r: &Report) -> String {
+    let mut o = String::new();
+    let m = &r.machine;
+    let _ = writeln!(
+        o,
+        "# {} x {}, kernel {}, vm.max_map_count {}, {} timed runs per cell (interleaved), vm_area_struct: {} bytes ({})",
+        m.nproc,
+        m.cpu_model,
+        m.kernel,
+        opt(m.max_map_count),
+        r.runs,
+        m.vma_struct_bytes_each,
+        m.vma_struct_bytes_source
+    );
+    if let Some(g) = &r.guardld {
+        let _ = writeln!(o, "# guardld: {} ({}, fnv64 {}, run from a private copy)", g.path, g.version, g.fnv64);
+    }
+    for l in &r.loaders {
+        if let Some(s) = &l.skipped {
+            let _ = writeln!(o, "# {}: skipped ({s})", l.name);
+        }
+    }
+    let _ = writeln!(
+        o,
+        "# VMAs: whole process; lib: VMAs inside library spans; /lib = lib / N; gaps: ---p VMAs in library+main spans;\n\
+         # pad r/none/guard: padding pages readable / PROT_NONE / guarded; guards: pagemap bit-58 pages in spans;\n\
+         # vmaKiB: VMAs x vm_area_struct size; ms: median wall time of spawn..exit; x: ratio to glibc;\n\
+         # mmap/mprot/madv/open: syscalls per load (strace -f -c; madv = madvise+process_madvise, open = openat+open); maxlibs: libraries before vm.max_map_count"
+    );
+    for c in &r.configs {
+        let _ = writeln!(
+            o,
+            "\n## {} (max-page-size {} KiB, {} PT_LOADs and {} padding pages per library)",
+            c.config, c.max_page_size_kib, c.lib_pt_loads, c.lib_padding_pages
+        );
+        let _ = writeln!(
+            o,
+            "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>7}",
+            "N", "loader", "exit", "VMAs", "lib", "/lib", "gaps", "pad-r", "pad-0", "pad-g", "guards", "vmaKiB", "RSS", "ms", "x", "mmap", "mprot", "madv", "open", "maxlibs"
+        );
+        for row in &c.rows {
+            let s = row.stat.as_ref();
+            let sc = row.syscalls.as_ref();
+            let _ = writeln!(
+                o,
+                "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>7}",
+                row.n,
+                row.loader,
+                if row.all_exits_ok() { "ok" } else { "FAIL" },
+                opt(s.map(|s| s.vmas_total)),
+                opt(s.map(|s| s.vmas_in_lib_spans)),
+                opt(row.vmas_per_lib.map(|v| format!("{v:.2}"))),
+                opt(s.map(|s| s.gap_vmas)),
+                opt(s.and_then(|s| s.readable_padding_pages)),
+                opt(s.map(|s| s.padding_prot_none)),
+                opt(s.and_then(|s| s.padding_guard)),
+                opt(s.and_then(|s| s.guard_pages)),
+                opt(row.vma_struct_bytes.map(|b| format!("{:.1}{}", b as f64 / 1024.0, if row.vma_struct_bytes_estimated { "~" } else { "" }))),
+                opt(s.and_then(|s| s.rss_kb)),
+                opt(row.median_ms.map(|v| format!("{v:.3}"))),
+                opt(row.time_ratio_to_glibc.map(|v| format!("{v:.2}"))),
+                opt(sc.map(|s| s.mmap)),
+                opt(sc.map(|s| s.mprotect)),
+                opt(sc.map(|s| s.advise())),
+                opt(sc.map(|s| s.opens())),
+                opt(row.max_libs_before_max_map_count),
+            );
+        }
+    }
+    if let Some(v) = &r.max_map_count_verification {
+        let _ = writeln!(o, "\n## --verify-max-map-count ({})\n{}", v.config, v.summary);
+        for m in &v.models {
+            let _ = writeln!(
+                o,
+                "  {}: baseline {} VMAs, {:.2} VMAs/lib -> predicted {} libs at {} and {} libs at {}",
+                m.loader, m.baseline_vmas, m.vmas_per_lib, m.predicted_limit_at_set, v.max_map_count_set, m.predicted_limit_at_original, v.max_map_count_original
+            );
+        }
+    }
+    if let Some(n) = &r.max_map_count_verification_note {
+        let _ = writeln!(o, "\n{n}");
+    }
+    let _ = writeln!(o, "\n# elapsed {:.1} s", r.elapsed_s);
+    o
+}

@@ -1,0 +1,120 @@
+//! Runs vmabench on a small configuration (N=10, lld layout at 64 KiB
+//! max-page-size, 3 runs) with --json and checks what guardld promises.
+//!
+//! guardld is built with a nested `cargo build --release -p guardld` into
+//! target/itest (the outer `cargo test` holds the lock on target/; the root
+//! package's tests use the same directory), unless VMABENCH_TEST_GUARDLD
+//! names a binary to use.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn guardld() -> PathBuf {
+    if let Some(p) = std::env::var_os("VMABENCH_TEST_GUARDLD") {
+        return PathBuf::from(p);
+    }
+    let target = workspace().join("target/itest");
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for v in [
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET_DIR",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PKG_NAME",
+        "CARGO_TARGET_TMPDIR",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
+        c.env_remove(v);
+    }
+    let out = c
+        .args(["build", "--release", "-p", "guardld"])
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(workspace())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo");
+    assert!(out.status.success(), "building guardld failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    target.join("release/guardld")
+}
+
+fn u(row: &Value, k: &str) -> u64 {
+    row[k].as_u64().unwrap_or_else(|| panic!("{} {}: field {k} missing: {row}", row["config"], row["loader"]))
+}
+
+#[test]
+fn small_lld_64k() {
+    let guardld = guardld();
+    let cache = workspace().join("target/itest/vmabench-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmabench"))
+        .args(["--n", "10", "--configs", "lld-64k", "--runs", "3", "--json", "--guardld"])
+        .arg(&guardld)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vmabench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "vmabench failed ({}):\n{stderr}\n{stdout}", out.status);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}"));
+
+    let configs = report["configs"].as_array().unwrap();
+    assert_eq!(configs.len(), 1);
+    let c = &configs[0];
+    assert_eq!(c["config"], "lld-64k");
+    assert_eq!(c["lib_pt_loads"], 4, "lld should give 4 PT_LOADs");
+    let rows = c["rows"].as_array().unwrap();
+    let row = |loader: &str| -> &Value {
+        rows.iter()
+            .find(|r| r["loader"] == loader && r["n"] == 10)
+            .unwrap_or_else(|| panic!("no row for {loader}: {rows:?}"))
+    };
+
+    // Every loader's program ran and exited 0 (stat run and timed runs).
+    let musl_installed = Path::new("/lib/ld-musl-x86_64.so.1").exists();
+    let expected = if musl_installed { 5 } else { 4 };
+    assert_eq!(rows.len(), expected, "one row per available loader");
+    for r in rows {
+        assert_eq!(r["stat_exit"], "exit 0", "{r}");
+        assert!(r["exit_failures"].as_array().unwrap().is_empty(), "{r}");
+        assert!(r["error"].is_null(), "{r}");
+        assert_eq!(r["times_ms"].as_array().unwrap().len(), 3, "{r}");
+        assert_eq!(u(r, "objects_not_found"), 0, "{r}");
+    }
+    if !musl_installed {
+        let l = report["loaders"].as_array().unwrap().iter().find(|l| l["name"] == "musl").unwrap();
+        assert!(l["skipped"].is_string(), "musl must be reported as skipped: {l}");
+    }
+
+    let glibc = row("glibc");
+    let guard = row("guardld-guard");
+    let prot_none = row("guardld-prot-none");
+
+    // Guard mode: no gap VMA, no readable padding, guards in place.
+    assert_eq!(u(guard, "gap_vmas"), 0, "{guard}");
+    assert_eq!(u(guard, "readable_padding_pages"), 0, "{guard}");
+    assert!(u(guard, "guard_pages") > 0, "{guard}");
+    assert_eq!(u(guard, "padding_guard"), u(guard, "padding_pages"), "{guard}");
+
+    // Fewer VMAs than glibc at 64 KiB, in the whole process and per library.
+    assert!(u(guard, "vmas_total") < u(glibc, "vmas_total"), "guard {guard}\nglibc {glibc}");
+    assert!(u(guard, "vmas_in_lib_spans") < u(glibc, "vmas_in_lib_spans"));
+
+    // prot-none reproduces glibc's layout: the same VMAs in the spans of the
+    // libraries and of the main program (the loaders' own mappings differ).
+    assert_eq!(u(prot_none, "vmas_in_lib_spans"), u(glibc, "vmas_in_lib_spans"), "prot-none {prot_none}\nglibc {glibc}");
+    assert_eq!(u(prot_none, "vmas_in_main_span"), u(glibc, "vmas_in_main_span"));
+    assert_eq!(u(prot_none, "gap_vmas"), u(glibc, "gap_vmas"));
+    assert_eq!(u(glibc, "readable_padding_pages"), 0);
+}
