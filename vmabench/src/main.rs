@@ -319,6 +319,11 @@ fn main() {
                     Err(e) => row.error = Some(e),
                 }
                 pb.inc(1);
+                match measure::phases_run(l, &prog, &dir) {
+                    Some(Ok(p)) => row.guardld_phases = Some(p),
+                    Some(Err(e)) => row.guardld_phases_error = Some(e),
+                    None => {}
+                }
                 if strace {
                     pb.set_message(format!("{} N={n} {} strace", c.name(), l.name));
                     match measure::strace_run(l, &prog, &dir, &strace_tmp) {

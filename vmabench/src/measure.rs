@@ -341,6 +341,83 @@ pub fn time_run(loader: &Loader, program: &Path, dir: &Path) -> Result<(Duration
     Ok((d, Exit::from(st)))
 }
 
+/// guardld's own account of where its start-up time went
+/// (GUARDLD_DEBUG=statistics), in microseconds.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Phases {
+    pub total_us: u64,
+    pub map_us: u64,
+    pub index_us: u64,
+    pub reloc_us: u64,
+    pub init_us: u64,
+    pub relocations: u64,
+    pub lookups: u64,
+}
+
+/// One run of a guardld loader with GUARDLD_DEBUG=statistics; None for
+/// other loaders.
+pub fn phases_run(loader: &Loader, program: &Path, dir: &Path) -> Option<Result<Phases, String>> {
+    if !loader.name.starts_with("guardld") {
+        return None;
+    }
+    let mut c = loader.command(program, dir);
+    c.env("BENCH_MODE", "time").env("GUARDLD_DEBUG", "statistics").stdin(Stdio::null()).stdout(Stdio::null());
+    let out = match c.output() {
+        Ok(o) => o,
+        Err(e) => return Some(Err(format!("spawn: {e}"))),
+    };
+    Some(parse_phases(&String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Parse guardld's statistics lines (loader/src/stats.rs).
+pub fn parse_phases(text: &str) -> Result<Phases, String> {
+    let num_after = |line: &str, key: &str| -> Option<u64> {
+        let rest = &line[line.find(key)? + key.len()..];
+        rest.trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    };
+    let mut p = Phases::default();
+    let mut seen = 0;
+    for line in text.lines() {
+        if line.contains("total start-up time") {
+            p.total_us = num_after(line, "time in guardld:").unwrap_or(0);
+            seen += 1;
+        } else if line.contains("map and load") {
+            p.map_us = num_after(line, "objects:").unwrap_or(0);
+            seen += 1;
+        } else if line.contains("build symbol index") {
+            p.index_us = num_after(line, "index:").unwrap_or(0);
+        } else if line.contains("relocation (") {
+            p.relocations = num_after(line, "relocation (").unwrap_or(0);
+            p.reloc_us = num_after(line, "relocations):").unwrap_or(0);
+        } else if line.contains("symbol lookups:") {
+            p.lookups = num_after(line, "symbol lookups:").unwrap_or(0);
+        } else if line.contains("initializers:") {
+            p.init_us = num_after(line, "initializers:").unwrap_or(0);
+        }
+    }
+    if seen < 2 {
+        return Err(format!("no statistics in guardld's output: {}", text.trim()));
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod phase_tests {
+    #[test]
+    fn parses_guardld_statistics() {
+        let text = "guardld: statistics: total start-up time in guardld: 10614 us\n\
+                    guardld:   map and load 202 objects: 7620 us (71%)\n\
+                    guardld:   build symbol index: 1089 us (3%)\n\
+                    guardld:   relocation (8599 relocations): 1985 us (18%)\n\
+                    guardld:     symbol lookups: 8599 (through the index)\n\
+                    guardld:   initializers: 30 us (0%)\n";
+        let p = super::parse_phases(text).unwrap();
+        assert_eq!((p.total_us, p.map_us, p.index_us, p.reloc_us, p.init_us), (10614, 7620, 1089, 1985, 30));
+        assert_eq!((p.relocations, p.lookups), (8599, 8599));
+        assert!(super::parse_phases("nothing").is_err());
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Syscalls {
     pub mmap: u64,

@@ -98,6 +98,9 @@ pub struct Row {
     pub times_ms: Vec<f64>,
     pub median_ms: Option<f64>,
     pub time_ratio_to_glibc: Option<f64>,
+    /// guardld's phase split from one GUARDLD_DEBUG=statistics run.
+    pub guardld_phases: Option<crate::measure::Phases>,
+    pub guardld_phases_error: Option<String>,
     /// One `strace -f -c` run (None: strace missing or failed).
     pub syscalls: Option<Syscalls>,
     pub syscalls_error: Option<String>,
@@ -123,6 +126,8 @@ impl Row {
             times_ms: Vec::new(),
             median_ms: None,
             time_ratio_to_glibc: None,
+            guardld_phases: None,
+            guardld_phases_error: None,
             syscalls: None,
             syscalls_error: None,
             error: None,
@@ -235,6 +240,27 @@ pub fn table(r: &Report) -> String {
                 opt(sc.map(|s| s.advise())),
                 opt(sc.map(|s| s.opens())),
                 opt(row.max_libs_before_max_map_count),
+            );
+        }
+    }
+    // guardld's own phase split (GUARDLD_DEBUG=statistics, one run each).
+    let phased: Vec<(&ConfigReport, &Row, &crate::measure::Phases)> = r
+        .configs
+        .iter()
+        .flat_map(|c| c.rows.iter().filter_map(move |row| row.guardld_phases.as_ref().map(|p| (c, row, p))))
+        .collect();
+    if !phased.is_empty() {
+        let _ = writeln!(o, "\n## guardld phases (GUARDLD_DEBUG=statistics, one run, microseconds)");
+        let _ = writeln!(
+            o,
+            "{:<8} {:>5} {:<18} {:>8} {:>8} {:>7} {:>8} {:>6} {:>8}",
+            "config", "N", "loader", "total", "map", "index", "reloc", "init", "relocs"
+        );
+        for (c, row, p) in phased {
+            let _ = writeln!(
+                o,
+                "{:<8} {:>5} {:<18} {:>8} {:>8} {:>7} {:>8} {:>6} {:>8}",
+                c.config, row.n, row.loader, p.total_us, p.map_us, p.index_us, p.reloc_us, p.init_us, p.relocations
             );
         }
     }
