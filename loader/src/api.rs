@@ -204,11 +204,17 @@ fn promote(l: &mut Linker, i: usize, mode: c_int) {
     if mode & RTLD_NODELETE != 0 {
         l.dsos[i].dyn_.nodelete = true;
     }
-    if mode & RTLD_GLOBAL != 0 && !l.scope.contains(&i) {
-        // Before guardld itself, which stays last.
-        let at = l.scope.iter().position(|&k| l.dsos[k].is_self).unwrap_or(l.scope.len());
-        l.scope.insert(at, i);
-        l.generation += 1;
+    if mode & RTLD_GLOBAL != 0 {
+        // The object and everything it needs join the global scope (as in
+        // glibc), before guardld itself, which stays last.
+        for k in closure(l, i).list {
+            if l.scope.contains(&k) {
+                continue;
+            }
+            let at = l.scope.iter().position(|&s| l.dsos[s].is_self).unwrap_or(l.scope.len());
+            l.scope.insert(at, k);
+            l.generation += 1;
+        }
     }
 }
 

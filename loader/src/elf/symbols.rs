@@ -109,6 +109,10 @@ pub struct Pick {
 impl Pick {
     /// Offer a candidate; true once one is accepted (stop looking).
     pub fn offer(&mut self, c: Candidate, i: usize, s: &'static Sym) -> bool {
+        // The first accepted definition in hash-chain order wins (glibc).
+        if self.hit.is_some() {
+            return true;
+        }
         match c {
             Candidate::Accept => {
                 self.hit = Some((i, s));

@@ -132,7 +132,11 @@ fn resolve(l: &Linker, i: usize, symidx: usize, ty: u32, errs: &mut Errors) -> V
         errs.report(d.name(), format_args!("symbol index {symidx} past the end of the symbol table"));
         return Value::Missing;
     };
-    if sym.st_info >> 4 == STB_LOCAL {
+    // A local symbol, or a defined hidden, internal or protected one, binds
+    // within its own object (glibc: hidden/internal references are treated
+    // as local, protected ones resolve to the object's own definition).
+    let vis = sym.st_other & 3;
+    if sym.st_info >> 4 == STB_LOCAL || (vis != 0 && sym.st_shndx != SHN_UNDEF) {
         return def_value(l, i, sym);
     }
     let Some(name) = d.syms.name(sym) else {
