@@ -479,7 +479,7 @@ fn versions(test: &str, l: Layout) {
 
 layouts!(versions: versions_bfd_4k => BFD_4K, versions_lld_64k => LLD_64K);
 
-/// LOADER BUG (index.rs `first_indexed`): libdup.so has an unversioned
+/// Was a loader bug, now fixed (index.rs `first_indexed`): libdup.so has an unversioned
 /// (base version) foo and foo@VERS_1 (index 2). Both accept an unversioned
 /// reference, and both accept a reference to foo@VERS_1 (a base-version
 /// definition matches any version in check_match). glibc takes the first of
@@ -832,7 +832,7 @@ const STV_PROTECTED: u8 = 3;
 /// linker would have made them local). Nobody else may bind to them: the
 /// program and libpv2.so get libpv2.so's. This part guardld gets right.
 ///
-/// LOADER BUG (reloc.rs `resolve`): libpv1.so's own relocations against
+/// Was a loader bug, now fixed (reloc.rs `resolve`): libpv1.so's own relocations against
 /// its hidden pv_fn/pv_var must bind to libpv1.so itself — glibc's
 /// RESOLVE_MAP treats a reference through a hidden or internal symbol like
 /// an STB_LOCAL one (dl_symbol_visibility_binds_local_p) — but guardld
@@ -872,7 +872,7 @@ pv2_reads_var=9
 /// them). Others may bind to them (the program without definitions of its
 /// own gets libpv1.so's, the first), but when the program interposes them:
 ///
-/// LOADER BUG (no STV_PROTECTED handling in reloc.rs `resolve`): glibc's
+/// Was a loader bug, now fixed (no STV_PROTECTED handling in reloc.rs `resolve`): glibc's
 /// _dl_lookup_symbol_x binds a reference made through a protected symbol
 /// of the referring object to that object's own definition when the scope
 /// lookup found another object's (JUMP_SLOT, GLOB_DAT of the function and
@@ -1055,7 +1055,7 @@ layouts!(dlopen_scopes: dlopen_scopes_bfd_4k => BFD_4K, dlopen_scopes_lld_64k =>
 /// AND its dependencies — to the global scope, so RTLD_DEFAULT finds
 /// libdlldep.so's ldep_only and libdlother.so's loc_only resolves.
 ///
-/// LOADER BUG (api.rs `promote`): guardld inserts only the dlopen'd object
+/// Was a loader bug, now fixed (api.rs `promote`): guardld inserts only the dlopen'd object
 /// itself into the global scope, not its dependencies:
 /// `dlsym(default) ldep_only=(not found)`.
 const DL_GLOBAL_DEPS: &str = "\
