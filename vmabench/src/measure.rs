@@ -77,6 +77,9 @@ pub struct Stat {
     pub vmas_total: u64,
     /// VMAs intersecting the span of some library (file mappings, gaps, bss).
     pub vmas_in_lib_spans: u64,
+    /// ... of which file-backed (the library's own segments and gaps; not
+    /// the anonymous bss that spills past a segment's file pages).
+    pub file_vmas_in_lib_spans: u64,
     /// VMAs intersecting the main program's span.
     pub vmas_in_main_span: u64,
     /// `---p` VMAs intersecting the span of a library or the main program
@@ -272,6 +275,9 @@ pub fn inspect(pid: u32, objs: &Objects) -> Stat {
             st.vmas_in_main_span += 1;
         } else {
             st.vmas_in_lib_spans += 1;
+            if !v.path.is_empty() {
+                st.file_vmas_in_lib_spans += 1;
+            }
         }
         if v.perms.starts_with("---") {
             st.gap_vmas += 1;

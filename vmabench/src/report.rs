@@ -84,6 +84,8 @@ pub struct Row {
     pub stat: Option<Stat>,
     /// vmas_in_lib_spans / n.
     pub vmas_per_lib: Option<f64>,
+    /// file_vmas_in_lib_spans / n (without anonymous bss VMAs).
+    pub file_vmas_per_lib: Option<f64>,
     /// vmas_total minus the 0-library program's vmas_total (same loader).
     pub vmas_minus_baseline: Option<i64>,
     /// vm_area_struct bytes of all VMAs (see machine.vma_struct_bytes_source).
@@ -118,6 +120,7 @@ impl Row {
             output: None,
             stat: None,
             vmas_per_lib: None,
+            file_vmas_per_lib: None,
             vmas_minus_baseline: None,
             vma_struct_bytes: None,
             vma_struct_bytes_libs: None,
@@ -160,6 +163,7 @@ impl Row {
         if self.n > 0 {
             let per = s.vmas_in_lib_spans as f64 / self.n as f64;
             self.vmas_per_lib = Some(per);
+            self.file_vmas_per_lib = Some(s.file_vmas_in_lib_spans as f64 / self.n as f64);
             if let Some(b) = baseline {
                 self.vmas_minus_baseline = Some(s.vmas_total as i64 - b as i64);
                 if let Some(m) = max_map_count {
@@ -198,7 +202,7 @@ pub fn table(r: &Report) -> String {
     }
     let _ = writeln!(
         o,
-        "# VMAs: whole process; lib: VMAs inside library spans; /lib = lib / N; gaps: ---p VMAs in library+main spans;\n\
+        "# VMAs: whole process; lib: VMAs inside library spans; /lib = lib / N; f/lib: file-backed ones (no bss) / N; gaps: ---p VMAs in library+main spans;\n\
          # pad r/none/guard: padding pages readable / PROT_NONE / guarded; guards: pagemap bit-58 pages in spans;\n\
          # vmaKiB: VMAs x vm_area_struct size; ms: median wall time of spawn..exit; x: ratio to glibc;\n\
          # mmap/mprot/madv/open: syscalls per load (strace -f -c; madv = madvise+process_madvise, open = openat+open); maxlibs: libraries before vm.max_map_count"
@@ -211,21 +215,22 @@ pub fn table(r: &Report) -> String {
         );
         let _ = writeln!(
             o,
-            "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>7}",
-            "N", "loader", "exit", "VMAs", "lib", "/lib", "gaps", "pad-r", "pad-0", "pad-g", "guards", "vmaKiB", "RSS", "ms", "x", "mmap", "mprot", "madv", "open", "maxlibs"
+            "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>7}",
+            "N", "loader", "exit", "VMAs", "lib", "/lib", "f/lib", "gaps", "pad-r", "pad-0", "pad-g", "guards", "vmaKiB", "RSS", "ms", "x", "mmap", "mprot", "madv", "open", "maxlibs"
         );
         for row in &c.rows {
             let s = row.stat.as_ref();
             let sc = row.syscalls.as_ref();
             let _ = writeln!(
                 o,
-                "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>7}",
+                "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>7}",
                 row.n,
                 row.loader,
                 if row.all_exits_ok() { "ok" } else { "FAIL" },
                 opt(s.map(|s| s.vmas_total)),
                 opt(s.map(|s| s.vmas_in_lib_spans)),
                 opt(row.vmas_per_lib.map(|v| format!("{v:.2}"))),
+                opt(row.file_vmas_per_lib.map(|v| format!("{v:.2}"))),
                 opt(s.map(|s| s.gap_vmas)),
                 opt(s.and_then(|s| s.readable_padding_pages)),
                 opt(s.map(|s| s.padding_prot_none)),
