@@ -418,14 +418,22 @@ impl Symbols {
         self.hashed.len()
     }
 
-    /// Exported definitions (candidates for any reference), for indexing.
-    pub fn exported(&self) -> impl Iterator<Item = (usize, &'static Sym, &'static [u8])> + '_ {
+    /// Exported definitions (candidates for any reference), for indexing,
+    /// last to first: (index, symbol, name, GNU hash >> 1). The GNU hash
+    /// table already stores every hashed name's hash (low bit aside), so
+    /// the index need not hash the names again.
+    pub fn exported_rev(&self) -> impl Iterator<Item = (usize, &'static Sym, &'static [u8], u32)> + '_ {
         let range = self.hashed.start.min(self.syms.len())..self.hashed.end.min(self.syms.len());
-        self.syms[range.clone()].iter().zip(range).filter_map(|(s, i)| {
+        self.syms[range.clone()].iter().zip(range).rev().filter_map(|(s, i)| {
             if !self.definable(s, false) {
                 return None;
             }
-            Some((i, s, self.name(s)?))
+            let name = self.name(s)?;
+            let h = match self.hash {
+                Hash::Gnu { symoffset, chain, .. } => chain.get(i.checked_sub(symoffset as usize)?).map(|c| c >> 1),
+                _ => None,
+            };
+            Some((i, s, name, h.unwrap_or_else(|| gnu_hash(name) >> 1)))
         })
     }
 

@@ -26,6 +26,7 @@ pub const BIG: usize = 4096;
 const NONE: u32 = u32::MAX;
 
 struct Entry {
+    /// GNU hash of the name >> 1.
     hash: u32,
     /// Position of the object in the scope.
     pos: u32,
@@ -65,9 +66,7 @@ impl Index {
             if dsos[i].syms.export_bound() > BIG {
                 continue;
             }
-            let defs: Vec<_> = dsos[i].syms.exported().collect();
-            for (symidx, _, name) in defs.into_iter().rev() {
-                let hash = Name::new(name).gnu;
+            for (symidx, _, name, hash) in dsos[i].syms.exported_rev() {
                 let b = hash as usize & (nb - 1);
                 let next = idx.buckets[b];
                 idx.buckets[b] = idx.entries.len() as u32;
@@ -80,13 +79,16 @@ impl Index {
     /// First acceptable definition in scope order among indexed objects:
     /// (scope position, definition).
     fn first_indexed(&self, dsos: &[Dso], name: &Name<'_>, ver: Option<&Version<'_>>, q: Query) -> Option<(u32, Def)> {
-        let mut e = self.buckets[name.gnu as usize & (self.buckets.len() - 1)];
+        // Keys are the GNU hash without its lowest bit (what the objects'
+        // hash chains store).
+        let key = name.gnu >> 1;
+        let mut e = self.buckets[key as usize & (self.buckets.len() - 1)];
         // One object's definitions are judged together (version fallback).
         let mut cur: Option<(u32, Pick)> = None;
         while e != NONE {
             let en = &self.entries[e as usize];
             e = en.next;
-            if en.hash != name.gnu || en.name != name.bytes {
+            if en.hash != key || en.name != name.bytes {
                 continue;
             }
             if let Some((pos, pick)) = cur.take() {
