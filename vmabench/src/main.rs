@@ -8,6 +8,7 @@ mod maxmap;
 mod measure;
 mod plot;
 mod report;
+mod worst;
 
 use clap::Parser;
 use elfinfo::ObjInfo;
@@ -82,6 +83,10 @@ struct Cli {
     /// Library count of the program used by --verify-max-map-count.
     #[arg(long, default_value_t = 1000)]
     verify_n: usize,
+    /// Instead of the N-library runs: the index's worst case, one library
+    /// exporting this many functions of which the program uses ten.
+    #[arg(long, value_name = "EXPORTS")]
+    worst_case: Option<usize>,
 }
 
 fn workspace_root() -> Option<PathBuf> {
@@ -235,6 +240,18 @@ fn main() {
     }
     if loaders.is_empty() {
         die("no loader to run");
+    }
+    if let Some(exports) = cli.worst_case {
+        match worst::run(&cache, exports.max(10), &loaders, runs) {
+            Ok((text, json)) => {
+                print!("{text}");
+                if let Some(f) = cli.json.as_deref().filter(|f| *f != "-") {
+                    std::fs::write(f, serde_json::to_string_pretty(&json).unwrap()).unwrap_or_else(|e| die(format!("{f}: {e}")));
+                }
+                return;
+            }
+            Err(e) => die(e),
+        }
     }
     let has_glibc = loaders.iter().any(|l| l.name == "glibc");
     let strace = !cli.no_strace && measure::strace_available();
