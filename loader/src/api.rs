@@ -149,9 +149,14 @@ fn open_locked(l: &mut Linker, name: &[u8], mode: c_int, cfg: &deps::LoadConfig,
         for &i in fresh.iter().rev() {
             crate::link::reloc::relocate(l, i, &mut errs);
             l.dsos[i].relocated = true;
-            crate::link::reloc::run_deferred(l, false, &mut errs);
+            if errs.count == 0 {
+                crate::link::reloc::run_deferred(l, false, &mut errs);
+            }
         }
-        crate::link::reloc::run_deferred(l, true, &mut errs);
+        if errs.count == 0 {
+            crate::link::reloc::run_deferred(l, true, &mut errs);
+        }
+        l.deferred.clear();
         l.local.clear();
     }
     if errs.count != 0 {

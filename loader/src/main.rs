@@ -42,7 +42,11 @@ unsafe extern "C" fn rust_start(sp: *mut usize, base: usize) -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    guardld::eprint!("guardld: internal error: {}\n", info);
+    // Name the object being processed: out of memory under a tight
+    // RLIMIT_AS ends here, and the user needs to know what was loading.
+    let mut buf = [0u8; 256];
+    let name = guardld::sys::signals::current(&mut buf);
+    guardld::eprint!("guardld: {}: internal error: {}\n", guardld::error::Bytes(name), info);
     guardld::sys::exit(guardld::error::EXIT_FAILURE)
 }
 

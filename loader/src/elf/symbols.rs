@@ -423,7 +423,9 @@ impl Symbols {
     /// table already stores every hashed name's hash (low bit aside), so
     /// the index need not hash the names again.
     pub fn exported_rev(&self) -> impl Iterator<Item = (usize, &'static Sym, &'static [u8], u32)> + '_ {
-        let range = self.hashed.start.min(self.syms.len())..self.hashed.end.min(self.syms.len());
+        // Clamped, and never inverted (an empty table can give 1..0).
+        let end = self.hashed.end.min(self.syms.len());
+        let range = self.hashed.start.min(end)..end;
         self.syms[range.clone()].iter().zip(range).rev().filter_map(|(s, i)| {
             if !self.definable(s, false) {
                 return None;

@@ -6,7 +6,7 @@ use crate::elf::header::{PT_DYNAMIC, PT_LOAD, PT_TLS};
 use crate::elf::image::Image;
 use crate::elf::pod::Phdr;
 use crate::elf::symbols::Symbols;
-use crate::map::{PF_W, Padding, Plan};
+use crate::map::{PF_R, PF_W, Padding, Plan};
 use alloc::vec::Vec;
 
 pub struct Dso {
@@ -80,7 +80,9 @@ impl core::fmt::Display for DsoError {
 
 /// Build the bounded memory view of an object from its program headers.
 pub fn image_of(phdrs: &[Phdr], bias: usize) -> Image {
-    let loads = phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0);
+    // Only readable segments: a table in a segment mapped without PF_R
+    // would fault when read.
+    let loads = phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0 && p.p_flags & PF_R != 0);
     Image {
         bias,
         segs: loads.clone().map(|p| (p.p_vaddr, p.p_memsz)).collect(),

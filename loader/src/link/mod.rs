@@ -125,9 +125,14 @@ pub fn relocate_all(l: &mut Linker, errs: &mut Errors) {
         crate::debug!(Reloc, "relocating {}", Bytes(l.dsos[i].name()));
         reloc::relocate(l, i, errs);
         l.dsos[i].relocated = true;
-        reloc::run_deferred(l, false, errs);
+        // No IFUNC resolver (object code) runs once the load has failed.
+        if errs.count == 0 {
+            reloc::run_deferred(l, false, errs);
+        }
     }
-    reloc::run_deferred(l, true, errs);
+    if errs.count == 0 {
+        reloc::run_deferred(l, true, errs);
+    }
     for d in &l.dsos {
         if d.is_self {
             continue;

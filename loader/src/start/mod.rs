@@ -52,7 +52,12 @@ pub unsafe fn main(sp: *mut usize, base: usize, own_entry: usize) -> Handoff {
     if !explicit {
         let entry = st.aux(AT_ENTRY).unwrap_or(0);
         crate::debug!(Map, "started as PT_INTERP (base {:#x}); program entry {:#x}", base, entry);
-        let main = program::from_auxv(&st, padding, page_size).unwrap_or_else(|e| fatal("main program", e));
+        let name = st.aux(AT_EXECFN).filter(|&p| p != 0).map_or(&b"main program"[..], |p| {
+            // SAFETY: AT_EXECFN points at the NUL-terminated path on the stack.
+            unsafe { core::ffi::CStr::from_ptr(p as *const core::ffi::c_char) }.to_bytes()
+        });
+        crate::sys::signals::working_on(name);
+        let main = program::from_auxv(&st, padding, page_size).unwrap_or_else(|e| fatal(Bytes(name), e));
         let list = !secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty());
         let settings = Settings { padding, page_size, secure, list, library_path: None, preload: None };
         link_and_init(&mut st, main, base, &settings);

@@ -19,7 +19,7 @@ pub enum ProgramError {
 impl core::fmt::Display for ProgramError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            ProgramError::NoPhdr => f.write_str("no AT_PHDR/AT_PHNUM in the auxiliary vector"),
+            ProgramError::NoPhdr => f.write_str("cannot locate the program headers (no usable AT_PHDR/AT_PHNUM or PT_PHDR)"),
             ProgramError::Dso(e) => e.fmt(f),
         }
     }
@@ -41,6 +41,24 @@ fn exe_dir() -> Option<Vec<u8>> {
     Some(dirname(link.as_bytes()).to_vec())
 }
 
+/// Without PT_PHDR the kernel still points AT_PHDR at the headers inside
+/// the segment that maps file offset 0 (load address + e_phoff). Find the
+/// ELF header at the start of that page and accept the bias only if its
+/// e_phoff names exactly AT_PHDR. (glibc assumes bias 0 here, which is
+/// wrong for a PIE.)
+fn bias_without_pt_phdr(phdrs: &[Phdr], at: usize) -> Option<usize> {
+    let first = phdrs.iter().find(|p| p.p_type == crate::elf::header::PT_LOAD && p.p_offset == 0)?;
+    let ehdr_at = at & !4095;
+    // SAFETY: the page holding the program headers is mapped (the kernel
+    // read them from there to build AT_PHDR); the first segment maps file
+    // offset 0 at its start.
+    let eh: Ehdr = pod::read(unsafe { pod::mapped(ehdr_at, 64) }, 0)?;
+    if &eh.e_ident[..4] != b"\x7fELF" || ehdr_at.checked_add(eh.e_phoff as usize)? != at {
+        return None;
+    }
+    Some(ehdr_at.wrapping_sub(first.p_vaddr as usize & !4095))
+}
+
 /// The program as the kernel mapped it (PT_INTERP start).
 pub fn from_auxv(st: &InitialStack, padding: crate::map::Padding, page_size: u64) -> Result<Dso, ProgramError> {
     let (Some(at), Some(n)) = (st.aux(AT_PHDR), st.aux(AT_PHNUM)) else { return Err(ProgramError::NoPhdr) };
@@ -49,9 +67,11 @@ pub fn from_auxv(st: &InitialStack, padding: crate::map::Padding, page_size: u64
     }
     // SAFETY: the kernel maps the program headers it points AT_PHDR at.
     let phdrs = unsafe { phdrs_at(at, n) };
-    // The bias is where PT_PHDR landed minus where it was linked; without
-    // PT_PHDR the program is taken as unrelocated (as glibc does).
-    let bias = phdrs.iter().find(|p| p.p_type == PT_PHDR).map_or(0, |p| at.wrapping_sub(p.p_vaddr as usize));
+    let bias = match phdrs.iter().find(|p| p.p_type == PT_PHDR) {
+        // Where PT_PHDR landed minus where it was linked.
+        Some(p) => at.wrapping_sub(p.p_vaddr as usize),
+        None => bias_without_pt_phdr(&phdrs, at).ok_or(ProgramError::NoPhdr)?,
+    };
     let mut d = Dso::new(Vec::from(&b"\0"[..]), &phdrs, bias, at, false).map_err(ProgramError::Dso)?;
     d.is_main = true;
     d.origin = exe_dir();

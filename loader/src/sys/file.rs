@@ -42,7 +42,10 @@ pub fn errno_text(e: Errno) -> &'static str {
         Errno::PERM => "Operation not permitted",
         Errno::INVAL => "Invalid argument",
         Errno::NXIO => "No such device or address",
-        _ => "cannot open",
+        Errno::EXIST => "the address range is taken (File exists)",
+        Errno::FBIG | Errno::OVERFLOW => "Value too large",
+        Errno::NODEV => "No such device",
+        _ => "system call failed",
     }
 }
 

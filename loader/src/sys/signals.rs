@@ -36,13 +36,18 @@ pub fn working_on(name: &[u8]) {
     CURRENT_LEN.store(n, Ordering::Release);
 }
 
-extern "C" fn on_fault(sig: i32, _info: usize, _ctx: usize) {
+/// Copy the name of the object being processed into `buf` ("guardld" if none).
+pub fn current<'a>(buf: &'a mut [u8; 256]) -> &'a [u8] {
     let len = CURRENT_LEN.load(Ordering::Acquire);
-    let mut buf = [0u8; 256];
     for (b, slot) in buf.iter_mut().zip(&CURRENT[..len]) {
         *b = slot.load(Ordering::Relaxed);
     }
-    let name: &[u8] = if len == 0 { b"guardld" } else { &buf[..len] };
+    if len == 0 { b"guardld" } else { &buf[..len] }
+}
+
+extern "C" fn on_fault(sig: i32, _info: usize, _ctx: usize) {
+    let mut buf = [0u8; 256];
+    let name = current(&mut buf);
     let what = if sig as usize == SIGBUS {
         "bus error reading the file (was it truncated or changed while loading?)"
     } else {
