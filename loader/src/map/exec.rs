@@ -58,11 +58,17 @@ pub struct Mapped {
     pub len: usize,
     /// Padding ranges covered by guards (false: fell back to PROT_NONE).
     pub guarded: bool,
+    /// Ranges mapped so far (what to undo on failure).
+    pub placed: alloc::vec::Vec<(usize, usize)>,
 }
 
 /// Map `plan` from `fd`. `fixed` places the span at its link-time address
 /// (ET_EXEC); otherwise the kernel chooses.
 pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool) -> Result<Mapped, MapError> {
+    execute_with(plan, fd, fixed, true)
+}
+
+fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool) -> Result<Mapped, MapError> {
     let hint = if fixed { plan.span_start as *mut c_void } else { core::ptr::null_mut() };
     let flags = if fixed { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE };
     // When every byte of the span is covered by ops (no PROT_NONE gaps) and
@@ -87,12 +93,37 @@ pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool) -> Result<Mapped, M
         return Err(MapError::Reserve(Errno::EXIST));
     }
     let bias = start.wrapping_sub(plan.span_start as usize);
-    let mut m = Mapped { bias, start, len: plan.span_len as usize, guarded: true };
-    match run_ops(plan, fd, &mut m, first.is_some()) {
+    let mut m = Mapped { bias, start, len: plan.span_len as usize, guarded: true, placed: alloc::vec::Vec::new() };
+    // With the first op as the reservation, trim the reservation back to
+    // that op and place the others into the freed tail with
+    // FIXED_NOREPLACE: plain insertions, where replacing parts of the
+    // reservation would split and trim it once per op. If another thread
+    // takes part of the tail meanwhile (EEXIST), fall back to replacing.
+    let mut trimmed = false;
+    if let Some(&Op::MapFile { len, .. }) = plan.ops.first().filter(|_| first.is_some() && allow_trim) {
+        if (len as usize) < m.len {
+            // SAFETY: the tail of our own reservation.
+            trimmed = unsafe { rustix::mm::munmap((start + len as usize) as *mut c_void, m.len - len as usize) }.is_ok();
+        }
+    }
+    match run_ops(plan, fd, &mut m, first.is_some(), trimmed) {
         Ok(()) => Ok(m),
         Err(e) => {
-            // SAFETY: the span is ours alone; unmapping it undoes every op.
-            let _ = unsafe { rustix::mm::munmap(start as *mut c_void, plan.span_len as usize) };
+            if trimmed {
+                // Unmap only what we placed: the tail was free, and another
+                // thread may own parts of it now.
+                for &(at, len) in m.placed.iter() {
+                    // SAFETY: a range this function mapped.
+                    let _ = unsafe { rustix::mm::munmap(at as *mut c_void, len) };
+                }
+                if matches!(e, MapError::Map(Errno::EXIST, _)) {
+                    // Raced with another mapping: do it the replacing way.
+                    return execute_with(plan, fd, fixed, false);
+                }
+            } else {
+                // SAFETY: the span is ours alone; unmapping it undoes every op.
+                let _ = unsafe { rustix::mm::munmap(start as *mut c_void, plan.span_len as usize) };
+            }
             Err(e)
         }
     }
@@ -111,28 +142,35 @@ fn covers_span(plan: &Plan) -> bool {
     end == plan.span_start + plan.span_len
 }
 
-fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, first_done: bool) -> Result<(), MapError> {
+fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, first_done: bool, into_free: bool) -> Result<(), MapError> {
+    let fixed = if into_free { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE | MapFlags::FIXED };
     let mut guards: [(usize, usize); 8] = [(0, 0); 8];
     let mut nguards = 0;
     for (k, op) in plan.ops.iter().enumerate() {
         if k == 0 && first_done {
             // Already mapped as the reservation.
+            if let Op::MapFile { addr, len, .. } = *op {
+                m.placed.push((m.bias.wrapping_add(addr as usize), len as usize));
+            }
             continue;
         }
         match *op {
             Op::MapFile { addr, len, offset, prot } => {
                 let at = m.bias.wrapping_add(addr as usize);
-                // SAFETY: MAP_FIXED inside our own reservation.
+                // SAFETY: inside our own span: MAP_FIXED over our reservation,
+                // or FIXED_NOREPLACE into its freed tail.
                 unsafe {
-                    rustix::mm::mmap(at as *mut c_void, len as usize, prot_flags(prot), MapFlags::PRIVATE | MapFlags::FIXED, fd, offset)
+                    rustix::mm::mmap(at as *mut c_void, len as usize, prot_flags(prot), fixed, fd, offset)
                 }
                 .map_err(|e| MapError::Map(e, addr))?;
+                m.placed.push((at, len as usize));
             }
             Op::MapAnon { addr, len, prot } => {
                 let at = m.bias.wrapping_add(addr as usize);
-                // SAFETY: MAP_FIXED inside our own reservation.
-                unsafe { rustix::mm::mmap_anonymous(at as *mut c_void, len as usize, prot_flags(prot), MapFlags::PRIVATE | MapFlags::FIXED) }
+                // SAFETY: as above.
+                unsafe { rustix::mm::mmap_anonymous(at as *mut c_void, len as usize, prot_flags(prot), fixed) }
                     .map_err(|e| MapError::Map(e, addr))?;
+                m.placed.push((at, len as usize));
             }
             Op::Guard { addr, len } => {
                 // Collected, then installed in one call before any write.
