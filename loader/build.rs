@@ -26,7 +26,5 @@ fn main() {
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
-    if std::env::var_os("GUARDLD_NO_LINKER_SCRIPT").is_none() {
-        println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
-    }
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
 }
