@@ -99,7 +99,7 @@ fn bins() -> &'static Bins {
             .pie()
             .interp(guardld())
             .source("api/api.c")
-            .source("api/thread.c")
+            .source("rt/thread.c")
             .arg(format!("-L{}", dir.display()))
             .arg("-lapinext")
             // api_hook interposes libapinext's.
