@@ -35,59 +35,10 @@ use std::path::{Path, PathBuf};
 
 // ---------------------------------------------------------------- layout ----
 
-#[derive(Clone, Copy, Debug)]
-struct Layout {
-    linker: Linker,
-    page: u64,
-}
-
-const BFD_4K: Layout = Layout { linker: Linker::Bfd, page: 4096 };
-const BFD_64K: Layout = Layout { linker: Linker::Bfd, page: 65536 };
-const LLD_4K: Layout = Layout { linker: Linker::Lld, page: 4096 };
-const LLD_64K: Layout = Layout { linker: Linker::Lld, page: 65536 };
-
-/// `name_bfd_4k` ... `name_lld_64k` tests calling `f(test_name, layout)`.
-macro_rules! layouts {
-    ($f:ident: $($test:ident => $layout:expr),+ $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                $f(stringify!($test), $layout)
-            }
-        )+
-    };
-}
-
-/// One test's build directory (`target/itest/testbins/link/<test>`, fresh)
-/// and layout; builds its objects with the layout's linker and page size.
-struct Case {
-    name: String,
-    dir: PathBuf,
-    layout: Layout,
-}
-
 impl Case {
+    /// This suite's case directory.
     fn new(test: &str, layout: Layout) -> Case {
-        let name = format!("link/{test}");
-        let dir = out_dir(&name);
-        Case { name, dir, layout }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    /// gcc with this case's layout; `-rpath-link` to the case directory so
-    /// the linker finds the dependencies of the libraries it links against;
-    /// `--no-as-needed` (Debian's gcc passes --as-needed): every library
-    /// given becomes a DT_NEEDED, used or not.
-    fn cc(&self, out: &str) -> Cc {
-        Cc::new(&self.name, out)
-            .linker(self.layout.linker)
-            .page_size(self.layout.page)
-            .arg("-fno-tree-loop-distribute-patterns")
-            .arg("-Wl,--no-as-needed")
-            .arg(format!("-Wl,-rpath-link,{}", self.dir.display()))
+        Case::new_in("link", test, layout)
     }
 
     /// A shared library `out` ("libx.so" or "sub/libx.so") from

@@ -744,3 +744,63 @@ pub fn gmaps() -> &'static Path {
         checked_exe(itest_dir().join("release/gmaps"))
     })
 }
+
+// ------------------------------------------------- layout-parameterised ----
+
+/// A linker and max-page-size combination to build a test case in.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    pub linker: Linker,
+    pub page: u64,
+}
+
+pub const BFD_4K: Layout = Layout { linker: Linker::Bfd, page: 4096 };
+pub const BFD_64K: Layout = Layout { linker: Linker::Bfd, page: 65536 };
+pub const LLD_4K: Layout = Layout { linker: Linker::Lld, page: 4096 };
+pub const LLD_64K: Layout = Layout { linker: Linker::Lld, page: 65536 };
+
+/// `name_bfd_4k` ... `name_lld_64k` tests calling `f(test_name, layout)`.
+#[macro_export]
+macro_rules! layouts {
+    ($f:ident: $($test:ident => $layout:expr),+ $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                $f(stringify!($test), $layout)
+            }
+        )+
+    };
+}
+
+/// One test's build directory (`target/itest/testbins/<suite>/<test>`,
+/// fresh) and layout. Test files add their own builders in `impl Case`.
+pub struct Case {
+    pub name: String,
+    pub dir: PathBuf,
+    pub layout: Layout,
+}
+
+impl Case {
+    pub fn new_in(suite: &str, test: &str, layout: Layout) -> Case {
+        let name = format!("{suite}/{test}");
+        let dir = out_dir(&name);
+        Case { name, dir, layout }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// gcc with this case's layout; `-rpath-link` to the case directory so
+    /// the linker finds the dependencies of the libraries it links against;
+    /// `--no-as-needed` (Debian's gcc passes --as-needed): every library
+    /// given becomes a DT_NEEDED, in the order given.
+    pub fn cc(&self, out: &str) -> Cc {
+        Cc::new(&self.name, out)
+            .linker(self.layout.linker)
+            .page_size(self.layout.page)
+            .arg("-fno-tree-loop-distribute-patterns")
+            .arg("-Wl,--no-as-needed")
+            .arg(format!("-Wl,-rpath-link,{}", self.dir.display()))
+    }
+}
