@@ -146,18 +146,9 @@ fn open_locked(l: &mut Linker, name: &[u8], mode: c_int, cfg: &deps::LoadConfig,
         // Relocate the new objects against the global scope, then their own
         // local scope (RTLD_LOCAL objects are visible to each other).
         l.local = local.list.clone();
-        for &i in fresh.iter().rev() {
-            crate::link::reloc::relocate(l, i, &mut errs);
-            l.dsos[i].relocated = true;
-            if errs.count == 0 {
-                crate::link::reloc::run_deferred(l, false, &mut errs);
-            }
-        }
-        if errs.count == 0 {
-            crate::link::reloc::run_deferred(l, true, &mut errs);
-        }
-        l.deferred.clear();
+        crate::link::relocate_objects(l, &fresh, &mut errs);
         l.local.clear();
+        crate::link::protect_relro(l, &fresh, &mut errs);
     }
     if errs.count != 0 {
         // A failed dlopen leaves nothing mapped.
@@ -170,7 +161,6 @@ fn open_locked(l: &mut Linker, name: &[u8], mode: c_int, cfg: &deps::LoadConfig,
     for &i in &fresh {
         let d = &mut l.dsos[i];
         d.dynamic = true;
-        let _ = crate::map::exec::protect_relro(d.relro, d.img.bias);
         if d.tls_modid != 0 {
             crate::tls::init_module(d.tls_modid);
         }

@@ -117,15 +117,26 @@ impl Errors {
 /// (reverse load order, the program last, as glibc), then protect RELRO.
 pub fn relocate_all(l: &mut Linker, errs: &mut Errors) {
     l.refresh_index();
-    for i in (0..l.dsos.len()).rev() {
-        if l.dsos[i].is_self {
-            l.dsos[i].relocated = true;
-            continue;
+    let mut objs = Vec::with_capacity(l.dsos.len());
+    for (i, d) in l.dsos.iter_mut().enumerate() {
+        if d.is_self {
+            d.relocated = true;
+        } else {
+            objs.push(i);
         }
+    }
+    relocate_objects(l, &objs, errs);
+    protect_relro(l, &objs, errs);
+}
+
+/// Relocate `objs` (given in load order) in reverse, dependencies first;
+/// IFUNC relocations run once their resolver's object is relocated, and
+/// none once an error was found (no object code runs after a failure).
+pub fn relocate_objects(l: &mut Linker, objs: &[usize], errs: &mut Errors) {
+    for &i in objs.iter().rev() {
         crate::debug!(Reloc, "relocating {}", Bytes(l.dsos[i].name()));
         reloc::relocate(l, i, errs);
         l.dsos[i].relocated = true;
-        // No IFUNC resolver (object code) runs once the load has failed.
         if errs.count == 0 {
             reloc::run_deferred(l, false, errs);
         }
@@ -133,10 +144,13 @@ pub fn relocate_all(l: &mut Linker, errs: &mut Errors) {
     if errs.count == 0 {
         reloc::run_deferred(l, true, errs);
     }
-    for d in &l.dsos {
-        if d.is_self {
-            continue;
-        }
+    l.deferred.clear();
+}
+
+/// Make the RELRO range of each of `objs` read-only.
+pub fn protect_relro(l: &Linker, objs: &[usize], errs: &mut Errors) {
+    for &i in objs {
+        let d = &l.dsos[i];
         if let Err(e) = crate::map::exec::protect_relro(d.relro, d.img.bias) {
             let mut msg = alloc::string::String::new();
             let _ = e.describe(&mut msg);

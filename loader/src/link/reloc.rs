@@ -122,50 +122,77 @@ fn relr(d: &Dso, errs: &mut Errors) {
     }
 }
 
-/// Resolve the symbol of relocation `r` of object `i`.
-fn resolve(l: &Linker, i: usize, symidx: usize, ty: u32, errs: &mut Errors) -> Value {
+/// Where a relocation's symbol is defined.
+enum Found {
+    /// Symbol index 0: no symbol.
+    NoSymbol,
+    /// Binds within object `i` itself (local, or a defined hidden,
+    /// internal or protected symbol).
+    Own(&'static Sym),
+    /// Found in the scope.
+    Def(super::lookup::Def),
+    /// Not found, but the reference is weak.
+    WeakMissing,
+    /// Not found, or unreadable (reported).
+    Missing,
+}
+
+/// Find the definition symbol `symidx` of object `i` refers to, with
+/// glibc's rules; every failure is reported to `errs`.
+fn find(l: &Linker, i: usize, symidx: usize, q: Query, errs: &mut Errors) -> Found {
     let d = &l.dsos[i];
     if symidx == 0 {
-        return Value::Addr(0, None);
+        return Found::NoSymbol;
     }
     let Some(sym) = d.syms.get(symidx) else {
         errs.report(d.name(), format_args!("symbol index {symidx} past the end of the symbol table"));
-        return Value::Missing;
+        return Found::Missing;
     };
     // A local symbol, or a defined hidden, internal or protected one, binds
     // within its own object (glibc: hidden/internal references are treated
     // as local, protected ones resolve to the object's own definition).
     let vis = sym.st_other & 3;
     if sym.st_info >> 4 == STB_LOCAL || (vis != 0 && sym.st_shndx != SHN_UNDEF) {
-        return def_value(l, i, sym);
+        return Found::Own(sym);
     }
     let Some(name) = d.syms.name(sym) else {
         errs.report(d.name(), format_args!("symbol {symidx} has a name outside the string table"));
-        return Value::Missing;
+        return Found::Missing;
     };
     let ver = d.syms.required_version(symidx);
-    let q = Query {
-        skip_main: ty == R_COPY,
-        plt: ty == R_JUMP_SLOT,
-        first: if d.dyn_.symbolic { Some(i) } else { None },
-    };
+    let q = Query { first: if d.dyn_.symbolic { Some(i) } else { None }, ..q };
     crate::stats::count(&crate::stats::LOOKUPS);
     crate::debug!(Symbols, "symbol={}; lookup for {}", crate::error::Bytes(name), crate::error::Bytes(d.name()));
     match l.lookup_global(name, ver.as_ref(), q) {
         Some(def) => {
             crate::debug!(Bindings, "binding {} to {} `{}'", crate::error::Bytes(d.name()),
                 crate::error::Bytes(l.dsos[def.dso].name()), crate::error::Bytes(name));
-            def_value(l, def.dso, def.sym)
+            Found::Def(def)
         }
-        None if sym.st_info >> 4 == STB_WEAK => Value::Addr(0, None),
+        None if sym.st_info >> 4 == STB_WEAK => Found::WeakMissing,
         None => {
-            match ver {
-                Some(v) => errs.report(d.name(), format_args!("undefined symbol: {}, version {}",
-                    crate::error::Bytes(name), crate::error::Bytes(v.name))),
-                None => errs.report(d.name(), format_args!("undefined symbol: {}", crate::error::Bytes(name))),
-            }
-            Value::Missing
+            report_undefined(d.name(), name, ver.as_ref(), errs);
+            Found::Missing
         }
+    }
+}
+
+fn report_undefined(who: &[u8], name: &[u8], ver: Option<&crate::elf::symbols::Version<'_>>, errs: &mut Errors) {
+    match ver {
+        Some(v) => errs.report(who, format_args!("undefined symbol: {}, version {}",
+            crate::error::Bytes(name), crate::error::Bytes(v.name))),
+        None => errs.report(who, format_args!("undefined symbol: {}", crate::error::Bytes(name))),
+    }
+}
+
+/// Resolve the symbol of relocation type `ty` at index `symidx` of object `i`.
+fn resolve(l: &Linker, i: usize, symidx: usize, ty: u32, errs: &mut Errors) -> Value {
+    let q = Query { skip_main: ty == R_COPY, plt: ty == R_JUMP_SLOT, first: None };
+    match find(l, i, symidx, q, errs) {
+        Found::NoSymbol | Found::WeakMissing => Value::Addr(0, None),
+        Found::Own(sym) => def_value(l, i, sym),
+        Found::Def(def) => def_value(l, def.dso, def.sym),
+        Found::Missing => Value::Missing,
     }
 }
 
@@ -184,31 +211,27 @@ fn def_value(l: &Linker, dso: usize, sym: &'static Sym) -> Value {
 /// The object whose TLS block a TLS relocation refers to, and the symbol's
 /// offset inside it (before the addend).
 fn tls_target(l: &Linker, i: usize, symidx: usize, errs: &mut Errors) -> Option<(usize, u64)> {
-    let d = &l.dsos[i];
-    if symidx == 0 {
-        return Some((i, 0));
-    }
-    let Some(sym) = d.syms.get(symidx) else {
-        errs.report(d.name(), format_args!("symbol index {symidx} past the end of the symbol table"));
-        return None;
-    };
-    if sym.st_info >> 4 == STB_LOCAL {
-        return Some((i, sym.st_value));
-    }
-    let name = d.syms.name(sym)?;
-    let ver = d.syms.required_version(symidx);
     // TLS references use the PLT class as in glibc: never an undefined symbol.
-    match l.lookup_global(name, ver.as_ref(), Query { plt: true, ..Query::default() }) {
-        Some(def) if def.sym.st_info & 0xf == STT_TLS => Some((def.dso, def.sym.st_value)),
-        Some(_) => {
-            errs.report(d.name(), format_args!("TLS reference to non-TLS symbol {}", crate::error::Bytes(name)));
-            None
+    let def = match find(l, i, symidx, Query { plt: true, ..Query::default() }, errs) {
+        Found::NoSymbol => return Some((i, 0)),
+        Found::Own(sym) => return Some((i, sym.st_value)),
+        Found::Def(def) => def,
+        Found::WeakMissing => {
+            // No TLS block to point at: an error, weak or not.
+            let d = &l.dsos[i];
+            let sym = d.syms.get(symidx)?;
+            report_undefined(d.name(), d.syms.name(sym).unwrap_or(b"?"), d.syms.required_version(symidx).as_ref(), errs);
+            return None;
         }
-        None => {
-            errs.report(d.name(), format_args!("undefined symbol: {}", crate::error::Bytes(name)));
-            None
-        }
+        Found::Missing => return None,
+    };
+    if def.sym.st_info & 0xf != STT_TLS {
+        let d = &l.dsos[i];
+        let name = d.syms.get(symidx).and_then(|s| d.syms.name(s)).unwrap_or(b"?");
+        errs.report(d.name(), format_args!("TLS reference to non-TLS symbol {}", crate::error::Bytes(name)));
+        return None;
     }
+    Some((def.dso, def.sym.st_value))
 }
 
 /// Call an IFUNC resolver.

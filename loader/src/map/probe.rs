@@ -15,25 +15,25 @@ fn yes(b: bool) -> &'static str {
 
 /// Whether pagemap bit 58 is set for the page at `addr` of this process.
 pub fn pagemap_guard(addr: usize, page_size: u64) -> Option<bool> {
+    pagemap_guard_pages(addr, page_size as usize, page_size).map(|n| n == 1)
+}
+
+/// Pages of `[start, start+len)` with pagemap bit 58 set: one open and one
+/// read of their pagemap entries.
+fn pagemap_guard_pages(start: usize, len: usize, page_size: u64) -> Option<usize> {
     let fd = rustix::fs::open(c"/proc/self/pagemap", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()).ok()?;
-    let mut e = [0u8; 8];
-    let n = rustix::io::pread(&fd, &mut e, (addr as u64 / page_size) * 8).ok()?;
-    (n == 8).then(|| u64::from_le_bytes(e) & PM_GUARD_REGION != 0)
+    let pages = len.div_ceil(page_size as usize);
+    let mut entries = alloc::vec![0u8; pages * 8];
+    let n = rustix::io::pread(&fd, &mut entries, (start as u64 / page_size) * 8).ok()?;
+    (n == entries.len()).then(|| {
+        entries.chunks_exact(8).filter(|e| u64::from_le_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]) & PM_GUARD_REGION != 0).count()
+    })
 }
 
 /// Pages of `[start, start+len)` the kernel reports as guarded: PAGEMAP_SCAN
-/// when available, else pagemap bit 58 page by page. None: cannot tell.
+/// when available, else pagemap bit 58. None: cannot tell.
 pub fn guarded_pages(start: usize, len: usize) -> Option<usize> {
-    if let Some(n) = super::scan::count_guard_pages(start, len) {
-        return Some(n);
-    }
-    let mut n = 0;
-    for p in (start..start + len).step_by(4096) {
-        if pagemap_guard(p, 4096)? {
-            n += 1;
-        }
-    }
-    Some(n)
+    super::scan::count_guard_pages(start, len).or_else(|| pagemap_guard_pages(start, len, 4096))
 }
 
 pub fn report(page_size: u64) {
