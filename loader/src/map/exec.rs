@@ -100,12 +100,11 @@ fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool) 
     // reservation would split and trim it once per op. If another thread
     // takes part of the tail meanwhile (EEXIST), fall back to replacing.
     let mut trimmed = false;
-    if let Some(&Op::MapFile { len, .. }) = plan.ops.first().filter(|_| first.is_some() && allow_trim) {
-        if (len as usize) < m.len {
+    if let Some(&Op::MapFile { len, .. }) = plan.ops.first().filter(|_| first.is_some() && allow_trim)
+        && (len as usize) < m.len {
             // SAFETY: the tail of our own reservation.
             trimmed = unsafe { rustix::mm::munmap((start + len as usize) as *mut c_void, m.len - len as usize) }.is_ok();
         }
-    }
     match run_ops(plan, fd, &mut m, first.is_some(), trimmed) {
         Ok(()) => Ok(m),
         Err(e) => {

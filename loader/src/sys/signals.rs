@@ -37,7 +37,7 @@ pub fn working_on(name: &[u8]) {
 }
 
 /// Copy the name of the object being processed into `buf` ("guardld" if none).
-pub fn current<'a>(buf: &'a mut [u8; 256]) -> &'a [u8] {
+pub fn current(buf: &mut [u8; 256]) -> &[u8] {
     let len = CURRENT_LEN.load(Ordering::Acquire);
     for (b, slot) in buf.iter_mut().zip(&CURRENT[..len]) {
         *b = slot.load(Ordering::Relaxed);
