@@ -789,6 +789,27 @@ fn missing_symbol(test: &str, l: Layout) {
 layouts!(missing_symbol: missing_symbol_bfd_4k => BFD_4K, missing_symbol_bfd_64k => BFD_64K,
     missing_symbol_lld_4k => LLD_4K, missing_symbol_lld_64k => LLD_64K);
 
+/// An IFUNC resolver needing a symbol that is missing: the error is
+/// reported and no resolver runs (it would read the unset GOT slot and
+/// fault): exit 127 with the symbol named, never a fault report.
+fn ifunc_after_error(test: &str, l: Layout) {
+    let c = Case::new(test, l);
+    let dep = c.lib("libdep.so", "err_dep.c").build();
+    let lib = c.lib("libifunc_err.so", "ifunc_err_lib.c").arg(&dep).build();
+    let prog = c.exe("ifunc_err", "ifunc_err.c").arg(&lib).build();
+    compare(&prog, &[], "hooked=3\n", 0);
+    c.lib("libdep.so", "err_dep.c").arg("-DBROKEN").build();
+    assert_glibc_refuses(&prog, &[], "hook_table");
+    assert_load_error(&prog, &[], Obj::File(&lib), &[&["undefined symbol: hook_table"]]);
+    for via in [Via::Explicit, Via::Interp] {
+        let o = start(via, &prog, &[], &[], &[]);
+        o.assert_stderr("no fault report", |e| !e.contains("invalid memory access") && !e.contains("bus error"));
+    }
+}
+
+layouts!(ifunc_after_error: ifunc_after_error_bfd_4k => BFD_4K, ifunc_after_error_bfd_64k => BFD_64K,
+    ifunc_after_error_lld_4k => LLD_4K, ifunc_after_error_lld_64k => LLD_64K);
+
 /// File offsets of the 24-byte entries of `section` (.rela.dyn, .rela.plt).
 fn rela_entries(data: &[u8], section: &str) -> Vec<usize> {
     let f = ElfFile64::<object::Endianness>::parse(data).unwrap();

@@ -5,7 +5,8 @@
 //! every change of the object list with r_state set to RT_ADD/RT_DELETE,
 //! then RT_CONSISTENT.
 
-use crate::link::Linker;
+use crate::link::Registry;
+use alloc::vec::Vec;
 use core::ptr::null_mut;
 
 pub const RT_CONSISTENT: i32 = 0;
@@ -32,24 +33,14 @@ pub struct RDebug {
     pub r_ldbase: usize,
 }
 
-/// Exported for debuggers; written only by guardld, under the linker lock.
-#[unsafe(no_mangle)]
-pub static mut _r_debug: RDebug = RDebug { r_version: 0, r_map: null_mut(), r_brk: 0, r_state: RT_CONSISTENT, r_ldbase: 0 };
-
-/// The debugger's breakpoint: called after r_state changes.
-#[unsafe(no_mangle)]
-#[inline(never)]
-pub extern "C" fn _dl_debug_state() {
-    // An empty asm keeps the function (and the call to it) from being
-    // optimised away.
-    // SAFETY: no instructions.
-    unsafe { core::arch::asm!("", options(nostack, preserves_flags)) };
+impl RDebug {
+    pub const EMPTY: RDebug = RDebug { r_version: 0, r_map: null_mut(), r_brk: 0, r_state: RT_CONSISTENT, r_ldbase: 0 };
 }
 
+/// Record a new r_state and call the debugger's breakpoint.
 fn set_state(state: i32) {
-    // SAFETY: only guardld writes _r_debug, under the linker lock.
-    unsafe { (*core::ptr::addr_of_mut!(_r_debug)).r_state = state };
-    _dl_debug_state();
+    crate::api::r_debug_update(|r| r.r_state = state);
+    crate::api::_dl_debug_state();
 }
 
 /// Signal the start of an addition (RT_ADD) or removal (RT_DELETE).
@@ -57,54 +48,50 @@ pub fn begin(state: i32) {
     set_state(state);
 }
 
-/// Rebuild the link map from the linker's objects (load order, guardld
-/// last unless something NEEDed it earlier) and announce RT_CONSISTENT.
-pub fn publish(l: &mut Linker, ldbase: usize) {
-    let mut prev: *mut LinkMap = null_mut();
-    let mut head: *mut LinkMap = null_mut();
-    let order = l.dsos.iter().enumerate().filter(|(_, d)| !d.is_self).chain(l.dsos.iter().enumerate().filter(|(_, d)| d.is_self));
-    for (_, d) in order {
-        let name = if d.is_main { c"".as_ptr().cast() } else { d.path.as_ptr() };
-        let node = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(LinkMap {
+/// Rebuild the link map from the registry's objects (load order, guardld
+/// last) and announce RT_CONSISTENT. r_ldbase is guardld's load address
+/// (every call: a dlopen or dlclose must not reset it).
+pub fn publish(reg: &Registry) {
+    let order = reg.iter().filter(|(_, d)| !d.is_loader()).chain(reg.iter().filter(|(_, d)| d.is_loader()));
+    let ldbase = reg.loader().map_or(0, |i| reg[i].img.bias);
+    let nodes: Vec<LinkMap> = order
+        .map(|(_, d)| LinkMap {
             l_addr: d.img.bias,
-            l_name: name,
+            l_name: if d.is_program() { c"".as_ptr().cast() } else { d.path.as_ptr() },
             l_ld: d.dyn_addr,
             l_next: null_mut(),
-            l_prev: prev,
-        }));
-        if prev.is_null() {
-            head = node;
-        } else {
-            // SAFETY: `prev` is the node allocated in the previous iteration.
-            unsafe { (*prev).l_next = node };
-        }
-        prev = node;
+            l_prev: null_mut(),
+        })
+        .collect();
+    // The old list is leaked on purpose: a debugger may be reading it.
+    let nodes = nodes.leak();
+    let base = nodes.as_mut_ptr();
+    let n = nodes.len();
+    for (k, node) in nodes.iter_mut().enumerate() {
+        node.l_prev = if k == 0 { null_mut() } else { base.wrapping_add(k - 1) };
+        node.l_next = if k + 1 == n { null_mut() } else { base.wrapping_add(k + 1) };
     }
-    // SAFETY: only guardld writes _r_debug, under the linker lock. Old
-    // nodes are leaked on purpose: a debugger may be reading them.
-    unsafe {
-        let r = &mut *core::ptr::addr_of_mut!(_r_debug);
+    let head = if n == 0 { null_mut() } else { base };
+    crate::api::r_debug_update(|r| {
         r.r_version = 1;
         r.r_map = head;
-        r.r_brk = _dl_debug_state as *const () as usize;
+        r.r_brk = crate::api::_dl_debug_state as *const () as usize;
         r.r_ldbase = ldbase;
-    }
+    });
     set_state(RT_CONSISTENT);
 }
 
-/// Point the DT_DEBUG entries of the program and of guardld at _r_debug.
-/// Must run before RELRO is applied (.dynamic is usually inside it).
-pub fn fill_dt_debug(l: &Linker) {
-    for d in &l.dsos {
-        if !(d.is_main || d.is_self) {
+/// Point the DT_DEBUG entries of the program and of guardld (when among
+/// `objs`) at _r_debug. Must run before RELRO is applied (.dynamic is
+/// usually inside it).
+pub fn fill_dt_debug(reg: &Registry, objs: &[usize]) {
+    for d in objs.iter().map(|&i| &reg[i]) {
+        if d.kind == crate::link::dso::Kind::Library {
             continue;
         }
-        if let Some(slot) = d.dyn_.debug_slot
-            && (d.img.writable(slot, 8) || d.is_self) {
-                // SAFETY: the DT_DEBUG value word of a dynamic section in a
-                // writable segment (guardld's own is writable until its RELRO
-                // is applied, which happens after this).
-                unsafe { *(d.img.addr(slot) as *mut usize) = core::ptr::addr_of!(_r_debug) as usize };
-            }
+        // A DT_DEBUG outside a writable segment is left alone (checked).
+        if let Some(slot) = d.dyn_.debug_slot {
+            d.img.write_u64(slot, crate::api::r_debug_addr() as u64);
+        }
     }
 }

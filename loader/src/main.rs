@@ -35,7 +35,8 @@ pub unsafe extern "C" fn _start() -> ! {
 
 unsafe extern "C" fn rust_start(sp: *mut usize, base: usize) -> ! {
     // SAFETY: `sp` is the kernel's initial stack pointer.
-    let h = unsafe { guardld::start::main(sp, base, _start as *const () as usize) };
+    let st = unsafe { guardld::start::stack::InitialStack::new(sp) };
+    let h = guardld::start::main(st, base, _start as *const () as usize);
     // SAFETY: the stack and entry come from the kernel or a mapped program.
     unsafe { guardld::arch::jump_to_entry(h.entry, h.sp, h.fini) }
 }

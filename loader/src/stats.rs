@@ -18,10 +18,7 @@ pub fn on() -> bool {
 
 /// Monotonic time in nanoseconds.
 pub fn now() -> u64 {
-    let mut ts = [0i64; 2];
-    // SAFETY: clock_gettime(CLOCK_MONOTONIC, &ts) writes 16 bytes into ts.
-    unsafe { crate::arch::syscall3(228, 1, ts.as_mut_ptr() as usize, 0) };
-    ts[0] as u64 * 1_000_000_000 + ts[1] as u64
+    crate::sys::raw::monotonic_ns()
 }
 
 /// Time `f` into `counter` when statistics are on.

@@ -9,24 +9,19 @@
 //! Module blocks sit below the thread pointer, the executable's nearest;
 //! each at its PT_TLS alignment with glibc's offset rule, so that
 //! initial-exec offsets (TPOFF64) computed here match what a linker that
-//! knows the layout would compute. The TCB holds its own address at %fs:0
-//! (the ABI's requirement), the DTV pointer at %fs:8, and the stack canary
-//! at %fs:0x28 and pointer guard at %fs:0x30 where glibc keeps them.
+//! knows the layout would compute. The TCB (`tcb.rs`, which also writes
+//! the areas) holds its own address at %fs:0 (the ABI's requirement), the
+//! DTV pointer at %fs:8, and the stack canary at %fs:0x28 and pointer guard
+//! at %fs:0x30 where glibc keeps them.
 
-use crate::link::Linker;
-use crate::link::dso::Dso;
+use crate::link::Registry;
+use crate::link::dso::{Dso, TlsSlot};
 use crate::sys::lock::SpinLock;
 use alloc::vec::Vec;
-use core::ffi::c_void;
-use rustix::mm::{MapFlags, ProtFlags};
 
 /// Static TLS kept free for initial-exec libraries loaded later by dlopen
 /// (glibc reserves a similar surplus).
 pub const SURPLUS: usize = 1664;
-/// Bytes of TCB above the thread pointer. Only the first 0x38 are defined
-/// here; the rest is zero padding programs must not rely on.
-pub const TCB_SIZE: usize = 0x100;
-const ARCH_SET_FS: usize = 0x1002;
 
 /// One module's TLS image, as the linker described it.
 #[derive(Clone, Copy, Debug)]
@@ -55,9 +50,6 @@ pub struct Layout {
 
 pub static LAYOUT: SpinLock<Layout> = SpinLock::new(Layout { free: Vec::new(), modules: Vec::new(), static_size: 0, align: 16, surplus_used: 0 });
 
-/// Thread pointers of every live thread whose TLS guardld set up, so that a
-/// module loaded later by dlopen can be initialised in all of them.
-static THREADS: SpinLock<Vec<usize>> = SpinLock::new(Vec::new());
 
 /// Why a PT_TLS is unusable.
 pub enum TlsError {
@@ -78,6 +70,10 @@ impl TlsError {
     }
 }
 
+/// The largest PT_TLS alignment accepted (glibc's limit is the page size;
+/// blocks are placed inside an area whose alignment this bounds).
+const MAX_ALIGN: u64 = 1 << 12;
+
 fn round_up(v: usize, a: usize) -> usize {
     (v + a - 1) & !(a - 1)
 }
@@ -89,7 +85,7 @@ pub fn module_of(d: &Dso) -> Result<Option<Module>, TlsError> {
         return Err(TlsError::FileszGtMemsz);
     }
     let align = p.p_align.max(1);
-    if !align.is_power_of_two() || align > 4096 {
+    if !align.is_power_of_two() || align > MAX_ALIGN {
         return Err(TlsError::BadAlign);
     }
     if p.p_memsz > 1 << 30 {
@@ -110,21 +106,22 @@ fn place(prev: usize, m: &Module, vaddr_mod: usize) -> usize {
 
 /// Assign module ids and static offsets to every object with PT_TLS, in
 /// load order (the executable first). Errors name the object.
-pub fn assign(l: &mut Linker, errs: &mut crate::link::Errors) {
+pub fn assign(reg: &mut Registry, errs: &mut crate::link::Errors) {
     let mut lay = LAYOUT.lock();
     lay.modules.clear();
     lay.modules.push(None);
     let mut offset = 0usize;
     let mut align = 16usize;
-    for d in l.dsos.iter_mut() {
+    let objs: Vec<usize> = reg.iter().map(|(i, _)| i).collect();
+    for i in objs {
+        let d = &mut reg[i];
         match module_of(d) {
             Ok(Some(mut m)) => {
                 let vaddr_mod = d.tls.map_or(0, |p| p.p_vaddr as usize) & (m.align - 1);
                 m.offset = place(offset, &m, vaddr_mod);
                 offset = m.offset;
                 align = align.max(m.align);
-                d.tls_modid = lay.modules.len();
-                d.tls_offset = m.offset;
+                d.tls_slot = Some(TlsSlot { modid: lay.modules.len(), offset: m.offset });
                 lay.modules.push(Some(m));
             }
             Ok(None) => {}
@@ -135,15 +132,6 @@ pub fn assign(l: &mut Linker, errs: &mut crate::link::Errors) {
     lay.static_size = round_up(offset + SURPLUS, align);
     lay.align = align;
 }
-
-/// DTV slots in a thread area: the modules known now, plus room; a module
-/// dlopen adds past a thread's DTV takes __tls_get_addr's slow path.
-fn dtv_slots(lay: &Layout) -> usize {
-    lay.modules.len() + 16
-}
-
-/// Private TCB word where guardld keeps the size of the thread's area.
-const TCB_AREA_SIZE: usize = 0x38;
 
 /// Add the TLS module of an object loaded by dlopen: it goes into the static
 /// surplus (so initial-exec access works too). Fails when the surplus is
@@ -167,8 +155,7 @@ pub fn add_module(d: &mut Dso) -> Result<(), TlsError> {
         }
         lay.surplus_used = m.offset;
     }
-    d.tls_modid = lay.modules.len();
-    d.tls_offset = m.offset;
+    d.tls_slot = Some(TlsSlot { modid: lay.modules.len(), offset: m.offset });
     lay.modules.push(Some(m));
     Ok(())
 }
@@ -177,15 +164,17 @@ pub fn add_module(d: &mut Dso) -> Result<(), TlsError> {
 pub fn init_module(id: usize) {
     let lay = LAYOUT.lock();
     let Some(m) = lay.modules.get(id).copied().flatten() else { return };
-    for &tp in THREADS.lock().iter() {
-        // SAFETY: the block lies in the surplus of a live thread's area,
-        // reserved for this module; the image was checked inside the object.
-        unsafe {
-            core::ptr::write_bytes((tp - m.offset) as *mut u8, 0, m.memsz);
-            core::ptr::copy_nonoverlapping(m.image as *const u8, (tp - m.offset) as *mut u8, m.filesz);
-        }
+    for tp in crate::tcb::threads() {
+        crate::tcb::fill_block(tp, &m, true);
     }
 }
+
+/// Static offset of module `id` below the thread pointer, if it is loaded.
+pub fn module_offset(id: usize) -> Option<usize> {
+    LAYOUT.lock().modules.get(id).copied().flatten().map(|m| m.offset)
+}
+
+
 
 /// The offset at which module `m` fits inside the free region ending at
 /// `o` below tp (`size` bytes), respecting its alignment; None if it does
@@ -206,61 +195,27 @@ pub fn remove_module(id: usize) {
     }
 }
 
-/// Allocate one thread's TLS area and TCB; returns the thread pointer.
-/// Blocks are zeroed; `init_blocks` copies the images in.
-fn allocate(lay: &Layout) -> Result<usize, TlsError> {
-    let ndtv = lay.modules.len();
-    let size = lay.static_size + TCB_SIZE + dtv_slots(lay) * 8;
-    // SAFETY: a fresh private anonymous mapping.
-    let p = unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), size, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }
-        .map_err(|_| TlsError::NoMemory)? as usize;
-    let tp = p + lay.static_size;
-    let dtv = tp + TCB_SIZE;
-    // SAFETY: all inside the mapping just made.
-    unsafe {
-        *(tp as *mut usize) = tp;
-        *((tp + 8) as *mut usize) = dtv;
-        *((tp + TCB_AREA_SIZE) as *mut usize) = size;
-        *((tp + 16) as *mut usize) = tp;
-        *(dtv as *mut usize) = ndtv - 1;
-        for (id, m) in lay.modules.iter().enumerate().skip(1) {
-            *((dtv + id * 8) as *mut usize) = m.map_or(0, |m| tp - m.offset);
-        }
-    }
-    Ok(tp)
-}
-
 /// Copy each module's .tdata into its block of the thread at `tp` (.tbss
 /// is already zero). Called after relocation: images may hold relocated
 /// pointers.
 fn init_blocks(lay: &Layout, tp: usize) {
     for m in lay.modules.iter().flatten() {
-        // SAFETY: the image was checked inside its object's segments; the
-        // block lies inside this thread's TLS area.
-        unsafe { core::ptr::copy_nonoverlapping(m.image as *const u8, (tp - m.offset) as *mut u8, m.filesz) };
+        crate::tcb::fill_block(tp, m, false);
     }
 }
 
-/// Set up the main thread: allocate, install the canary, point %fs at it.
-pub fn setup_main(random: Option<usize>) -> Result<usize, TlsError> {
+/// Set up the main thread: allocate its area with the canary and pointer
+/// guard from AT_RANDOM, and point %fs at it.
+pub fn setup_main(random: Option<[u8; 16]>) -> Result<usize, TlsError> {
     let lay = LAYOUT.lock();
-    let tp = allocate(&lay)?;
-    if let Some(r) = random {
-        // SAFETY: AT_RANDOM points at 16 random bytes the kernel provides.
-        let (a, b) = unsafe { ((r as *const u64).read_unaligned(), ((r + 8) as *const u64).read_unaligned()) };
-        // SAFETY: inside the TCB just allocated. Low byte zeroed as glibc
-        // does, so string overflows cannot reproduce the canary.
-        unsafe {
-            *((tp + 0x28) as *mut u64) = a & !0xff;
-            *((tp + 0x30) as *mut u64) = b;
-        }
-    }
-    THREADS.lock().push(tp);
-    // SAFETY: tp points at a TCB that lives for the process.
-    let r = unsafe { crate::arch::syscall3(158, ARCH_SET_FS, tp, 0) };
-    if r < 0 {
-        return Err(TlsError::NoMemory);
-    }
+    // The canary's low byte is zeroed as glibc does, so string overflows
+    // cannot reproduce it.
+    let guards = random.map_or((0, 0), |r| {
+        let word = |b: &[u8]| b.iter().rev().fold(0u64, |v, &x| v << 8 | x as u64);
+        (word(&r[..8]) & !0xff, word(&r[8..]))
+    });
+    let tp = crate::tcb::allocate(&lay, guards)?;
+    crate::tcb::install_main(tp)?;
     Ok(tp)
 }
 
@@ -269,73 +224,23 @@ pub fn init_main(tp: usize) {
     init_blocks(&LAYOUT.lock(), tp);
 }
 
-/// `void *guardld_tls_alloc(void)`: a TLS area and TCB for a new thread,
-/// blocks initialised; returns the thread pointer to pass as clone's tls
-/// argument (CLONE_SETTLS), or NULL without memory. The canary is copied
-/// from the calling thread.
-#[unsafe(no_mangle)]
-pub extern "C" fn guardld_tls_alloc() -> *mut c_void {
+/// A TLS area for a new thread, blocks initialised, guards copied from the
+/// calling thread; returns its thread pointer.
+pub fn alloc_thread() -> Result<usize, TlsError> {
     let lay = LAYOUT.lock();
-    let Ok(tp) = allocate(&lay) else { return core::ptr::null_mut() };
+    let tp = crate::tcb::allocate(&lay, crate::tcb::current_guards())?;
     init_blocks(&lay, tp);
-    THREADS.lock().push(tp);
-    // SAFETY: the calling thread's %fs points at a TCB set up by guardld.
-    unsafe {
-        let me = crate::arch::thread_pointer();
-        if me != 0 {
-            *((tp + 0x28) as *mut u64) = *((me + 0x28) as *const u64);
-            *((tp + 0x30) as *mut u64) = *((me + 0x30) as *const u64);
-        }
-    }
-    tp as *mut c_void
+    crate::tcb::register(tp);
+    Ok(tp)
 }
 
-/// `void guardld_tls_free(void *tp)`: release an area from
-/// guardld_tls_alloc once its thread has exited.
-#[unsafe(no_mangle)]
-pub extern "C" fn guardld_tls_free(tp: *mut c_void) {
-    if tp.is_null() {
-        return;
-    }
-    THREADS.lock().retain(|&t| t != tp as usize);
-    let lay = LAYOUT.lock();
-    // SAFETY: tp came from guardld_tls_alloc, which recorded the size.
-    let size = unsafe { *((tp as usize + TCB_AREA_SIZE) as *const usize) };
-    let base = tp as usize - lay.static_size;
-    // SAFETY: tp came from guardld_tls_alloc with this layout.
-    let _ = unsafe { rustix::mm::munmap(base as *mut c_void, size) };
-}
-
-/// `void *__tls_get_addr(tls_index *ti)`: the general-dynamic access path.
-///
-/// # Safety
-/// `ti` points at {module, offset} from a DTPMOD64/DTPOFF64 pair.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn __tls_get_addr(ti: *const [usize; 2]) -> *mut c_void {
-    // SAFETY: %fs:8 holds this thread's DTV (set up by guardld); the module
-    // id came from a relocation guardld applied.
-    unsafe {
-        let tp = crate::arch::thread_pointer();
-        let dtv = *((tp + 8) as *const usize);
-        let [module, offset] = *ti;
-        if module <= *(dtv as *const usize) {
-            return (*((dtv + module * 8) as *const usize) + offset) as *mut c_void;
-        }
-        // A module added by dlopen after this thread's DTV was filled: it
-        // sits in static TLS at a known offset.
-        let lay = LAYOUT.lock();
-        match lay.modules.get(module).copied().flatten() {
-            Some(m) => (tp - m.offset + offset) as *mut c_void,
-            None => core::ptr::null_mut(),
-        }
-    }
+/// Release an area from `alloc_thread` once its thread has exited.
+/// Unknown pointers are ignored.
+pub fn free_thread(tp: usize) {
+    crate::tcb::free(&LAYOUT.lock(), tp);
 }
 
 /// The calling thread's thread pointer, or 0 before TLS is set up.
 pub fn current_tp() -> usize {
-    if THREADS.lock().is_empty() {
-        return 0;
-    }
-    // SAFETY: once a thread list exists, %fs points at a guardld TCB.
-    unsafe { crate::arch::thread_pointer() }
+    crate::tcb::current()
 }

@@ -1,5 +1,6 @@
-//! x86_64 asm: raw memory access for self-relocation, syscalls the loader
-//! needs that rustix does not expose, and the jump into the program.
+//! x86_64 asm: raw memory access for self-relocation, the syscall
+//! instruction (numbers live in sys/raw.rs), calls into object code, and
+//! the jump into the program.
 
 use core::arch::asm;
 
@@ -44,29 +45,12 @@ pub fn own_dynamic() -> usize {
     v
 }
 
-/// exit_group(2): rustix keeps it private; the loader needs it on every error path.
-pub fn exit_group(code: i32) -> ! {
-    // SAFETY: exit_group takes one integer and never returns.
+/// A one-argument syscall that does not return (exit_group).
+pub fn syscall1_noreturn(nr: usize, a: usize) -> ! {
+    // SAFETY: the callers (sys/raw.rs) pass a syscall that ends the process.
     unsafe {
-        asm!("syscall", in("rax") 231usize, in("rdi") code as isize, options(noreturn, nostack));
+        asm!("syscall", in("rax") nr, in("rdi") a, options(noreturn, nostack));
     }
-}
-
-/// madvise(2) with an advice rustix's enum cannot express (MADV_GUARD_INSTALL).
-/// Returns 0 or a negative errno.
-///
-/// # Safety
-/// Guarding or zapping pages of `[addr, addr+len)` must not break anything
-/// the caller relies on.
-pub unsafe fn madvise_raw(addr: usize, len: usize, advice: usize) -> isize {
-    let ret: isize;
-    // SAFETY: madvise only changes page-table state of the given range; the
-    // caller vouches for the range.
-    unsafe {
-        asm!("syscall", inlateout("rax") 28isize => ret, in("rdi") addr, in("rsi") len, in("rdx") advice,
-             lateout("rcx") _, lateout("r11") _, options(nostack));
-    }
-    ret
 }
 
 /// Hand the process to the program: %rsp = `sp` (pointing at argc),
@@ -101,8 +85,7 @@ pub unsafe fn jump_to_entry(entry: usize, sp: usize, fini: usize) -> ! {
     }
 }
 
-/// A raw three-argument syscall, for interfaces rustix does not wrap
-/// (PAGEMAP_SCAN). Returns the result or a negative errno.
+/// A raw three-argument syscall. Returns the result or a negative errno.
 ///
 /// # Safety
 /// The syscall and its arguments must be valid for this process.
@@ -139,8 +122,7 @@ pub unsafe extern "C" fn tlsdesc_static() {
     core::arch::naked_asm!("mov rax, qword ptr [rax + 8]", "ret")
 }
 
-/// A raw five-argument syscall (process_madvise, rt_sigaction). Returns
-/// the result or a negative errno.
+/// A raw five-argument syscall. Returns the result or a negative errno.
 ///
 /// # Safety
 /// The syscall and its arguments must be valid for this process.
@@ -152,4 +134,37 @@ pub unsafe fn syscall5(nr: usize, a: usize, b: usize, c: usize, d: usize, e: usi
              in("r10") d, in("r8") e, lateout("rcx") _, lateout("r11") _, options(nostack));
     }
     ret
+}
+
+/// Call an initializer of a relocated object with (argc, argv, envp).
+///
+/// # Safety
+/// `f` must be DT_INIT or a DT_INIT_ARRAY/DT_PREINIT_ARRAY entry of a
+/// relocated object: a function of (argc, argv, envp), or of fewer
+/// arguments (the extra registers are ignored by the ABI).
+pub unsafe fn call_init(f: usize, argc: i32, argv: usize, envp: usize) {
+    // SAFETY: forwarded from the caller.
+    let f: extern "C" fn(i32, usize, usize) = unsafe { core::mem::transmute(f) };
+    f(argc, argv, envp)
+}
+
+/// Call a function of no arguments: a finalizer, or an IFUNC resolver
+/// (whose result is returned; finalizers return nothing and it is ignored).
+///
+/// # Safety
+/// `f` must be DT_FINI, a DT_FINI_ARRAY entry, or an IFUNC resolver, of a
+/// relocated object.
+pub unsafe fn call0(f: usize) -> usize {
+    // SAFETY: forwarded from the caller.
+    let f: extern "C" fn() -> usize = unsafe { core::mem::transmute(f) };
+    f()
+}
+
+/// The signal restorer (SA_RESTORER is mandatory on x86_64): rt_sigreturn.
+///
+/// # Safety
+/// Only the kernel returns here, from a signal handler.
+#[unsafe(naked)]
+pub unsafe extern "C" fn sigreturn_restorer() {
+    core::arch::naked_asm!("mov eax, {nr}", "syscall", "ud2", nr = const crate::sys::raw::NR_RT_SIGRETURN)
 }

@@ -1,7 +1,11 @@
 //! A view of an object mapped in this process that only hands out bytes
 //! lying inside one of its PT_LOAD segments: table addresses read from the
 //! dynamic section are checked here before anything dereferences them
-//! (padding may be guarded: touching it would kill guardld).
+//! (padding may be guarded: touching it would kill guardld). Writes
+//! (relocations, DT_DEBUG) are checked the same way against the writable
+//! segments: this is the one module that turns an object's addresses into
+//! memory accesses.
+#![allow(unsafe_code)]
 
 use super::pod::{self, Pod};
 use alloc::vec::Vec;
@@ -46,6 +50,38 @@ impl Image {
     /// Whether a relocation may write `len` bytes at `vaddr`.
     pub fn writable(&self, vaddr: u64, len: u64) -> bool {
         Self::inside(&self.writable, vaddr, len)
+    }
+
+    /// Write `src` at `vaddr` if it lies inside one writable segment.
+    pub fn write_bytes(&self, vaddr: u64, src: &[u8]) -> bool {
+        if !self.writable(vaddr, src.len() as u64) {
+            return false;
+        }
+        // SAFETY: checked inside a writable PT_LOAD of this object, which
+        // stays mapped while its record exists; `src` is another object's
+        // (or a local) buffer, never this range.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), self.addr(vaddr) as *mut u8, src.len()) };
+        true
+    }
+
+    /// Write a 64-bit word at `vaddr` (unaligned allowed), if writable.
+    pub fn write_u64(&self, vaddr: u64, v: u64) -> bool {
+        self.write_bytes(vaddr, &v.to_le_bytes())
+    }
+
+    /// Write a 32-bit word at `vaddr`, if writable.
+    pub fn write_u32(&self, vaddr: u64, v: u32) -> bool {
+        self.write_bytes(vaddr, &v.to_le_bytes())
+    }
+
+    /// Read a 64-bit word at `vaddr` of a writable segment (RELR: the
+    /// word to adjust in place).
+    pub fn read_writable_u64(&self, vaddr: u64) -> Option<u64> {
+        if !self.writable(vaddr, 8) {
+            return None;
+        }
+        let b = self.bytes(vaddr, 8)?;
+        Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
     }
 
     /// Runtime address of a link-time address.

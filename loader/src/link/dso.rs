@@ -9,13 +9,84 @@ use crate::elf::symbols::Symbols;
 use crate::map::{PF_R, PF_W, Padding, Plan};
 use alloc::vec::Vec;
 
+/// What an object is to the loader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The program (link-map name "", as glibc's).
+    Program,
+    /// guardld itself: mapped and relocated before anything else, no
+    /// initializers, always last in the global scope.
+    Loader,
+    /// A shared library (DT_NEEDED, LD_PRELOAD or dlopen).
+    Library,
+}
+
+/// Who mapped an object, and so who may unmap it.
+pub enum Mapper {
+    /// The kernel (the program as PT_INTERP, guardld itself). `filled`:
+    /// the padding holes guardld covered, when it covered all of them.
+    Kernel { filled: Option<Filled> },
+    /// guardld: the span is unmapped (its guards with it) when the record
+    /// is dropped.
+    Guardld(Mapping),
+}
+
+/// How guardld covered the padding holes of a kernel-mapped object.
+pub struct Filled {
+    pub plan: Plan,
+    pub padding: Padding,
+}
+
+/// An object's span as guardld mapped it.
+pub struct Mapping {
+    pub span: crate::map::span::Span,
+    pub plan: Plan,
+    /// How the padding is covered (prot-none after a guard fallback).
+    pub padding: Padding,
+    /// Identity of the file (device, inode): an object is loaded once.
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// How far an object has come through the stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Mapped, tables read; relocations not yet applied.
+    Mapped,
+    /// Relocated: its IFUNC resolvers may run.
+    Relocated,
+}
+
+/// Who holds an object open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// Loaded at start-up: never unloaded.
+    AtStartup,
+    /// Loaded by dlopen: unloaded when the last reference is dropped.
+    ByDlopen { refs: usize },
+}
+
+/// An object's TLS module: id (DTV index) and static offset below the
+/// thread pointer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsSlot {
+    pub modid: usize,
+    pub offset: usize,
+}
+
 pub struct Dso {
-    /// Path as opened (NUL-terminated), "" for the main program as PT_INTERP.
+    pub kind: Kind,
+    /// Path as opened (NUL-terminated), "" for the program the kernel mapped.
     pub path: Vec<u8>,
     /// Directory for $ORIGIN.
     pub origin: Option<Vec<u8>>,
     /// Name for messages when `path` is empty (the program, from AT_EXECFN).
     pub label: Option<Vec<u8>>,
+    pub mapper: Mapper,
+    pub state: State,
+    pub opened: Opened,
+    /// Bounded view of the object's memory. The record owns the mapping
+    /// (`Mapper::Guardld`), so no view outlives it.
     pub img: Image,
     pub dyn_: DynInfo,
     /// Runtime address of PT_DYNAMIC.
@@ -23,39 +94,17 @@ pub struct Dso {
     pub syms: Symbols,
     pub phdr_addr: usize,
     pub phnum: usize,
-    /// The span guardld mapped (start, len); the kernel's spans are not ours.
-    pub span: (usize, usize),
-    /// The mapping plan, kept for RELRO, padding reports and unmapping.
-    pub plan: Option<Plan>,
     /// Range (link-time addr, len) made read-only after relocation.
     pub relro: Option<(u64, u64)>,
-    pub guarded: bool,
-    /// How its padding is covered (after any fallback); None: not guardld's to say.
-    pub padding: Option<Padding>,
-    pub dev: u64,
-    pub ino: u64,
     pub soname: Option<&'static [u8]>,
-    /// Indices of DT_NEEDED objects, in DT_NEEDED order.
-    pub deps: Vec<usize>,
-    /// `deps` has been filled (the object's DT_NEEDED were loaded).
-    pub deps_done: bool,
-    /// dlopen references (objects loaded at start-up are never unloaded).
-    pub refcount: usize,
-    /// Loaded by dlopen (a candidate for unloading).
-    pub dynamic: bool,
-    /// Finalized and unmapped by dlclose: a tombstone kept so indices stay valid.
-    pub unloaded: bool,
+    /// Indices of DT_NEEDED objects in DT_NEEDED order; None until they
+    /// have been loaded.
+    pub deps: Option<Vec<usize>>,
     /// The object whose DT_NEEDED first loaded this one (RPATH chain).
-    pub loader: Option<usize>,
-    pub is_main: bool,
-    /// guardld itself (already relocated; no init/fini).
-    pub is_self: bool,
-    pub relocated: bool,
-    /// PT_TLS, if present.
+    pub needed_by: Option<usize>,
+    /// PT_TLS, if present, and the module guardld gave it.
     pub tls: Option<Phdr>,
-    /// TLS module id (0: none) and static offset below the thread pointer.
-    pub tls_modid: usize,
-    pub tls_offset: usize,
+    pub tls_slot: Option<TlsSlot>,
 }
 
 /// Why an object's dynamic information is unusable.
@@ -92,9 +141,9 @@ pub fn image_of(phdrs: &[Phdr], bias: usize) -> Image {
 
 impl Dso {
     /// Read the dynamic section and symbol tables of an object mapped at `bias`.
-    /// `need_dynamic`: a library without PT_DYNAMIC is an error; a static
-    /// program is fine.
-    pub fn new(path: Vec<u8>, phdrs: &[Phdr], bias: usize, phdr_addr: usize, need_dynamic: bool) -> Result<Dso, DsoError> {
+    /// A library without PT_DYNAMIC is an error; a static program is fine.
+    pub fn new(kind: Kind, path: Vec<u8>, phdrs: &[Phdr], bias: usize, phdr_addr: usize) -> Result<Dso, DsoError> {
+        let need_dynamic = kind == Kind::Library;
         let img = image_of(phdrs, bias);
         let pd = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC);
         let (dyn_, dyn_addr) = match pd {
@@ -105,33 +154,23 @@ impl Dso {
         let syms = if pd.is_some() { Symbols::new(&img, &dyn_).map_err(DsoError::Sym)? } else { Symbols::empty() };
         let soname = dyn_.soname.and_then(|o| dynamic::string(&img, &dyn_, o));
         Ok(Dso {
+            kind,
             origin: None,
             label: None,
             path,
+            mapper: Mapper::Kernel { filled: None },
+            state: if kind == Kind::Loader { State::Relocated } else { State::Mapped },
+            opened: Opened::AtStartup,
             dyn_addr,
             syms,
             phdr_addr,
             phnum: phdrs.len(),
-            span: (0, 0),
-            plan: None,
             relro: None,
-            guarded: false,
-            padding: None,
-            dev: 0,
-            ino: 0,
             soname,
-            deps: Vec::new(),
-            deps_done: false,
-            refcount: 0,
-            dynamic: false,
-            unloaded: false,
-            loader: None,
-            is_main: false,
-            is_self: false,
-            relocated: false,
+            deps: None,
+            needed_by: None,
             tls: phdrs.iter().find(|p| p.p_type == PT_TLS).copied(),
-            tls_modid: 0,
-            tls_offset: 0,
+            tls_slot: None,
             img,
             dyn_,
         })
@@ -155,16 +194,59 @@ impl Dso {
         dynamic::string(&self.img, &self.dyn_, off)
     }
 
-    /// Record the mapping guardld made for this object (its span, padding
-    /// mode, identity, RELRO range and plan).
-    pub fn adopt_mapping(&mut self, m: crate::load::Loaded) {
-        self.span = (m.start, m.len);
-        self.guarded = m.guarded;
-        self.padding = Some(m.padding);
-        self.dev = m.file.dev;
-        self.ino = m.file.ino;
+    /// Take ownership of the mapping guardld made for this object (its
+    /// span, padding mode, identity, RELRO range and plan).
+    pub fn adopt_mapping(&mut self, m: crate::map::load::Loaded) {
         self.relro = m.plan.relro;
-        self.plan = Some(m.plan);
+        // SAFETY: `map_file` mapped this span for this object alone.
+        let span = unsafe { crate::map::span::Span::adopt(m.start, m.len) };
+        self.mapper = Mapper::Guardld(Mapping { span, plan: m.plan, padding: m.padding, dev: m.file.dev, ino: m.file.ino });
+    }
+
+    /// The plan and padding mode of the object's padding, where guardld
+    /// covered it.
+    fn padding_plan(&self) -> Option<(&Plan, Padding)> {
+        match &self.mapper {
+            Mapper::Guardld(m) => Some((&m.plan, m.padding)),
+            Mapper::Kernel { filled: Some(f) } => Some((&f.plan, f.padding)),
+            Mapper::Kernel { filled: None } => None,
+        }
+    }
+
+    /// The span guardld mapped (start, len), if it mapped this object.
+    pub fn span(&self) -> Option<(usize, usize)> {
+        match &self.mapper {
+            Mapper::Guardld(m) => Some((m.span.start(), m.span.len())),
+            Mapper::Kernel { .. } => None,
+        }
+    }
+
+    /// (device, inode) of the file guardld mapped.
+    pub fn identity(&self) -> Option<(u64, u64)> {
+        match &self.mapper {
+            Mapper::Guardld(m) if m.ino != 0 => Some((m.dev, m.ino)),
+            _ => None,
+        }
+    }
+
+    pub fn is_program(&self) -> bool {
+        self.kind == Kind::Program
+    }
+
+    pub fn is_loader(&self) -> bool {
+        self.kind == Kind::Loader
+    }
+
+    pub fn by_dlopen(&self) -> bool {
+        matches!(self.opened, Opened::ByDlopen { .. })
+    }
+
+    /// Where the object's first page is mapped (dladdr's dli_fbase).
+    pub fn map_start(&self, page_size: u64) -> usize {
+        match self.span() {
+            Some((start, _)) => start,
+            None => self.img.addr(self.img.segs.first().map_or(0, |s| s.0 & !(page_size - 1))),
+        }
     }
 
     /// Whether `addr` lies inside one of this object's segments.
@@ -175,8 +257,7 @@ impl Dso {
 
     /// The padding ranges (link-time addr, len) and how they are covered.
     pub fn padding_ranges(&self) -> Vec<(u64, u64, Padding)> {
-        let Some(plan) = &self.plan else { return Vec::new() };
-        let mode = self.padding.unwrap_or(Padding::ProtNone);
+        let Some((plan, mode)) = self.padding_plan() else { return Vec::new() };
         plan.padding.iter().map(|&(a, l)| (a, l, mode)).collect()
     }
 

@@ -16,7 +16,7 @@
 //! through their own hash tables, but only when they come before the first
 //! indexed definition.
 
-use super::dso::Dso;
+use super::Registry;
 use super::lookup::{Def, Query};
 use crate::elf::symbols::{Name, Pick, Version};
 use alloc::vec::Vec;
@@ -35,19 +35,19 @@ struct Entry {
     name: &'static [u8],
 }
 
-pub struct Index {
+pub struct SymbolIndex {
     buckets: Vec<u32>,
     entries: Vec<Entry>,
     /// (scope position, dso) of unindexed big objects, in scope order.
     big: Vec<(u32, usize)>,
     /// The scope this index describes.
     scope: Vec<usize>,
-    /// Linker generation the index was built at (see `Linker::generation`).
+    /// Linker generation the index was built at (see `Registry::generation`).
     pub generation: u64,
 }
 
-impl Index {
-    pub fn build(dsos: &[Dso], scope: &[usize], generation: u64) -> Index {
+impl SymbolIndex {
+    pub fn build(dsos: &Registry, scope: &[usize], generation: u64) -> SymbolIndex {
         let mut big = Vec::new();
         let mut total = 0;
         for (pos, &i) in scope.iter().enumerate() {
@@ -59,7 +59,7 @@ impl Index {
             }
         }
         let nb = (total * 2).next_power_of_two().max(64);
-        let mut idx = Index { buckets: alloc::vec![NONE; nb], entries: Vec::with_capacity(total), big, scope: scope.to_vec(), generation };
+        let mut idx = SymbolIndex { buckets: alloc::vec![NONE; nb], entries: Vec::with_capacity(total), big, scope: scope.to_vec(), generation };
         // Insert in reverse scope order at the head of each bucket chain, so
         // every chain lists definitions in scope order.
         for (pos, &i) in scope.iter().enumerate().rev() {
@@ -78,7 +78,7 @@ impl Index {
 
     /// First acceptable definition in scope order among indexed objects:
     /// (scope position, definition).
-    fn first_indexed(&self, dsos: &[Dso], name: &Name<'_>, ver: Option<&Version<'_>>, q: Query) -> Option<(u32, Def)> {
+    fn first_indexed(&self, dsos: &Registry, name: &Name<'_>, ver: Option<&Version<'_>>, q: Query) -> Option<(u32, Def)> {
         // Keys are the GNU hash without its lowest bit (what the objects'
         // hash chains store).
         let key = name.gnu >> 1;
@@ -102,7 +102,7 @@ impl Index {
             }
             let dso = self.scope[en.pos as usize];
             let d = &dsos[dso];
-            if q.skip_main && d.is_main {
+            if q.skip_main && d.is_program() {
                 continue;
             }
             let Some(sym) = d.syms.get(en.sym as usize) else { continue };
@@ -114,7 +114,7 @@ impl Index {
     }
 
     /// Resolve `name` like a walk over the scope would.
-    pub fn lookup(&self, dsos: &[Dso], name: &[u8], ver: Option<&Version<'_>>, q: Query) -> Option<Def> {
+    pub fn lookup(&self, dsos: &Registry, name: &[u8], ver: Option<&Version<'_>>, q: Query) -> Option<Def> {
         let mut n = Name::new(name);
         if let Some(first) = q.first
             && let Some((_, sym)) = dsos[first].syms.lookup(&mut n, ver, q.plt) {
@@ -126,7 +126,7 @@ impl Index {
             if pos >= limit {
                 break;
             }
-            if q.skip_main && dsos[i].is_main {
+            if q.skip_main && dsos[i].is_program() {
                 continue;
             }
             if let Some((_, sym)) = dsos[i].syms.lookup(&mut n, ver, q.plt) {

@@ -1,7 +1,7 @@
 //! Symbol resolution over a scope: the first definition in scope order
 //! wins (glibc's rules; weak definitions count as definitions).
 
-use super::dso::Dso;
+use super::Registry;
 use crate::elf::pod::Sym;
 use crate::elf::symbols::{Name, Version};
 
@@ -23,13 +23,13 @@ pub struct Query {
     pub first: Option<usize>,
 }
 
-/// Find `name` (version `ver`) in `scope` (indices into `dsos`).
-pub fn lookup(dsos: &[Dso], scope: &[usize], name: &[u8], ver: Option<&Version<'_>>, q: Query) -> Option<Def> {
+/// Find `name` (version `ver`) in `scope` (indices into the registry).
+pub fn lookup(reg: &Registry, scope: &[usize], name: &[u8], ver: Option<&Version<'_>>, q: Query) -> Option<Def> {
     let mut n = Name::new(name);
     let first = q.first.into_iter();
     for i in first.chain(scope.iter().copied()) {
-        let Some(d) = dsos.get(i) else { continue };
-        if q.skip_main && d.is_main {
+        let Some(d) = reg.get(i) else { continue };
+        if q.skip_main && d.is_program() {
             continue;
         }
         if let Some((_, sym)) = d.syms.lookup(&mut n, ver, q.plt) {

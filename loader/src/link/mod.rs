@@ -11,6 +11,7 @@ pub mod init;
 pub mod lookup;
 pub mod reloc;
 pub mod search;
+pub mod session;
 pub mod versions;
 
 use crate::error::Bytes;
@@ -18,64 +19,175 @@ use crate::sys::lock::SpinLock;
 use alloc::vec::Vec;
 use dso::Dso;
 
-/// Everything guardld knows about the process's objects.
-pub struct Linker {
-    /// Objects in load order: program, preloads, then dependencies
-    /// breadth-first. guardld itself is among them when something NEEDs it.
-    pub dsos: Vec<Dso>,
-    /// The global scope (indices into `dsos`), in lookup order.
+/// What lasts between link sessions: the process's objects, the global
+/// scope, the initializer order and the name index. Scratch state of one
+/// start-up or dlopen lives in a `session::Session`.
+pub struct Registry {
+    /// Objects by index, in load order: the program, guardld, preloads,
+    /// then dependencies breadth-first, then dlopen'd objects. An unloaded
+    /// object's slot is None (indices stay stable); dropping its record
+    /// unmaps its memory, so no view into it survives.
+    objects: Vec<Option<Dso>>,
+    /// The global scope (indices), in lookup order; guardld stays last.
     pub scope: Vec<usize>,
-    /// IFUNC relocations waiting for their resolver's object.
-    pub deferred: Vec<reloc::Deferred>,
     /// Objects in the order their initializers ran (finalizers run reversed).
     pub init_order: Vec<usize>,
     pub fini_done: bool,
     /// Symbol index of the global scope (rebuilt when the scope changes).
-    pub index: Option<index::Index>,
+    index: Option<index::SymbolIndex>,
     /// Bumped whenever `scope` changes, so a stale index is never used.
-    pub generation: u64,
-    /// Loaded objects by identity and name (kept for dlopen).
-    pub names: deps::Index,
-    /// How to find and map objects (kept for dlopen).
-    pub config: Option<deps::LoadConfig>,
-    /// Extra scope searched after the global one: the local scope of an
-    /// object being relocated by dlopen.
-    pub local: Vec<usize>,
+    generation: u64,
+    /// Loaded objects by identity and name.
+    pub known: deps::Known,
 }
 
-impl Linker {
+impl Registry {
     pub const fn new() -> Self {
-        Linker { dsos: Vec::new(), scope: Vec::new(), deferred: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0, names: deps::Index::new(), config: None, local: Vec::new() }
+        Registry { objects: Vec::new(), scope: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0, known: deps::Known::new() }
     }
-}
 
-impl Linker {
+    /// Add an object; returns its index.
+    pub fn push(&mut self, d: Dso) -> usize {
+        self.objects.push(Some(d));
+        self.objects.len() - 1
+    }
+
+    /// Index object `i` by identity and name, so it is loaded only once.
+    pub fn remember(&mut self, i: usize) {
+        if let Some(d) = self.objects.get(i).and_then(Option::as_ref) {
+            self.known.add(d, i);
+        }
+    }
+
+    /// Number of slots (live or unloaded): the next object's index.
+    pub fn slots(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Dso> {
+        self.objects.get(i).and_then(Option::as_ref)
+    }
+
+    /// Live objects with their indices, in load order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &Dso)> {
+        self.objects.iter().enumerate().filter_map(|(i, d)| Some((i, d.as_ref()?)))
+    }
+
+    /// The first live object satisfying `f`.
+    pub fn position(&self, f: impl Fn(&Dso) -> bool) -> Option<usize> {
+        self.iter().find(|(_, d)| f(d)).map(|(i, _)| i)
+    }
+
+    pub fn program(&self) -> Option<usize> {
+        self.position(Dso::is_program)
+    }
+
+    pub fn loader(&self) -> Option<usize> {
+        self.position(Dso::is_loader)
+    }
+
+    /// Drop object `i`'s record (unmapping what guardld mapped for it) and
+    /// every reference the registry holds to it.
+    pub fn unload(&mut self, i: usize) {
+        let Some(d) = self.objects.get_mut(i).and_then(Option::take) else { return };
+        if let Some(t) = d.tls_slot {
+            crate::tls::remove_module(t.modid);
+        }
+        self.known.remove(i);
+        if let Some(p) = self.scope.iter().position(|&k| k == i) {
+            self.scope.remove(p);
+            self.generation += 1;
+        }
+        self.init_order.retain(|&k| k != i);
+        drop(d);
+    }
+
+    /// Insert `i` into the global scope before guardld (which stays last).
+    pub fn add_to_scope(&mut self, i: usize) {
+        if self.scope.contains(&i) {
+            return;
+        }
+        let at = self.scope.iter().position(|&s| self[s].is_loader()).unwrap_or(self.scope.len());
+        self.scope.insert(at, i);
+        self.generation += 1;
+    }
+
+    /// Replace the global scope.
+    pub fn set_scope(&mut self, scope: Vec<usize>) {
+        self.scope = scope;
+        self.generation += 1;
+    }
+
     /// (Re)build the symbol index if the global scope changed.
     pub fn refresh_index(&mut self) {
         if self.index.as_ref().is_none_or(|x| x.generation != self.generation) {
-            self.index = Some(index::Index::build(&self.dsos, &self.scope, self.generation));
+            self.index = Some(index::SymbolIndex::build(self, &self.scope, self.generation));
         }
     }
 
-    /// Resolve a reference against the global scope: through the index
-    /// when it is current, else by walking the scope.
-    pub fn lookup_global(&self, name: &[u8], ver: Option<&crate::elf::symbols::Version<'_>>, q: lookup::Query) -> Option<lookup::Def> {
+    /// Resolve a reference against the global scope (through the index
+    /// when it is current, else by walking the scope), then `local`.
+    pub fn lookup_global(&self, name: &[u8], ver: Option<&crate::elf::symbols::Version<'_>>, q: lookup::Query, local: &[usize]) -> Option<lookup::Def> {
         match &self.index {
-            Some(x) if x.generation == self.generation => x.lookup(&self.dsos, name, ver, q),
-            _ => lookup::lookup(&self.dsos, &self.scope, name, ver, q),
+            Some(x) if x.generation == self.generation => x.lookup(self, name, ver, q),
+            _ => lookup::lookup(self, &self.scope, name, ver, q),
         }
-        .or_else(|| lookup::lookup(&self.dsos, &self.local, name, ver, q))
+        .or_else(|| lookup::lookup(self, local, name, ver, q))
+    }
+
+    /// An object and everything it needs, breadth-first.
+    pub fn closure(&self, root: usize) -> deps::Bfs {
+        let mut c = deps::Bfs::new();
+        c.add(root);
+        let mut k = 0;
+        while k < c.list.len() {
+            let i = c.list[k];
+            k += 1;
+            for &j in self[i].deps.iter().flatten() {
+                c.add(j);
+            }
+        }
+        c
     }
 }
 
-impl Default for Linker {
+impl core::ops::Index<usize> for Registry {
+    type Output = Dso;
+    /// Object `i`; indices come from the registry's own lists, which drop
+    /// an object's index when it is unloaded.
+    fn index(&self, i: usize) -> &Dso {
+        match self.get(i) {
+            Some(d) => d,
+            None => panic!("object {i} is not loaded"),
+        }
+    }
+}
+
+impl core::ops::IndexMut<usize> for Registry {
+    fn index_mut(&mut self, i: usize) -> &mut Dso {
+        match self.objects.get_mut(i).and_then(Option::as_mut) {
+            Some(d) => d,
+            None => panic!("object {i} is not loaded"),
+        }
+    }
+}
+
+impl Default for Registry {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// The process-wide linker state (the finalizer and runtime API need it).
-pub static LINKER: SpinLock<Linker> = SpinLock::new(Linker::new());
+/// The process-wide linker state: the registry and how to find objects.
+pub struct Linker {
+    pub reg: Registry,
+    /// Set by start-up, used by every later dlopen.
+    pub config: Option<deps::LoadConfig>,
+}
+
+/// The linker state (the finalizer and the runtime API need it after
+/// start-up).
+pub static LINKER: SpinLock<Linker> = SpinLock::new(Linker { reg: Registry::new(), config: None });
 
 /// Error collection: every problem is printed as `guardld: <file>: <reason>`
 /// when found; the caller exits 127 at the end of the stage if any was.
@@ -113,48 +225,3 @@ impl Errors {
     }
 }
 
-/// Relocate every object except guardld, dependencies before dependents
-/// (reverse load order, the program last, as glibc), then protect RELRO.
-pub fn relocate_all(l: &mut Linker, errs: &mut Errors) {
-    l.refresh_index();
-    let mut objs = Vec::with_capacity(l.dsos.len());
-    for (i, d) in l.dsos.iter_mut().enumerate() {
-        if d.is_self {
-            d.relocated = true;
-        } else {
-            objs.push(i);
-        }
-    }
-    relocate_objects(l, &objs, errs);
-    protect_relro(l, &objs, errs);
-}
-
-/// Relocate `objs` (given in load order) in reverse, dependencies first;
-/// IFUNC relocations run once their resolver's object is relocated, and
-/// none once an error was found (no object code runs after a failure).
-pub fn relocate_objects(l: &mut Linker, objs: &[usize], errs: &mut Errors) {
-    for &i in objs.iter().rev() {
-        crate::debug!(Reloc, "relocating {}", Bytes(l.dsos[i].name()));
-        reloc::relocate(l, i, errs);
-        l.dsos[i].relocated = true;
-        if errs.count == 0 {
-            reloc::run_deferred(l, false, errs);
-        }
-    }
-    if errs.count == 0 {
-        reloc::run_deferred(l, true, errs);
-    }
-    l.deferred.clear();
-}
-
-/// Make the RELRO range of each of `objs` read-only.
-pub fn protect_relro(l: &Linker, objs: &[usize], errs: &mut Errors) {
-    for &i in objs {
-        let d = &l.dsos[i];
-        if let Err(e) = crate::map::exec::protect_relro(d.relro, d.img.bias) {
-            let mut msg = alloc::string::String::new();
-            let _ = e.describe(&mut msg);
-            errs.report(d.name(), format_args!("{msg}"));
-        }
-    }
-}

@@ -3,12 +3,14 @@
 //! IFUNC resolvers run only once the object defining them is relocated:
 //! relocations that need a resolver of an unrelocated object are deferred.
 
-use super::dso::Dso;
+use super::Errors;
+use super::Registry;
+use super::dso::{Dso, State};
 use super::lookup::Query;
-use super::{Errors, Linker};
+use super::session::Session;
 use crate::elf::pod::{Rela, Sym};
 use crate::elf::symbols::{STB_LOCAL, STB_WEAK, STT_GNU_IFUNC, STT_TLS, SHN_UNDEF};
-use alloc::vec::Vec;
+
 
 pub const R_NONE: u32 = 0;
 pub const R_64: u32 = 1;
@@ -26,6 +28,16 @@ pub const R_SIZE32: u32 = 32;
 pub const R_SIZE64: u32 = 33;
 pub const R_TLSDESC: u32 = 36;
 pub const R_IRELATIVE: u32 = 37;
+
+/// Whether a relocation needing an unrelocated object's IFUNC resolver
+/// may wait.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Defer {
+    /// Wait until the resolver's object is relocated.
+    WhileUnrelocated,
+    /// Run the resolver now (the last pass: dependency cycles).
+    Never,
+}
 
 /// A relocation postponed until an IFUNC resolver may run.
 pub struct Deferred {
@@ -55,8 +67,9 @@ fn type_name(t: u32) -> &'static str {
 }
 
 /// Relocate object `i` against `scope`.
-pub fn relocate(l: &mut Linker, i: usize, errs: &mut Errors) {
-    let d = &l.dsos[i];
+pub fn relocate(reg: &Registry, s: &mut Session, i: usize) {
+    let errs = &mut s.errors;
+    let d = &reg[i];
     crate::sys::signals::working_on(d.name());
     if d.dyn_.textrel {
         errs.report(d.name(), format_args!("text relocations (DT_TEXTREL) are not supported: rebuild with -fPIC"));
@@ -76,7 +89,7 @@ pub fn relocate(l: &mut Linker, i: usize, errs: &mut Errors) {
     }
     for relas in tables {
         for r in relas {
-            apply(l, i, r, errs);
+            apply(reg, s, i, r, Defer::WhileUnrelocated);
         }
     }
 }
@@ -92,14 +105,11 @@ fn relr(d: &Dso, errs: &mut Errors) {
     };
     let mut at = 0u64;
     let put = |vaddr: u64, errs: &mut Errors| {
-        if !d.img.writable(vaddr, 8) {
+        let Some(w) = d.img.read_writable_u64(vaddr) else {
             errs.report(d.name(), format_args!("RELR target {vaddr:#x} outside any writable segment"));
             return false;
-        }
-        let p = d.img.addr(vaddr) as *mut u64;
-        // SAFETY: checked inside a writable segment of this object.
-        unsafe { p.write_unaligned(p.read_unaligned().wrapping_add(d.img.bias as u64)) };
-        true
+        };
+        d.img.write_u64(vaddr, w.wrapping_add(d.img.bias as u64))
     };
     for &w in words {
         if w & 1 == 0 {
@@ -139,8 +149,8 @@ enum Found {
 
 /// Find the definition symbol `symidx` of object `i` refers to, with
 /// glibc's rules; every failure is reported to `errs`.
-fn find(l: &Linker, i: usize, symidx: usize, q: Query, errs: &mut Errors) -> Found {
-    let d = &l.dsos[i];
+fn find(reg: &Registry, local: &[usize], i: usize, symidx: usize, q: Query, errs: &mut Errors) -> Found {
+    let d = &reg[i];
     if symidx == 0 {
         return Found::NoSymbol;
     }
@@ -163,10 +173,10 @@ fn find(l: &Linker, i: usize, symidx: usize, q: Query, errs: &mut Errors) -> Fou
     let q = Query { first: if d.dyn_.symbolic { Some(i) } else { None }, ..q };
     crate::stats::count(&crate::stats::LOOKUPS);
     crate::debug!(Symbols, "symbol={}; lookup for {}", crate::error::Bytes(name), crate::error::Bytes(d.name()));
-    match l.lookup_global(name, ver.as_ref(), q) {
+    match reg.lookup_global(name, ver.as_ref(), q, local) {
         Some(def) => {
             crate::debug!(Bindings, "binding {} to {} `{}'", crate::error::Bytes(d.name()),
-                crate::error::Bytes(l.dsos[def.dso].name()), crate::error::Bytes(name));
+                crate::error::Bytes(reg[def.dso].name()), crate::error::Bytes(name));
             Found::Def(def)
         }
         None if sym.st_info >> 4 == STB_WEAK => Found::WeakMissing,
@@ -186,18 +196,18 @@ fn report_undefined(who: &[u8], name: &[u8], ver: Option<&crate::elf::symbols::V
 }
 
 /// Resolve the symbol of relocation type `ty` at index `symidx` of object `i`.
-fn resolve(l: &Linker, i: usize, symidx: usize, ty: u32, errs: &mut Errors) -> Value {
+fn resolve(reg: &Registry, s: &mut Session, i: usize, symidx: usize, ty: u32) -> Value {
     let q = Query { skip_main: ty == R_COPY, plt: ty == R_JUMP_SLOT, first: None };
-    match find(l, i, symidx, q, errs) {
+    match find(reg, &s.local, i, symidx, q, &mut s.errors) {
         Found::NoSymbol | Found::WeakMissing => Value::Addr(0, None),
-        Found::Own(sym) => def_value(l, i, sym),
-        Found::Def(def) => def_value(l, def.dso, def.sym),
+        Found::Own(sym) => def_value(reg, i, sym),
+        Found::Def(def) => def_value(reg, def.dso, def.sym),
         Found::Missing => Value::Missing,
     }
 }
 
-fn def_value(l: &Linker, dso: usize, sym: &'static Sym) -> Value {
-    let d = &l.dsos[dso];
+fn def_value(reg: &Registry, dso: usize, sym: &'static Sym) -> Value {
+    let d = &reg[dso];
     if sym.st_shndx == SHN_UNDEF && sym.st_value == 0 {
         return Value::Addr(0, Some((dso, sym)));
     }
@@ -210,15 +220,16 @@ fn def_value(l: &Linker, dso: usize, sym: &'static Sym) -> Value {
 
 /// The object whose TLS block a TLS relocation refers to, and the symbol's
 /// offset inside it (before the addend).
-fn tls_target(l: &Linker, i: usize, symidx: usize, errs: &mut Errors) -> Option<(usize, u64)> {
+fn tls_target(reg: &Registry, s: &mut Session, i: usize, symidx: usize) -> Option<(usize, u64)> {
+    let errs = &mut s.errors;
     // TLS references use the PLT class as in glibc: never an undefined symbol.
-    let def = match find(l, i, symidx, Query { plt: true, ..Query::default() }, errs) {
+    let def = match find(reg, &s.local, i, symidx, Query { plt: true, ..Query::default() }, errs) {
         Found::NoSymbol => return Some((i, 0)),
         Found::Own(sym) => return Some((i, sym.st_value)),
         Found::Def(def) => def,
         Found::WeakMissing => {
             // No TLS block to point at: an error, weak or not.
-            let d = &l.dsos[i];
+            let d = &reg[i];
             let sym = d.syms.get(symidx)?;
             report_undefined(d.name(), d.syms.name(sym).unwrap_or(b"?"), d.syms.required_version(symidx).as_ref(), errs);
             return None;
@@ -226,7 +237,7 @@ fn tls_target(l: &Linker, i: usize, symidx: usize, errs: &mut Errors) -> Option<
         Found::Missing => return None,
     };
     if def.sym.st_info & 0xf != STT_TLS {
-        let d = &l.dsos[i];
+        let d = &reg[i];
         let name = d.syms.get(symidx).and_then(|s| d.syms.name(s)).unwrap_or(b"?");
         errs.report(d.name(), format_args!("TLS reference to non-TLS symbol {}", crate::error::Bytes(name)));
         return None;
@@ -236,18 +247,15 @@ fn tls_target(l: &Linker, i: usize, symidx: usize, errs: &mut Errors) -> Option<
 
 /// Call an IFUNC resolver.
 fn call_resolver(addr: u64) -> u64 {
-    // SAFETY: the address is an STT_GNU_IFUNC symbol (or IRELATIVE addend) of
-    // a relocated object: a resolver taking no arguments.
-    let f: extern "C" fn() -> u64 = unsafe { core::mem::transmute(addr as usize) };
-    f()
+    super::init::run_resolver(addr as usize) as u64
 }
 
-/// Apply one RELA relocation (or defer it).
-pub fn apply(l: &mut Linker, i: usize, r: &Rela, errs: &mut Errors) {
+/// Apply one RELA relocation (or defer it, as `defer` allows).
+pub fn apply(reg: &Registry, s: &mut Session, i: usize, r: &Rela, defer: Defer) {
     crate::stats::count(&crate::stats::RELOCS);
     let ty = (r.r_info & 0xffff_ffff) as u32;
     let symidx = (r.r_info >> 32) as usize;
-    let d = &l.dsos[i];
+    let d = &reg[i];
     let width = match ty {
         R_NONE => return,
         R_PC32 | R_32 | R_32S | R_SIZE32 => 4,
@@ -256,26 +264,36 @@ pub fn apply(l: &mut Linker, i: usize, r: &Rela, errs: &mut Errors) {
         _ => 8,
     };
     if !d.img.writable(r.r_offset, width) {
-        errs.report(d.name(), format_args!("relocation target {:#x} outside any writable segment", r.r_offset));
+        s.errors.report(d.name(), format_args!("relocation target {:#x} outside any writable segment", r.r_offset));
         return;
     }
+    let waits = |owner: usize| defer == Defer::WhileUnrelocated && reg[owner].state != State::Relocated;
+    // No object code runs once an error was found: a resolver may read
+    // what a failed relocation left unset (the session fails anyway).
+    let failed = s.errors.count != 0;
     let at = d.img.addr(r.r_offset);
     let bias = d.img.bias as u64;
     let value: u64 = match ty {
         R_RELATIVE => bias.wrapping_add(r.r_addend as u64),
         R_IRELATIVE => {
-            if !l.dsos[i].relocated {
-                l.deferred.push(Deferred { dso: i, rela: *r, waits_for: i });
+            if waits(i) {
+                s.deferred.push(Deferred { dso: i, rela: *r, waits_for: i });
+                return;
+            }
+            if failed {
                 return;
             }
             call_resolver(bias.wrapping_add(r.r_addend as u64))
         }
         R_64 | R_GLOB_DAT | R_JUMP_SLOT | R_PC32 | R_32 | R_32S | R_COPY | R_SIZE32 | R_SIZE64 => {
-            let s = match resolve(l, i, symidx, ty, errs) {
+            let v = match resolve(reg, s, i, symidx, ty) {
                 Value::Missing => return,
                 Value::Ifunc(res, owner) => {
-                    if !l.dsos[owner].relocated {
-                        l.deferred.push(Deferred { dso: i, rela: *r, waits_for: owner });
+                    if waits(owner) {
+                        s.deferred.push(Deferred { dso: i, rela: *r, waits_for: owner });
+                        return;
+                    }
+                    if failed {
                         return;
                     }
                     (call_resolver(res), None)
@@ -284,69 +302,64 @@ pub fn apply(l: &mut Linker, i: usize, r: &Rela, errs: &mut Errors) {
             };
             let a = r.r_addend as u64;
             match ty {
-                R_GLOB_DAT | R_JUMP_SLOT => s.0,
-                R_64 => s.0.wrapping_add(a),
-                R_SIZE64 | R_SIZE32 => s.1.map_or(0, |s| s.1.st_size).wrapping_add(a),
-                R_PC32 => s.0.wrapping_add(a).wrapping_sub(at as u64),
-                R_COPY => return copy(l, i, r, s, errs),
-                _ => s.0.wrapping_add(a),
+                R_GLOB_DAT | R_JUMP_SLOT => v.0,
+                R_64 => v.0.wrapping_add(a),
+                R_SIZE64 | R_SIZE32 => v.1.map_or(0, |s| s.1.st_size).wrapping_add(a),
+                R_PC32 => v.0.wrapping_add(a).wrapping_sub(at as u64),
+                R_COPY => return copy(reg, i, r, v, &mut s.errors),
+                _ => v.0.wrapping_add(a),
             }
         }
         R_DTPMOD64 | R_DTPOFF64 | R_TPOFF64 | R_TLSDESC => {
-            let Some((owner, v)) = tls_target(l, i, symidx, errs) else { return };
-            let o = &l.dsos[owner];
-            if o.tls_modid == 0 {
-                errs.report(d.name(), format_args!("{} against an object without TLS ({})", type_name(ty), crate::error::Bytes(o.name())));
+            let Some((owner, v)) = tls_target(reg, s, i, symidx) else { return };
+            let o = &reg[owner];
+            let Some(slot) = o.tls_slot else {
+                s.errors.report(d.name(), format_args!("{} against an object without TLS ({})", type_name(ty), crate::error::Bytes(o.name())));
                 return;
-            }
+            };
             let v = v.wrapping_add(r.r_addend as u64);
-            let tpoff = v.wrapping_sub(o.tls_offset as u64);
+            let tpoff = v.wrapping_sub(slot.offset as u64);
             match ty {
-                R_DTPMOD64 => o.tls_modid as u64,
+                R_DTPMOD64 => slot.modid as u64,
                 R_DTPOFF64 => v,
                 R_TPOFF64 => tpoff,
                 _ => {
                     // TLSDESC: {resolver, argument}; every module sits in
                     // static TLS, so the argument is the tp offset itself.
-                    if !d.img.writable(r.r_offset, 16) {
-                        errs.report(d.name(), format_args!("relocation target {:#x} outside any writable segment", r.r_offset));
-                        return;
-                    }
-                    // SAFETY: checked: 16 bytes inside a writable segment.
-                    unsafe {
-                        (at as *mut u64).write_unaligned(crate::arch::tlsdesc_static as *const () as u64);
-                        ((at + 8) as *mut u64).write_unaligned(tpoff);
+                    let mut desc = [0u8; 16];
+                    desc[..8].copy_from_slice(&(crate::arch::tlsdesc_static as *const () as u64).to_le_bytes());
+                    desc[8..].copy_from_slice(&tpoff.to_le_bytes());
+                    if !d.img.write_bytes(r.r_offset, &desc) {
+                        s.errors.report(d.name(), format_args!("relocation target {:#x} outside any writable segment", r.r_offset));
                     }
                     return;
                 }
             }
         }
         _ => {
-            errs.report(d.name(), format_args!("unsupported relocation type {ty}"));
+            s.errors.report(d.name(), format_args!("unsupported relocation type {ty}"));
             return;
         }
     };
-    let d = &l.dsos[i];
     if width == 4 {
         let fits = match ty {
             R_32 | R_SIZE32 => value <= u32::MAX as u64,
             _ => (value as i64) >= i32::MIN as i64 && (value as i64) <= i32::MAX as i64,
         };
         if !fits {
-            errs.report(d.name(), format_args!("relocation at {:#x} overflows 32 bits", r.r_offset));
+            s.errors.report(d.name(), format_args!("relocation at {:#x} overflows 32 bits", r.r_offset));
             return;
         }
-        // SAFETY: checked: 4 bytes inside a writable segment.
-        unsafe { (at as *mut u32).write_unaligned(value as u32) };
+        // Checked writable above.
+        d.img.write_u32(r.r_offset, value as u32);
     } else {
-        // SAFETY: checked: 8 bytes inside a writable segment.
-        unsafe { (at as *mut u64).write_unaligned(value) };
+        d.img.write_u64(r.r_offset, value);
     }
 }
 
 /// R_X86_64_COPY: copy the definition's bytes into the executable.
-fn copy(l: &Linker, i: usize, r: &Rela, s: (u64, Option<(usize, &'static Sym)>), errs: &mut Errors) {
-    let d = &l.dsos[i];
+fn copy(reg: &Registry, i: usize, r: &Rela, s: (u64, Option<(usize, &'static Sym)>), errs: &mut Errors) {
+    let d = &reg[i];
     let Some(want) = d.syms.get((r.r_info >> 32) as usize) else { return };
     let Some((owner, src)) = s.1 else { return };
     if src.st_info & 0xf == STT_TLS {
@@ -359,25 +372,9 @@ fn copy(l: &Linker, i: usize, r: &Rela, s: (u64, Option<(usize, &'static Sym)>),
         return;
     }
     // The source must lie inside the defining object's segments.
-    if l.dsos[owner].img.bytes(src.st_value, size).is_none() {
+    let Some(bytes) = reg[owner].img.bytes(src.st_value, size) else {
         errs.report(d.name(), format_args!("copy relocation source outside its object"));
         return;
-    }
-    // SAFETY: both ranges were checked inside mapped segments; they belong to
-    // different objects, so they do not overlap.
-    unsafe { core::ptr::copy_nonoverlapping(s.0 as usize as *const u8, d.img.addr(r.r_offset) as *mut u8, size as usize) };
-}
-
-/// Apply the deferred relocations whose resolvers may now run; with `all`,
-/// every remaining one (end of relocation: every object is relocated).
-pub fn run_deferred(l: &mut Linker, all: bool, errs: &mut Errors) {
-    let pending: Vec<Deferred> = core::mem::take(&mut l.deferred);
-    for p in pending {
-        if all || l.dsos[p.waits_for].relocated {
-            l.dsos[p.waits_for].relocated = true;
-            apply(l, p.dso, &p.rela, errs);
-        } else {
-            l.deferred.push(p);
-        }
-    }
+    };
+    d.img.write_bytes(r.r_offset, bytes);
 }

@@ -139,6 +139,17 @@ impl Cache {
     }
 }
 
+/// /etc/ld.so.cache, mapped read-only for the life of the process; None
+/// when absent or not in the format guardld reads.
+pub fn ld_so_cache() -> Option<Cache> {
+    let f = crate::sys::file::open(c"/etc/ld.so.cache").ok()?;
+    if f.size < 48 || f.size > 64 << 20 {
+        return None;
+    }
+    use rustix::fd::AsFd;
+    Cache::new(crate::sys::raw::map_readonly_forever(f.fd.as_fd(), f.size as usize)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,40 +1,43 @@
-//! Execute a mapping plan with syscalls. A failure unmaps everything this
-//! object got: never a partly mapped object.
+//! The executor: the one place where plan operations become syscalls
+//! (mmap, mremap, madvise, mprotect). Two entry points, one per kind of
+//! plan:
+//!
+//! * `execute`: an object guardld maps from its file (`plan::plan`).
+//!   Reserve the span, replay the map ops, install all guards before any
+//!   write, zero the bss tails. Any failure unmaps everything this object
+//!   got: never a partly mapped object. If the kernel refuses guards the
+//!   object is unmapped too and the error says so
+//!   (`MapError::GuardsRefused`): the caller records it and maps the
+//!   object again from a ProtNone plan.
+//! * `execute_in_place`: an object the kernel mapped (`holes::plan`): grow
+//!   the mapping before each padding hole in place and guard the grown
+//!   part. It never fails as a whole: a hole whose growth or guard fails
+//!   stays a hole (never a PROT_NONE VMA, never readable padding).
+//!
+//! The page size is the plan's. What guard support is known is not read
+//! from global state: the caller says whether to try the batched install,
+//! and each run reports what the kernel said (`GuardReport`).
 
-use super::{Op, Plan};
-use crate::arch::madvise_raw;
+use super::{GuardReport, Op, Plan};
+use crate::sys::raw::{self, IoVec};
+use alloc::vec::Vec;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicU8, Ordering};
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 
-pub const MADV_GUARD_INSTALL: usize = 102;
-
-/// Whether guard installation works here: learnt from the first attempt.
-const GUARDS_UNKNOWN: u8 = 0;
-const GUARDS_WORK: u8 = 1;
-const GUARDS_FAIL: u8 = 2;
-static GUARDS: AtomicU8 = AtomicU8::new(GUARDS_UNKNOWN);
-
-/// Why the kernel refused guards (errno), for the fallback message.
-static GUARD_ERRNO: AtomicU8 = AtomicU8::new(0);
-
-/// True once a guard install has failed in this process: later objects are
-/// planned in prot-none mode.
-pub fn guards_failed() -> bool {
-    GUARDS.load(Ordering::Relaxed) == GUARDS_FAIL
-}
-
-pub fn guard_errno() -> i32 {
-    GUARD_ERRNO.load(Ordering::Relaxed) as i32
-}
+/// madvise advice: install guard regions (Linux 6.13; file mappings 6.15),
+/// 102. The one definition in guardld (`probe` and `GuardSupport` use it).
+pub const MADV_GUARD_INSTALL: u32 = linux_raw_sys::general::MADV_GUARD_INSTALL;
 
 #[derive(Clone, Copy, Debug)]
 pub enum MapError {
     Reserve(Errno),
     Map(Errno, u64),
     Protect(Errno, u64),
+    /// The kernel refused MADV_GUARD_INSTALL with this errno. Nothing of
+    /// the object is left mapped.
+    GuardsRefused(i32),
 }
 
 impl MapError {
@@ -43,6 +46,7 @@ impl MapError {
             MapError::Reserve(e) => write!(f, "cannot reserve address space: {}", crate::sys::file::errno_text(e)),
             MapError::Map(e, a) => write!(f, "cannot map segment at {a:#x}: {}", crate::sys::file::errno_text(e)),
             MapError::Protect(e, a) => write!(f, "cannot protect range at {a:#x}: {}", crate::sys::file::errno_text(e)),
+            MapError::GuardsRefused(e) => write!(f, "cannot install guard regions (errno {e})"),
         }
     }
 }
@@ -56,19 +60,23 @@ pub struct Mapped {
     pub bias: usize,
     pub start: usize,
     pub len: usize,
-    /// Padding ranges covered by guards (false: fell back to PROT_NONE).
-    pub guarded: bool,
+    /// What the kernel said about guards (never `refused`: that is an error).
+    pub guards: GuardReport,
     /// Ranges mapped so far (what to undo on failure).
-    pub placed: alloc::vec::Vec<(usize, usize)>,
+    placed: Vec<(usize, usize)>,
 }
 
 /// Map `plan` from `fd`. `fixed` places the span at its link-time address
-/// (ET_EXEC); otherwise the kernel chooses.
-pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool) -> Result<Mapped, MapError> {
-    execute_with(plan, fd, fixed, true)
+/// (ET_EXEC); otherwise the kernel chooses. `batch`: try installing all
+/// guards with one process_madvise (`GuardSupport::batch`).
+pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, batch: bool) -> Result<Mapped, MapError> {
+    let mut inst = Installer { batch, report: GuardReport::default() };
+    let mut m = execute_with(plan, fd, fixed, true, &mut inst)?;
+    m.guards = inst.report;
+    Ok(m)
 }
 
-fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool) -> Result<Mapped, MapError> {
+fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool, inst: &mut Installer) -> Result<Mapped, MapError> {
     let hint = if fixed { plan.span_start as *mut c_void } else { core::ptr::null_mut() };
     let flags = if fixed { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE };
     // When every byte of the span is covered by ops (no PROT_NONE gaps) and
@@ -93,7 +101,7 @@ fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool) 
         return Err(MapError::Reserve(Errno::EXIST));
     }
     let bias = start.wrapping_sub(plan.span_start as usize);
-    let mut m = Mapped { bias, start, len: plan.span_len as usize, guarded: true, placed: alloc::vec::Vec::new() };
+    let mut m = Mapped { bias, start, len: plan.span_len as usize, guards: GuardReport::default(), placed: Vec::new() };
     // With the first op as the reservation, trim the reservation back to
     // that op and place the others into the freed tail with
     // FIXED_NOREPLACE: plain insertions, where replacing parts of the
@@ -105,7 +113,7 @@ fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool) 
             // SAFETY: the tail of our own reservation.
             trimmed = unsafe { rustix::mm::munmap((start + len as usize) as *mut c_void, m.len - len as usize) }.is_ok();
         }
-    match run_ops(plan, fd, &mut m, first.is_some(), trimmed) {
+    match run_ops(plan, fd, &mut m, first.is_some(), trimmed, inst) {
         Ok(()) => Ok(m),
         Err(e) => {
             if trimmed {
@@ -117,7 +125,7 @@ fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool) 
                 }
                 if matches!(e, MapError::Map(Errno::EXIST, _)) {
                     // Raced with another mapping: do it the replacing way.
-                    return execute_with(plan, fd, fixed, false);
+                    return execute_with(plan, fd, fixed, false, inst);
                 }
             } else {
                 // SAFETY: the span is ours alone; unmapping it undoes every op.
@@ -141,7 +149,7 @@ fn covers_span(plan: &Plan) -> bool {
     end == plan.span_start + plan.span_len
 }
 
-fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, first_done: bool, into_free: bool) -> Result<(), MapError> {
+fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, first_done: bool, into_free: bool, inst: &mut Installer) -> Result<(), MapError> {
     let fixed = if into_free { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE | MapFlags::FIXED };
     let mut guards: [(usize, usize); 8] = [(0, 0); 8];
     let mut nguards = 0;
@@ -175,87 +183,124 @@ fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, first_done: bool, in
                 // Collected, then installed in one call before any write.
                 let at = m.bias.wrapping_add(addr as usize);
                 if nguards == guards.len() {
-                    install_all(&guards[..nguards], m)?;
+                    inst.install(&guards[..nguards]).map_err(MapError::GuardsRefused)?;
                     nguards = 0;
                 }
                 guards[nguards] = (at, len as usize);
                 nguards += 1;
             }
             Op::Zero { addr, len } => {
-                install_all(&guards[..nguards], m)?;
+                inst.install(&guards[..nguards]).map_err(MapError::GuardsRefused)?;
                 nguards = 0;
                 zero(plan, m.bias, addr, len)?
             }
+            // Only in plans of kernel-mapped objects (`execute_in_place`).
+            Op::GrowInPlace { addr, .. } => return Err(MapError::Map(Errno::INVAL, addr)),
         }
     }
-    install_all(&guards[..nguards], m)
+    inst.install(&guards[..nguards]).map_err(MapError::GuardsRefused)
 }
 
-/// Install guards on every range; where the kernel refuses, the range
-/// becomes PROT_NONE instead (glibc's layout for that gap): padding is never
-/// left accessible.
-fn install_all(ranges: &[(usize, usize)], m: &mut Mapped) -> Result<(), MapError> {
-    if ranges.is_empty() || install_guards(ranges) {
-        return Ok(());
-    }
-    m.guarded = false;
-    for &(at, len) in ranges {
-        // SAFETY: padding inside our own span; nothing lives there.
-        unsafe { rustix::mm::mprotect(at as *mut c_void, len, MprotectFlags::empty()) }
-            .map_err(|e| MapError::Protect(e, (at - m.bias) as u64))?;
-    }
-    Ok(())
+/// Guard installation during one executor run: whether to try the batched
+/// call, and what the kernel said (reported to the caller).
+struct Installer {
+    batch: bool,
+    report: GuardReport,
 }
 
-/// process_madvise(2) on ourselves: one syscall for all of an object's
-/// padding ranges. PIDFD_SELF (Linux 6.14+) names the calling process.
-const SYS_PROCESS_MADVISE: usize = 440;
-const PIDFD_SELF: isize = -10000;
-static BATCH: AtomicU8 = AtomicU8::new(GUARDS_UNKNOWN);
-
-fn install_batch(ranges: &[(usize, usize)]) -> Option<bool> {
-    if BATCH.load(Ordering::Relaxed) == GUARDS_FAIL {
-        return None;
+impl Installer {
+    /// Install guards on every range; Err(errno) if the kernel refuses (the
+    /// caller undoes the ranges: padding is never left accessible, and
+    /// never turned into a PROT_NONE VMA behind the plan's back).
+    fn install(&mut self, ranges: &[(usize, usize)]) -> Result<(), i32> {
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        if let Some(e) = self.report.refused {
+            return Err(e);
+        }
+        if ranges.len() > 1 && self.batch {
+            if install_batch(ranges) {
+                return Ok(());
+            }
+            // Not available (old kernel, EBADF for PIDFD_SELF): madvise
+            // range by range from now on.
+            self.batch = false;
+            self.report.no_batch = true;
+        }
+        for &(at, len) in ranges {
+            // SAFETY: the range is padding of an object being mapped:
+            // nothing of value is there, and guards go in before any write.
+            if let Err(e) = unsafe { raw::madvise(at, len, MADV_GUARD_INSTALL) } {
+                let e = e.raw_os_error();
+                self.report.refused = Some(e);
+                return Err(e);
+            }
+        }
+        Ok(())
     }
+}
+
+/// All ranges in one process_madvise on ourselves (PIDFD_SELF, Linux
+/// 6.14+); false if not all were guarded.
+fn install_batch(ranges: &[(usize, usize)]) -> bool {
     let total: usize = ranges.iter().map(|r| r.1).sum();
-    // SAFETY: struct iovec { void *base; size_t len; } has the layout of
-    // the pairs; the ranges are our own padding, guarded before any write.
-    let r = unsafe { crate::arch::syscall5(SYS_PROCESS_MADVISE, PIDFD_SELF as usize, ranges.as_ptr() as usize, ranges.len(), MADV_GUARD_INSTALL, 0) };
-    if r >= 0 && r as usize == total {
-        BATCH.store(GUARDS_WORK, Ordering::Relaxed);
-        return Some(true);
-    }
-    // Not available (old kernel, EBADF for PIDFD_SELF): use madvise from now on.
-    BATCH.store(GUARDS_FAIL, Ordering::Relaxed);
-    None
+    let iov: Vec<IoVec> = ranges.iter().map(|&(base, len)| IoVec { base, len }).collect();
+    // SAFETY: the ranges are our own padding, guarded before any write.
+    let r = unsafe { raw::process_madvise_self(&iov, MADV_GUARD_INSTALL) };
+    r == Ok(total)
 }
 
-/// Install guards on every range; false if the kernel refuses.
-fn install_guards(ranges: &[(usize, usize)]) -> bool {
-    if GUARDS.load(Ordering::Relaxed) == GUARDS_FAIL {
-        return false;
-    }
-    if ranges.len() > 1 && install_batch(ranges) == Some(true) {
-        GUARDS.store(GUARDS_WORK, Ordering::Relaxed);
-        return true;
-    }
-    let mut r = 0;
-    for &(at, len) in ranges {
-        // SAFETY: the range is padding of an object being mapped: nothing of
-        // value is there, and guards are installed before any write.
-        r = unsafe { madvise_raw(at, len, MADV_GUARD_INSTALL) };
-        if r != 0 {
-            break;
+/// What `execute_in_place` did.
+pub struct InPlace {
+    /// Holes filled (grown, and guarded in Guard mode).
+    pub filled: usize,
+    pub guards: GuardReport,
+}
+
+/// Run a plan of an object the kernel mapped at `bias` (`holes::plan`):
+/// each `GrowInPlace` grows the mapping ending at `addr` over the hole in
+/// place; the `Guard`s of the grown holes are then installed together
+/// (`batch`: with one process_madvise). A hole whose growth fails, or
+/// whose guard the kernel refuses, is shrunk back: it stays a hole.
+pub fn execute_in_place(plan: &Plan, bias: usize, batch: bool) -> InPlace {
+    let page = plan.page_size as usize;
+    let mut inst = Installer { batch, report: GuardReport::default() };
+    // (link-time addr, runtime addr, len) of each grown hole.
+    let mut grown: Vec<(u64, usize, usize)> = Vec::new();
+    let mut guards: Vec<(usize, usize)> = Vec::new();
+    for op in &plan.ops {
+        match *op {
+            Op::GrowInPlace { addr, len } => {
+                let at = bias.wrapping_add(addr as usize);
+                let last = at.wrapping_sub(page);
+                // SAFETY: grows the VMA ending at `at` over the hole after
+                // it, in place (no MREMAP_MAYMOVE): nothing else is touched.
+                let r = unsafe { rustix::mm::mremap(last as *mut c_void, page, page + len as usize, rustix::mm::MremapFlags::empty()) };
+                if r.ok() == Some(last as *mut c_void) {
+                    grown.push((addr, at, len as usize));
+                }
+            }
+            Op::Guard { addr, len } => {
+                if let Some(&(_, at, l)) = grown.iter().find(|g| g.0 == addr && g.2 == len as usize) {
+                    guards.push((at, l));
+                }
+            }
+            // Never in an in-place plan: the kernel mapped the object.
+            Op::MapFile { .. } | Op::MapAnon { .. } | Op::Zero { .. } => {}
         }
     }
-    if r == 0 {
-        GUARDS.store(GUARDS_WORK, Ordering::Relaxed);
-        return true;
+    let mut filled = grown.len();
+    if inst.install(&guards).is_err() {
+        // Back to holes: shrink every mapping we grew to be guarded (munmap
+        // takes any guard already installed with it).
+        for &(at, len) in &guards {
+            // SAFETY: the part we just added; it holds nothing.
+            let _ = unsafe { rustix::mm::munmap(at as *mut c_void, len) };
+        }
+        filled -= guards.len();
     }
-    GUARD_ERRNO.store((-r) as u8, Ordering::Relaxed);
-    GUARDS.store(GUARDS_FAIL, Ordering::Relaxed);
-    crate::debug!(Map, "guard regions unavailable (madvise 102: errno {}): padding falls back to PROT_NONE", -r);
-    false
+    InPlace { filled, guards: inst.report }
 }
 
 /// Zero the tail of a file page past p_filesz. If the segment is not
@@ -270,9 +315,9 @@ fn zero(plan: &Plan, bias: usize, addr: u64, len: u64) -> Result<(), MapError> {
         })
         .unwrap_or(0);
     let at = bias.wrapping_add(addr as usize);
-    let page = at & !4095;
+    let page = super::page_floor(at as u64, plan.page_size) as usize;
     let writable = prot & 2 != 0;
-    let page_len = ((at + len as usize + 4095) & !4095) - page;
+    let page_len = (at + len as usize).next_multiple_of(plan.page_size as usize) - page;
     if !writable {
         // SAFETY: a page of our own mapping.
         unsafe { rustix::mm::mprotect(page as *mut c_void, page_len, MprotectFlags::READ | MprotectFlags::WRITE) }

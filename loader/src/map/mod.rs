@@ -1,11 +1,19 @@
-//! Mapping an object: a pure planner (`plan`) turns program headers into a
-//! list of operations; the executor (`exec`) performs them with syscalls.
+//! Mapping an object: a pure planner (`plan`, and `holes` for an object the
+//! kernel already mapped) turns program headers into a list of operations;
+//! the executor (`exec`) performs them with syscalls; `load` is the glue
+//! (open, read headers, plan, execute, re-plan without guards if the kernel
+//! refuses them). What the process has learnt about guard support is a
+//! value the caller owns (`GuardSupport`), not global state.
+
+use core::cell::Cell;
 
 pub mod exec;
 pub mod holes;
+pub mod load;
 pub mod plan;
 pub mod probe;
 pub mod scan;
+pub mod span;
 
 /// What guardld does with the padding between PT_LOAD segments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +68,13 @@ pub enum Op {
     MapAnon { addr: u64, len: u64, prot: u32 },
     /// madvise(MADV_GUARD_INSTALL) on [addr, addr+len).
     Guard { addr: u64, len: u64 },
+    /// Only in plans for an object the kernel mapped (`holes::plan`): grow
+    /// the mapping that ends at `addr` over the hole `[addr, addr+len)` in
+    /// place (mremap without MREMAP_MAYMOVE), so the grown part continues
+    /// that mapping (same file, following offsets, same prot) and no VMA is
+    /// added. A Guard on the same range follows it in Guard mode; if either
+    /// fails the hole stays a hole.
+    GrowInPlace { addr: u64, len: u64 },
     /// Zero [addr, addr+len) inside an already mapped, writable file page
     /// (the part of the last file page past p_filesz).
     Zero { addr: u64, len: u64 },
@@ -68,6 +83,13 @@ pub enum Op {
 /// The result of planning one object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
+    /// The runtime page size the plan was made for (every executor and
+    /// RELRO mprotect uses this one).
+    pub page_size: u64,
+    /// The padding mode the plan was made for: what its padding really is
+    /// once executed (the caller re-plans in ProtNone mode if the kernel
+    /// refuses guards).
+    pub mode: Padding,
     /// Page-aligned link-time start of the span to reserve.
     pub span_start: u64,
     /// Page-aligned length of the span. The executor reserves it PROT_NONE
@@ -78,8 +100,78 @@ pub struct Plan {
     /// mprotect(PROT_READ) range as (addr, len), applied after relocation, page-aligned,
     /// widened over trailing padding where that avoids a VMA split.
     pub relro: Option<(u64, u64)>,
-    /// VMAs the object should occupy after relocation and RELRO.
+    /// VMAs the object should occupy after relocation and RELRO (for a
+    /// kernel-mapped object's plan: as if guardld had mapped it).
     pub predicted_vmas: usize,
     /// The padding ranges (addr, len) between/after segments, for reporting.
     pub padding: alloc::vec::Vec<(u64, u64)>,
+}
+
+/// `addr` rounded down to a multiple of `page_size` (a power of two; 0 is
+/// taken as 1: no rounding).
+pub const fn page_floor(addr: u64, page_size: u64) -> u64 {
+    addr & !(if page_size == 0 { 0 } else { page_size - 1 })
+}
+
+/// What one executor run learnt about guard regions. The executor reports
+/// it; the caller records it in its `GuardSupport`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuardReport {
+    /// The kernel refused MADV_GUARD_INSTALL with this errno.
+    pub refused: Option<i32>,
+    /// process_madvise (one call for all of an object's guards) failed:
+    /// install range by range with madvise from now on.
+    pub no_batch: bool,
+}
+
+/// What this process has learnt about guard regions by trying them. The
+/// caller owns it: start-up creates one before mapping anything and keeps
+/// it in the link configuration (`link::deps::LoadConfig`), so dlopen sees
+/// the same value. Planning takes the padding mode it gives (`effective`);
+/// the executors take whether to batch (`batch`) and return a
+/// `GuardReport`, which the caller `record`s here.
+#[derive(Clone, Debug, Default)]
+pub struct GuardSupport {
+    refused: Cell<Option<i32>>,
+    no_batch: Cell<bool>,
+}
+
+impl GuardSupport {
+    /// Nothing known yet: guards are tried.
+    pub const fn new() -> Self {
+        GuardSupport { refused: Cell::new(None), no_batch: Cell::new(false) }
+    }
+
+    /// The padding mode to plan with when `requested` is asked for: Guard
+    /// becomes ProtNone (glibc's layout) once the kernel refused guards.
+    pub fn effective(&self, requested: Padding) -> Padding {
+        match requested {
+            Padding::Guard if self.refused.get().is_some() => Padding::ProtNone,
+            p => p,
+        }
+    }
+
+    /// The errno of the kernel's refusal, once guards were refused.
+    pub fn refused(&self) -> Option<i32> {
+        self.refused.get()
+    }
+
+    /// Whether the executor should try the batched install first.
+    pub fn batch(&self) -> bool {
+        !self.no_batch.get()
+    }
+
+    /// Record what an executor run learnt. The first refusal is announced
+    /// (once per process: later objects are planned without guards).
+    pub fn record(&self, r: GuardReport) {
+        if r.no_batch {
+            self.no_batch.set(true);
+        }
+        if let Some(e) = r.refused
+            && self.refused.get().is_none()
+        {
+            self.refused.set(Some(e));
+            crate::debug!(Map, "guard regions unavailable (madvise {}: errno {}): padding falls back to PROT_NONE", exec::MADV_GUARD_INSTALL, e);
+        }
+    }
 }

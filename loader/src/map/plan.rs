@@ -56,9 +56,20 @@
 //!   stays inside one segment's own pages (plus, in Guard/Extend mode, its
 //!   padding extension, so that a fully read-only segment stays one VMA;
 //!   mprotect keeps guards).
+//! * `page_size` is the page size everything here is rounded to: the
+//!   executor uses it (never a constant of its own).
 //! * `predicted_vmas` assumes every op made its own VMA (no merging with
-//!   neighbours) and that guards were installed; a fallback that
-//!   mprotect()s padding PROT_NONE adds one VMA per padding range.
+//!   neighbours) and that guards were installed.
+//!
+//! # When the kernel refuses guards
+//!
+//! A Guard-mode plan is only right if its guards go in. When the executor
+//! reports that the kernel refused them, the caller (`load.rs`) records it
+//! and asks for a new plan in ProtNone mode: that plan's padding is left
+//! PROT_NONE and its RELRO range is not widened over the padding (a
+//! widened range would make the padding readable). Nothing outside the
+//! planner changes a plan. `holes.rs` plans the padding holes of an object
+//! the kernel mapped, from the same layout rules.
 
 use super::{Op, PF_R, PF_W, PF_X, Padding, Plan, PlanInput};
 use alloc::vec::Vec;
@@ -295,7 +306,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
     let mut ops = maps;
     ops.append(&mut guards);
     ops.append(&mut zeros);
-    Ok(Plan { span_start, span_len, ops, relro, predicted_vmas, padding })
+    Ok(Plan { page_size: page, mode: input.padding, span_start, span_len, ops, relro, predicted_vmas, padding })
 }
 
 /// Validate every PT_LOAD (empty ones included) and return the non-empty
@@ -420,7 +431,7 @@ fn relro_splits(maps: &[Op], (start, len): (u64, u64)) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::map::Segment;
     use alloc::vec;
@@ -432,7 +443,7 @@ mod tests {
     const PRX: u32 = PROT_READ | PROT_EXEC;
     const PRW: u32 = PROT_READ | PROT_WRITE;
 
-    fn seg(vaddr: u64, memsz: u64, offset: u64, filesz: u64, flags: u32) -> Segment {
+    pub(crate) fn seg(vaddr: u64, memsz: u64, offset: u64, filesz: u64, flags: u32) -> Segment {
         Segment { vaddr, memsz, offset, filesz, flags }
     }
 
@@ -727,13 +738,23 @@ mod tests {
     }
 
     #[derive(Clone, Debug)]
-    struct Layout {
-        segments: Vec<Segment>,
-        relro: Option<(u64, u64)>,
-        file_size: u64,
-        page: u64,
-        padding: Padding,
+    pub(crate) struct Layout {
+        pub(crate) segments: Vec<Segment>,
+        pub(crate) relro: Option<(u64, u64)>,
+        pub(crate) file_size: u64,
+        pub(crate) page: u64,
+        pub(crate) padding: Padding,
     }
+
+    impl Layout {
+        pub(crate) fn input(&self) -> PlanInput<'_> {
+            PlanInput { segments: &self.segments, relro: self.relro, file_size: self.file_size, page_size: self.page, padding: self.padding }
+        }
+    }
+
+    /// The runtime page sizes every property runs at: x86_64's 4 KiB, and
+    /// the 16 and 64 KiB of AArch64/PowerPC kernels (AT_PAGESZ).
+    pub(crate) const PAGE_SIZES: [u64; 3] = [0x1000, 0x4000, 0x10000];
 
     /// u64s biased towards the edges where arithmetic overflows.
     fn edgy() -> impl Strategy<Value = u64> {
@@ -745,21 +766,23 @@ mod tests {
         ]
     }
 
-    fn padding_mode() -> impl Strategy<Value = Padding> {
+    pub(crate) fn padding_mode() -> impl Strategy<Value = Padding> {
         prop_oneof![Just(Padding::Guard), Just(Padding::ProtNone), Just(Padding::Extend)]
     }
 
-    fn pow2_page() -> impl Strategy<Value = u64> {
+    /// The linker's max-page-size (segment alignment), independent of the
+    /// runtime page size.
+    fn max_page_size() -> impl Strategy<Value = u64> {
         prop_oneof![Just(0x1000u64), Just(0x4000), Just(0x10000)]
     }
 
     /// Lay out segments the way a linker does: file offsets grow, and each
     /// vaddr is the first address at or after the chosen target that is
-    /// congruent with its offset modulo the runtime page size.
-    fn layout() -> impl Strategy<Value = Layout> {
+    /// congruent with its offset modulo the runtime page size `page`.
+    pub(crate) fn layout(page: u64) -> impl Strategy<Value = Layout> {
         (
-            pow2_page(),
-            pow2_page(),
+            Just(page),
+            max_page_size(),
             0u64..4,
             0u64..0x40,
             proptest::collection::vec(seg_spec(), 1..6),
@@ -827,8 +850,11 @@ mod tests {
 
     /// Replays the ops on a page table of the span and checks every
     /// property; `Err` on the first violation.
-    fn check(input: &PlanInput, p: &Plan) -> Result<(), TestCaseError> {
+    pub(crate) fn check(input: &PlanInput, p: &Plan) -> Result<(), TestCaseError> {
         let page = input.page_size;
+        // The plan carries what it was made for: executors use these.
+        prop_assert_eq!(p.page_size, page);
+        prop_assert_eq!(p.mode, input.padding);
         let segs: Vec<Segment> = input.segments.iter().copied().filter(|s| s.memsz > 0).collect();
         let rd = |x: u64| x / page * page;
         let ru = |x: u64| x.div_ceil(page) * page;
@@ -896,6 +922,8 @@ mod tests {
                     }
                     zeros.push((addr, addr + len));
                 }
+                // Only `holes::plan` makes these (objects the kernel mapped).
+                Op::GrowInPlace { .. } => prop_assert!(false, "grow in a plan to map from the file: {:x?}", op),
             }
         }
         zeros.sort();
@@ -1004,57 +1032,103 @@ mod tests {
         Ok(())
     }
 
+    /// Every generated layout is planned (or refused only when empty), and
+    /// the plan obeys every property of `check`.
+    fn generated_layout_is_sound(l: &Layout) -> Result<(), TestCaseError> {
+        let input = l.input();
+        match plan(&input) {
+            Ok(p) => check(&input, &p),
+            // Only all-empty layouts may be refused.
+            Err(e) => {
+                prop_assert!(e == PlanError::NoSegments && l.segments.iter().all(|s| s.memsz == 0), "{:?}", e);
+                Ok(())
+            }
+        }
+    }
+
+    /// The same layout in the three modes differs only in the padding.
+    fn modes_agree(l: &Layout) -> Result<(), TestCaseError> {
+        let mk = |padding| plan(&PlanInput { padding, ..l.input() });
+        if let (Ok(g), Ok(n), Ok(e)) = (mk(Padding::Guard), mk(Padding::ProtNone), mk(Padding::Extend)) {
+            prop_assert_eq!(&g.padding, &n.padding);
+            prop_assert_eq!((g.span_start, g.span_len), (n.span_start, n.span_len));
+            let no_guards: Vec<Op> = g.ops.iter().copied().filter(|o| !matches!(o, Op::Guard { .. })).collect();
+            prop_assert_eq!(&no_guards, &e.ops);
+            prop_assert_eq!(g.predicted_vmas, e.predicted_vmas);
+            // ProtNone costs exactly one VMA per padding range.
+            prop_assert_eq!(g.predicted_vmas + n.padding.len(), n.predicted_vmas);
+            // The ProtNone plan (the re-plan when guards are refused) never
+            // makes padding readable through its RELRO range.
+            if let Some((ra, rl)) = n.relro {
+                prop_assert!(n.padding.iter().all(|&(a, len)| a + len <= ra || a >= ra + rl), "prot-none relro over padding");
+            }
+        }
+        Ok(())
+    }
+
+    /// Segments from small random numbers, nudged towards acceptable
+    /// input (sorted, congruent, filesz <= memsz), at runtime page `page`.
+    fn small_garbage(page: impl Strategy<Value = u64>) -> impl Strategy<Value = (Vec<Segment>, Option<(u64, u64)>, u64, u64, Padding)> {
+        (
+            proptest::collection::vec((0u64..0x40000, 0u64..0x20000, 0u64..0x40000, 0u64..0x20000, 0u32..16), 1..6),
+            proptest::option::of((0u64..0x60000, 0u64..0x20000)),
+            0u64..0x80000,
+            page,
+            padding_mode(),
+        )
+            .prop_map(|(raw, relro, file_size, page, padding)| {
+                let mut segments: Vec<Segment> = raw.iter().map(|&(v, m, o, f, fl)| seg(v, m, o, f, fl)).collect();
+                segments.sort_by_key(|s| s.vaddr);
+                for s in &mut segments {
+                    s.filesz = s.filesz.min(s.memsz);
+                    s.offset = s.offset / page * page + s.vaddr % page;
+                }
+                (segments, relro, file_size, page, padding)
+            })
+    }
+
+    /// Small garbage gets past the checks often; what passes must obey
+    /// every property of the generated layouts.
+    fn small_garbage_is_sound((segments, relro, file_size, page, padding): (Vec<Segment>, Option<(u64, u64)>, u64, u64, Padding)) -> Result<(), TestCaseError> {
+        let input = PlanInput { segments: &segments, relro, file_size, page_size: page, padding };
+        if let Ok(p) = plan(&input) {
+            check(&input, &p)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn page_sizes_are_powers_of_two() {
+        assert!(PAGE_SIZES.iter().all(|p| p.is_power_of_two()));
+    }
+
+    // Each property runs at every page size of PAGE_SIZES (4, 16, 64 KiB).
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
         #[test]
-        fn generated_layouts(l in layout()) {
-            let input = PlanInput { segments: &l.segments, relro: l.relro, file_size: l.file_size, page_size: l.page, padding: l.padding };
-            match plan(&input) {
-                Ok(p) => check(&input, &p)?,
-                // Only all-empty layouts may be refused.
-                Err(e) => prop_assert!(e == PlanError::NoSegments && l.segments.iter().all(|s| s.memsz == 0), "{:?}", e),
-            }
-        }
-
-        /// The same layout in the three modes differs only in the padding.
+        fn generated_layouts_4k(l in layout(PAGE_SIZES[0])) { generated_layout_is_sound(&l)? }
         #[test]
-        fn modes_agree_outside_padding(l in layout()) {
-            let mk = |padding| plan(&PlanInput { segments: &l.segments, relro: l.relro, file_size: l.file_size, page_size: l.page, padding });
-            if let (Ok(g), Ok(n), Ok(e)) = (mk(Padding::Guard), mk(Padding::ProtNone), mk(Padding::Extend)) {
-                prop_assert_eq!(&g.padding, &n.padding);
-                prop_assert_eq!((g.span_start, g.span_len), (n.span_start, n.span_len));
-                let no_guards: Vec<Op> = g.ops.iter().copied().filter(|o| !matches!(o, Op::Guard { .. })).collect();
-                prop_assert_eq!(&no_guards, &e.ops);
-                prop_assert_eq!(g.predicted_vmas, e.predicted_vmas);
-                // ProtNone costs exactly one VMA per padding range.
-                prop_assert_eq!(g.predicted_vmas + n.padding.len(), n.predicted_vmas);
-            }
-        }
-
-
-        /// Small garbage gets past the checks often; what passes must obey
-        /// every property of the generated layouts.
+        fn generated_layouts_16k(l in layout(PAGE_SIZES[1])) { generated_layout_is_sound(&l)? }
         #[test]
-        fn small_garbage_is_sound(
-            raw in proptest::collection::vec((0u64..0x40000, 0u64..0x20000, 0u64..0x40000, 0u64..0x20000, 0u32..16), 1..6),
-            relro in proptest::option::of((0u64..0x60000, 0u64..0x20000)),
-            file_size in 0u64..0x80000,
-            page in prop_oneof![Just(0x1000u64), Just(0x4000), Just(0x10000), Just(1), Just(16)],
-            padding in padding_mode(),
-        ) {
-            let mut segments: Vec<Segment> = raw.iter().map(|&(v, m, o, f, fl)| seg(v, m, o, f, fl)).collect();
-            // Nudge towards acceptable input: sorted, congruent, filesz <= memsz.
-            segments.sort_by_key(|s| s.vaddr);
-            for s in &mut segments {
-                s.filesz = s.filesz.min(s.memsz);
-                s.offset = s.offset / page * page + s.vaddr % page;
-            }
-            let input = PlanInput { segments: &segments, relro, file_size, page_size: page, padding };
-            if let Ok(p) = plan(&input) {
-                check(&input, &p)?;
-            }
-        }
+        fn generated_layouts_64k(l in layout(PAGE_SIZES[2])) { generated_layout_is_sound(&l)? }
+
+        #[test]
+        fn modes_agree_outside_padding_4k(l in layout(PAGE_SIZES[0])) { modes_agree(&l)? }
+        #[test]
+        fn modes_agree_outside_padding_16k(l in layout(PAGE_SIZES[1])) { modes_agree(&l)? }
+        #[test]
+        fn modes_agree_outside_padding_64k(l in layout(PAGE_SIZES[2])) { modes_agree(&l)? }
+
+        #[test]
+        fn small_garbage_is_sound_4k(g in small_garbage(Just(PAGE_SIZES[0]))) { small_garbage_is_sound(g)? }
+        #[test]
+        fn small_garbage_is_sound_16k(g in small_garbage(Just(PAGE_SIZES[1]))) { small_garbage_is_sound(g)? }
+        #[test]
+        fn small_garbage_is_sound_64k(g in small_garbage(Just(PAGE_SIZES[2]))) { small_garbage_is_sound(g)? }
+        /// Page sizes no kernel uses, but the planner accepts (powers of two).
+        #[test]
+        fn small_garbage_is_sound_tiny_pages(g in small_garbage(prop_oneof![Just(1u64), Just(16)])) { small_garbage_is_sound(g)? }
     }
 
     proptest! {

@@ -1,13 +1,12 @@
 //! Asking the kernel which pages are guarded: PAGEMAP_SCAN (Linux 6.16+)
 //! with PAGE_IS_GUARD. Used by `--probe` and by guard enumeration.
 
-use crate::arch::syscall3;
+use rustix::fd::AsFd;
 
 /// _IOWR('f', 16, struct pm_scan_arg): struct of 96 bytes.
 const PAGEMAP_SCAN: usize = 0xc060_6610;
 /// include/uapi/linux/fs.h: PAGE_IS_GUARD is bit 8 (bit 7 is soft-dirty).
-const PAGE_IS_GUARD: u64 = 1 << 8;
-const SYS_IOCTL: usize = 16;
+const PAGE_IS_GUARD: u64 = linux_raw_sys::general::PAGE_IS_GUARD as u64;
 
 #[repr(C)]
 struct PmScanArg {
@@ -33,9 +32,12 @@ struct PageRegion {
     categories: u64,
 }
 
-/// Guarded pages in `[addr, addr+len)` of this process, or None when the
-/// kernel cannot say.
-pub fn count_guard_pages(addr: usize, len: usize) -> Option<usize> {
+/// Guarded pages (of `page_size` bytes) in `[addr, addr+len)` of this
+/// process, or None when the kernel cannot say.
+pub fn count_guard_pages(addr: usize, len: usize, page_size: u64) -> Option<usize> {
+    if page_size == 0 {
+        return None;
+    }
     let fd = rustix::fs::open(c"/proc/self/pagemap", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()).ok()?;
     let mut regions = [PageRegion::default(); 32];
     let mut total = 0;
@@ -56,14 +58,10 @@ pub fn count_guard_pages(addr: usize, len: usize) -> Option<usize> {
             category_anyof_mask: 0,
             return_mask: PAGE_IS_GUARD,
         };
-        use rustix::fd::AsRawFd;
         // SAFETY: PAGEMAP_SCAN reads `arg` and writes at most vec_len regions
         // into `regions` and `walk_end` into `arg`; both outlive the call.
-        let n = unsafe { syscall3(SYS_IOCTL, fd.as_raw_fd() as usize, PAGEMAP_SCAN, &mut arg as *mut PmScanArg as usize) };
-        if n < 0 {
-            return None;
-        }
-        total += regions[..n as usize].iter().map(|r| ((r.end - r.start) / 4096) as usize).sum::<usize>();
+        let n = unsafe { crate::sys::raw::ioctl_ptr(fd.as_fd(), PAGEMAP_SCAN, &mut arg) }.ok()?;
+        total += regions[..n.min(regions.len())].iter().map(|r| ((r.end - r.start) / page_size) as usize).sum::<usize>();
         if arg.walk_end <= start {
             break;
         }

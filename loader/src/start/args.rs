@@ -12,7 +12,7 @@ guard regions (MADV_GUARD_INSTALL) instead of PROT_NONE mappings.
 Options:
   --argv0 STRING        set argv[0] of PROGRAM to STRING
   --padding MODE        guard (default), prot-none (glibc's layout) or
-                        extend (padding left accessible; unsafe, for comparison)
+                        extend (padding left accessible; insecure, for comparison)
   --library-path PATH   use PATH instead of LD_LIBRARY_PATH
   --preload LIST        preload the objects in LIST (colon or space separated)
   --list                list the objects PROGRAM loads and exit (like ldd)

@@ -3,7 +3,7 @@
 //! /proc/self/maps, not predicted) and the padding mode.
 
 use crate::error::Bytes;
-use crate::link::Linker;
+use crate::link::Registry;
 use crate::map::Padding;
 use alloc::vec::Vec;
 
@@ -29,25 +29,25 @@ fn hex(s: &[u8]) -> Option<usize> {
     s.iter().try_fold(0usize, |v, &c| Some(v.checked_mul(16)? + (c as char).to_digit(16)? as usize))
 }
 
-pub fn print(l: &Linker, padding: Padding) {
+pub fn print(reg: &Registry, padding: Padding, guards: &crate::map::GuardSupport) {
     let maps = vmas();
     let mode = match padding {
-        Padding::Guard if crate::map::exec::guards_failed() => "prot-none (guards unavailable)",
+        Padding::Guard if guards.refused().is_some() => "prot-none (guards unavailable)",
         Padding::Guard => "guard",
         Padding::ProtNone => "prot-none",
         Padding::Extend => "extend",
     };
-    for &i in &l.scope {
-        let d = &l.dsos[i];
-        if d.is_main {
+    for &i in &reg.scope {
+        let d = &reg[i];
+        if d.is_program() {
             continue;
         }
         let soname = d.soname.unwrap_or(d.name());
-        let (start, len) = if d.span.1 != 0 { d.span } else { (d.img.bias, 0) };
+        let (start, len) = d.span().unwrap_or((d.img.bias, 0));
         let n = maps.iter().filter(|&&(a, b)| a < start + len && b > start).count();
         let mut w = crate::log::Writer::stdout();
         use core::fmt::Write;
-        if d.is_self {
+        if d.is_loader() {
             let _ = writeln!(w, "\t{} (guardld itself)", Bytes(soname));
         } else {
             let _ = writeln!(w, "\t{} => {} ({:#018x}) {} VMAs, padding {}", Bytes(soname), Bytes(d.name()), start, n, mode);

@@ -4,9 +4,10 @@
 use super::stack::{AT_PHDR, AT_PHNUM, InitialStack};
 use crate::elf::header::{PT_GNU_RELRO, PT_PHDR};
 use crate::elf::pod::{self, Ehdr, Phdr};
-use crate::link::dso::{Dso, DsoError};
-use crate::link::search::{Cache, dirname};
-use crate::load::Loaded;
+use crate::link::dso::{Dso, DsoError, Filled, Kind, Mapper};
+use crate::link::search::dirname;
+use crate::map::load::Loaded;
+use crate::map::{GuardSupport, Padding, page_floor};
 use alloc::vec::Vec;
 use core::ffi::CStr;
 
@@ -45,10 +46,10 @@ fn exe_dir() -> Option<Vec<u8>> {
 /// the segment that maps file offset 0 (load address + e_phoff). Find the
 /// ELF header at the start of that page and accept the bias only if its
 /// e_phoff names exactly AT_PHDR. (glibc assumes bias 0 here, which is
-/// wrong for a PIE.)
-fn bias_without_pt_phdr(phdrs: &[Phdr], at: usize) -> Option<usize> {
+/// wrong for a PIE.) `page_size`: AT_PAGESZ.
+fn bias_without_pt_phdr(phdrs: &[Phdr], at: usize, page_size: u64) -> Option<usize> {
     let first = phdrs.iter().find(|p| p.p_type == crate::elf::header::PT_LOAD && p.p_offset == 0)?;
-    let ehdr_at = at & !4095;
+    let ehdr_at = page_floor(at as u64, page_size) as usize;
     // SAFETY: the page holding the program headers is mapped (the kernel
     // read them from there to build AT_PHDR); the first segment maps file
     // offset 0 at its start.
@@ -56,11 +57,13 @@ fn bias_without_pt_phdr(phdrs: &[Phdr], at: usize) -> Option<usize> {
     if &eh.e_ident[..4] != b"\x7fELF" || ehdr_at.checked_add(eh.e_phoff as usize)? != at {
         return None;
     }
-    Some(ehdr_at.wrapping_sub(first.p_vaddr as usize & !4095))
+    Some(ehdr_at.wrapping_sub(page_floor(first.p_vaddr, page_size) as usize))
 }
 
-/// The program as the kernel mapped it (PT_INTERP start).
-pub fn from_auxv(st: &InitialStack, padding: crate::map::Padding, page_size: u64) -> Result<Dso, ProgramError> {
+/// The program as the kernel mapped it (PT_INTERP start). Its padding
+/// holes are filled in `padding` mode as far as `guards` allows; what the
+/// kernel says about guards is recorded there.
+pub fn from_auxv(st: &InitialStack, padding: Padding, page_size: u64, guards: &GuardSupport) -> Result<Dso, ProgramError> {
     let (Some(at), Some(n)) = (st.aux(AT_PHDR), st.aux(AT_PHNUM)) else { return Err(ProgramError::NoPhdr) };
     if n == 0 || n > crate::elf::header::MAX_PHNUM as usize {
         return Err(ProgramError::NoPhdr);
@@ -70,10 +73,9 @@ pub fn from_auxv(st: &InitialStack, padding: crate::map::Padding, page_size: u64
     let bias = match phdrs.iter().find(|p| p.p_type == PT_PHDR) {
         // Where PT_PHDR landed minus where it was linked.
         Some(p) => at.wrapping_sub(p.p_vaddr as usize),
-        None => bias_without_pt_phdr(&phdrs, at).ok_or(ProgramError::NoPhdr)?,
+        None => bias_without_pt_phdr(&phdrs, at, page_size).ok_or(ProgramError::NoPhdr)?,
     };
-    let mut d = Dso::new(Vec::from(&b"\0"[..]), &phdrs, bias, at, false).map_err(ProgramError::Dso)?;
-    d.is_main = true;
+    let mut d = Dso::new(Kind::Program, Vec::from(&b"\0"[..]), &phdrs, bias, at).map_err(ProgramError::Dso)?;
     d.origin = exe_dir();
     d.label = st.aux(super::stack::AT_EXECFN).filter(|&p| p != 0).map(|p| {
         // SAFETY: AT_EXECFN points at the NUL-terminated path the kernel
@@ -81,42 +83,50 @@ pub fn from_auxv(st: &InitialStack, padding: crate::map::Padding, page_size: u64
         unsafe { CStr::from_ptr(p as *const core::ffi::c_char) }.to_bytes().to_vec()
     });
     // The kernel applies no RELRO; and it left the padding as holes, which
-    // guardld fills like its own mappings (map/holes.rs). The plan's RELRO
-    // range is widened over a filled extension, so no split appears.
-    d.relro = relro_range(&phdrs);
+    // guardld fills like its own mappings: map/holes.rs plans it, the
+    // executor runs the plan (a hole it cannot fill and guard stays a
+    // hole). The RELRO range is the planner's for what came out: with
+    // every hole filled, the plan's own (widened over a filled extension,
+    // so no split appears); otherwise the ProtNone plan's (never over a
+    // hole); glibc's rounding only if the planner refuses the layout.
     let size = crate::sys::file::open(c"/proc/self/exe").map_or(u64::MAX, |f| f.size);
-    if let Ok(plan) = crate::load::plan_for(&phdrs, size, page_size, padding) {
-        let filled = crate::map::holes::fill(&plan, bias, padding, page_size as usize);
-        if filled == plan.padding.len() && !plan.padding.is_empty() {
-            d.relro = plan.relro;
-            d.padding = Some(if crate::map::exec::guards_failed() { crate::map::Padding::ProtNone } else { padding });
-            d.plan = Some(plan);
+    let plan_holes = |mode| crate::map::load::plan_holes_for(&phdrs, size, page_size, mode);
+    let mode = guards.effective(padding);
+    d.relro = match plan_holes(mode) {
+        Ok(plan) => {
+            let r = crate::map::exec::execute_in_place(&plan, bias, guards.batch());
+            guards.record(r.guards);
+            crate::debug!(Map, "program padding: {} of {} holes filled ({:?})", r.filled, plan.padding.len(), mode);
+            if r.filled == plan.padding.len() && !plan.padding.is_empty() {
+                let relro = plan.relro;
+                d.mapper = Mapper::Kernel { filled: Some(Filled { plan, padding: mode }) };
+                relro
+            } else if mode == Padding::ProtNone {
+                plan.relro
+            } else {
+                plan_holes(Padding::ProtNone).ok().and_then(|p| p.relro)
+            }
         }
-    }
+        Err(_) => relro_range(&phdrs, page_size),
+    };
     Ok(d)
 }
 
-/// PT_GNU_RELRO with glibc's rounding (only whole pages inside it).
-fn relro_range(phdrs: &[Phdr]) -> Option<(u64, u64)> {
+/// PT_GNU_RELRO with glibc's rounding (only whole pages of `page_size`
+/// inside it).
+fn relro_range(phdrs: &[Phdr], page_size: u64) -> Option<(u64, u64)> {
     phdrs.iter().find(|p| p.p_type == PT_GNU_RELRO).and_then(|p| {
-        let start = p.p_vaddr & !4095;
-        let end = p.p_vaddr.checked_add(p.p_memsz)? & !4095;
+        let start = page_floor(p.p_vaddr, page_size);
+        let end = page_floor(p.p_vaddr.checked_add(p.p_memsz)?, page_size);
         (end > start).then(|| (start, end - start))
     })
-}
-
-/// The RELRO range of an object whose program headers are mapped at `at`.
-pub fn relro_of_phdrs(at: usize, n: usize) -> Option<(u64, u64)> {
-    // SAFETY: callers pass program headers of a mapped object (guardld's own).
-    relro_range(&unsafe { phdrs_at(at, n) })
 }
 
 /// The program as guardld mapped it (explicit start).
 pub fn from_loaded(path: &CStr, p: Loaded) -> Result<Dso, DsoError> {
     let mut name = path.to_bytes().to_vec();
     name.push(0);
-    let mut d = Dso::new(name, &p.phdrs, p.bias, p.phdr_addr, false)?;
-    d.is_main = true;
+    let mut d = Dso::new(Kind::Program, name, &p.phdrs, p.bias, p.phdr_addr)?;
     d.origin = Some(dirname(path.to_bytes()).to_vec());
     d.adopt_mapping(p);
     Ok(d)
@@ -124,14 +134,14 @@ pub fn from_loaded(path: &CStr, p: Loaded) -> Result<Dso, DsoError> {
 
 /// guardld itself, so that a NEEDED ld-linux-x86-64.so.2 resolves to it and
 /// debuggers see it.
-pub fn guardld_itself(base: usize, main: &Dso) -> Result<Dso, DsoError> {
+pub fn guardld_itself(base: usize, main: &Dso, page_size: u64) -> Result<Dso, DsoError> {
     // SAFETY: our own ELF header is mapped at `base` (linker.ld).
     let eh: Ehdr = pod::read(unsafe { pod::mapped(base, 64) }, 0).unwrap_or_default();
     // SAFETY: our own program headers follow, inside our first segment.
     let phdrs = unsafe { phdrs_at(base + eh.e_phoff as usize, eh.e_phnum as usize) };
-    let mut d = Dso::new(own_path(main), &phdrs, base, base + eh.e_phoff as usize, false)?;
-    d.is_self = true;
-    d.relocated = true;
+    let mut d = Dso::new(Kind::Loader, own_path(main), &phdrs, base, base + eh.e_phoff as usize)?;
+    // Its RELRO (GOT, .dynamic, vtables) is protected with the others'.
+    d.relro = relro_range(&phdrs, page_size);
     Ok(d)
 }
 
@@ -145,27 +155,11 @@ fn own_path(main: &Dso) -> Vec<u8> {
         let s = main.img.bytes(p.p_vaddr, p.p_filesz)?;
         Some(s.split(|&c| c == 0).next()?.to_vec())
     };
-    // span.1 == 0: the kernel mapped the program, so it named us in PT_INTERP.
-    let started_as_interp = main.span.1 == 0;
+    // The kernel mapped the program, so it named us in PT_INTERP.
+    let started_as_interp = matches!(main.mapper, Mapper::Kernel { .. });
     let mut p = started_as_interp.then(interp).flatten().unwrap_or_else(|| {
         rustix::fs::readlinkat(rustix::fs::CWD, c"/proc/self/exe", Vec::new()).map(|c| c.into_bytes()).unwrap_or_default()
     });
     p.push(0);
     p
-}
-
-/// /etc/ld.so.cache, mapped read-only for the life of the process; None
-/// when absent or not in the format guardld reads.
-pub fn ld_so_cache() -> Option<Cache> {
-    let f = crate::sys::file::open(c"/etc/ld.so.cache").ok()?;
-    if f.size < 48 || f.size > 64 << 20 {
-        return None;
-    }
-    // SAFETY: a fresh read-only private mapping of a regular file.
-    let p = unsafe {
-        rustix::mm::mmap(core::ptr::null_mut(), f.size as usize, rustix::mm::ProtFlags::READ, rustix::mm::MapFlags::PRIVATE, &f.fd, 0)
-    }
-    .ok()?;
-    // SAFETY: mapped above, never unmapped.
-    Cache::new(unsafe { pod::mapped(p as usize, f.size as usize) })
 }

@@ -1,7 +1,12 @@
 //! The initial process stack the kernel built: argc, argv, envp, auxv.
 //! guardld reads it, and in explicit mode rewrites it in place so the program
-//! sees its own argv and auxv (as glibc's ld.so does).
+//! sees its own argv and auxv (as glibc's ld.so does). The kernel's
+//! pointers in it (strings, AT_RANDOM, AT_PHDR) are trusted here, and only
+//! here: everything else gets slices.
+#![allow(unsafe_code)]
 
+use crate::elf::pod::{self, Phdr};
+use alloc::vec::Vec;
 use core::ffi::CStr;
 
 pub const AT_NULL: usize = 0;
@@ -152,6 +157,44 @@ impl InitialStack {
                 }
             }
         }
+    }
+
+    /// AT_EXECFN: the program's path as the kernel was given it.
+    pub fn execfn(&self) -> Option<&'static [u8]> {
+        let p = self.aux(AT_EXECFN).filter(|&p| p != 0)?;
+        // SAFETY: AT_EXECFN points at the NUL-terminated path the kernel
+        // placed on the stack.
+        Some(unsafe { CStr::from_ptr(p as *const core::ffi::c_char) }.to_bytes())
+    }
+
+    /// AT_RANDOM's 16 bytes.
+    pub fn random(&self) -> Option<[u8; 16]> {
+        let p = self.aux(AT_RANDOM).filter(|&p| p != 0)?;
+        // SAFETY: AT_RANDOM points at 16 bytes the kernel placed on the stack.
+        Some(unsafe { (p as *const [u8; 16]).read_unaligned() })
+    }
+
+    /// The program's headers at AT_PHDR (AT_PHNUM of them, at most `max`),
+    /// as the kernel mapped them (PT_INTERP start).
+    pub fn program_headers(&self, max: usize) -> Option<(usize, Vec<Phdr>)> {
+        let (at, n) = (self.aux(AT_PHDR)?, self.aux(AT_PHNUM)?);
+        if n == 0 || n > max {
+            return None;
+        }
+        let size = core::mem::size_of::<Phdr>();
+        // SAFETY: the kernel maps the program headers it points AT_PHDR at.
+        let bytes = unsafe { pod::mapped(at, n * size) };
+        Some((at, (0..n).filter_map(|i| pod::read::<Phdr>(bytes, i * size)).collect()))
+    }
+
+    /// The `len` bytes at the start of the page holding AT_PHDR, when the
+    /// kernel mapped them: the first segment maps file offset 0 there.
+    pub fn phdr_page(&self, page_size: usize, len: usize) -> Option<&'static [u8]> {
+        let at = self.aux(AT_PHDR)? & !(page_size - 1);
+        // SAFETY: the page holding the program headers is mapped (the kernel
+        // read them from there to build AT_PHDR); `len` is at most an ELF
+        // header, which fits in the page before the headers.
+        (len <= page_size).then(|| unsafe { pod::mapped(at, len) })
     }
 
     /// Point argv[i] at another string (which must live as long as the process).

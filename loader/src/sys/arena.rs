@@ -52,10 +52,11 @@ unsafe impl GlobalAlloc for Arena {
                 s.last = start;
                 return start as *mut u8;
             }
-            // Large requests get a mapping of their own; the current chunk stays.
+            // Large requests get a mapping of their own; the current chunk
+            // stays. (The kernel rounds the length up to whole pages.)
             let want = size + align;
             if want > CHUNK / 4 {
-                return fresh_chunk((want + 4095) & !4095).map_or(core::ptr::null_mut(), |p| ((p + align - 1) & !(align - 1)) as *mut u8);
+                return fresh_chunk(want).map_or(core::ptr::null_mut(), |p| ((p + align - 1) & !(align - 1)) as *mut u8);
             }
             let Some(chunk) = fresh_chunk(CHUNK) else { return core::ptr::null_mut() };
             let start = (chunk + align - 1) & !(align - 1);

@@ -77,12 +77,16 @@ impl File {
     }
 }
 
+/// Bytes `read_all` asks for per read(2): a stack buffer size, unrelated
+/// to the page size.
+const READ_CHUNK: usize = 4096;
+
 /// The whole contents of a small file whose size fstat does not tell
 /// (/proc files), or None.
 pub fn read_all(path: &CStr) -> Option<alloc::vec::Vec<u8>> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut out = alloc::vec::Vec::new();
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; READ_CHUNK];
     loop {
         match rustix::io::read(&fd, &mut buf) {
             Ok(0) => return Some(out),

@@ -7,24 +7,12 @@
 
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-const SIGBUS: usize = 7;
-const SIGSEGV: usize = 11;
-const SA_SIGINFO: u64 = 4;
-const SA_RESTORER: u64 = 0x0400_0000;
-const SYS_RT_SIGACTION: usize = 13;
+use linux_raw_sys::general::{SIGBUS, SIGSEGV};
 
 /// The object guardld is working on, for the message: a copy, so the
 /// handler never reads memory the loader may have reused.
 static CURRENT: [AtomicU8; 256] = [const { AtomicU8::new(0) }; 256];
 static CURRENT_LEN: AtomicUsize = AtomicUsize::new(0);
-
-#[repr(C)]
-struct KSigaction {
-    handler: usize,
-    flags: u64,
-    restorer: usize,
-    mask: u64,
-}
 
 /// Name the object being processed.
 pub fn working_on(name: &[u8]) {
@@ -48,7 +36,7 @@ pub fn current(buf: &mut [u8; 256]) -> &[u8] {
 extern "C" fn on_fault(sig: i32, _info: usize, _ctx: usize) {
     let mut buf = [0u8; 256];
     let name = current(&mut buf);
-    let what = if sig as usize == SIGBUS {
+    let what = if sig as u32 == SIGBUS {
         "bus error reading the file (was it truncated or changed while loading?)"
     } else {
         "invalid memory access while loading (corrupt or changing file)"
@@ -57,30 +45,16 @@ extern "C" fn on_fault(sig: i32, _info: usize, _ctx: usize) {
     crate::sys::exit(crate::error::EXIT_FAILURE);
 }
 
-/// SA_RESTORER is mandatory on x86_64; the handler never returns, but the
-/// kernel still wants a restorer: rt_sigreturn.
-#[unsafe(naked)]
-extern "C" fn restorer() {
-    core::arch::naked_asm!("mov eax, 15", "syscall", "ud2")
-}
-
-fn set(sig: usize, handler: usize) {
-    let flags = if handler == 0 { 0 } else { SA_SIGINFO | SA_RESTORER };
-    let act = KSigaction { handler, flags, restorer: restorer as *const () as usize, mask: 0 };
-    // SAFETY: rt_sigaction with a valid struct and the kernel's sigset size.
-    unsafe { crate::arch::syscall5(SYS_RT_SIGACTION, sig, &act as *const KSigaction as usize, 0, 8, 0) };
-}
-
 /// Catch faults inside guardld.
 pub fn install() {
     for sig in [SIGSEGV, SIGBUS] {
-        set(sig, on_fault as *const () as usize);
+        crate::sys::raw::sigaction(sig, Some(on_fault));
     }
 }
 
 /// Back to the default dispositions, before object code runs.
 pub fn uninstall() {
     for sig in [SIGSEGV, SIGBUS] {
-        set(sig, 0);
+        crate::sys::raw::sigaction(sig, None);
     }
 }

@@ -1,9 +1,12 @@
-//! Stage 2a: bring one object file into memory: open, check its headers,
-//! plan the mapping, execute the plan.
+//! Stage 3: bring one object file into memory: open, check its headers,
+//! plan the mapping, execute the plan. If the kernel refuses guards, the
+//! refusal is recorded in the caller's `GuardSupport` and the object is
+//! planned again in ProtNone mode and mapped from that plan: the plan that
+//! was executed is always the planner's own, RELRO range included.
 
 use crate::elf::header::{self, PT_GNU_RELRO, PT_LOAD, PT_PHDR, HeaderError};
 use crate::elf::pod::{Ehdr, Phdr};
-use crate::map::{self, Padding, Plan, PlanInput, Segment, exec, plan};
+use crate::map::{self, GuardSupport, Padding, Plan, PlanInput, Segment, exec, plan};
 use crate::sys::file::{self, File};
 use alloc::vec::Vec;
 use core::ffi::CStr;
@@ -20,9 +23,10 @@ pub struct Loaded {
     pub bias: usize,
     pub start: usize,
     pub len: usize,
+    /// The plan that was executed (after a guard refusal: the ProtNone one).
     pub plan: Plan,
-    pub guarded: bool,
-    /// How the padding ended up covered (prot-none after a guard fallback).
+    /// How the padding is covered: `plan.mode` (prot-none after a guard
+    /// refusal).
     pub padding: Padding,
 }
 
@@ -75,15 +79,25 @@ pub fn read_headers(file: &File) -> Result<(Ehdr, Vec<Phdr>), LoadError> {
 }
 
 /// The PT_LOAD segments and RELRO of a program header table, in the
-/// planner's terms.
+/// planner's terms: the plan to map them from their file.
 pub fn plan_for(phdrs: &[Phdr], file_size: u64, page_size: u64, padding: Padding) -> Result<Plan, map::plan::PlanError> {
+    with_input(phdrs, file_size, page_size, padding, plan::plan)
+}
+
+/// The plan to fill the padding holes of an object the kernel mapped from
+/// these program headers (`map::holes`).
+pub fn plan_holes_for(phdrs: &[Phdr], file_size: u64, page_size: u64, padding: Padding) -> Result<Plan, map::plan::PlanError> {
+    with_input(phdrs, file_size, page_size, padding, map::holes::plan)
+}
+
+fn with_input<R>(phdrs: &[Phdr], file_size: u64, page_size: u64, padding: Padding, f: impl FnOnce(&PlanInput) -> R) -> R {
     let segments: Vec<Segment> = phdrs
         .iter()
         .filter(|p| p.p_type == PT_LOAD)
         .map(|p| Segment { vaddr: p.p_vaddr, memsz: p.p_memsz, offset: p.p_offset, filesz: p.p_filesz, flags: p.p_flags })
         .collect();
     let relro = phdrs.iter().find(|p| p.p_type == PT_GNU_RELRO).map(|p| (p.p_vaddr, p.p_memsz));
-    plan::plan(&PlanInput { segments: &segments, relro, file_size, page_size, padding })
+    f(&PlanInput { segments: &segments, relro, file_size, page_size, padding })
 }
 
 /// Where the program headers are at run time: PT_PHDR, else the PT_LOAD
@@ -99,10 +113,10 @@ fn phdr_vaddr(eh: &Ehdr, phdrs: &[Phdr]) -> Option<u64> {
     })
 }
 
-/// Open `path` and map it with `padding`.
-pub fn load(path: &CStr, page_size: u64, padding: Padding) -> Result<Loaded, LoadError> {
+/// Open `path` and map it with `padding` (as far as `guards` allows).
+pub fn load(path: &CStr, page_size: u64, padding: Padding, guards: &GuardSupport) -> Result<Loaded, LoadError> {
     let file = file::open(path).map_err(LoadError::Open)?;
-    let l = map_file(file, page_size, padding)?;
+    let l = map_file(file, page_size, padding, guards)?;
     if crate::log::enabled(crate::log::Cat::Map) {
         crate::eprint!("guardld: mapped {}\n", crate::error::Bytes(path.to_bytes()));
     }
@@ -115,42 +129,49 @@ pub fn unmap(l: &Loaded) {
     let _ = unsafe { rustix::mm::munmap(l.start as *mut core::ffi::c_void, l.len) };
 }
 
-/// Map an open file with `padding`.
-pub fn map_file(file: File, page_size: u64, padding: Padding) -> Result<Loaded, LoadError> {
+/// Map an open file with `padding`: Guard mode only while `guards` has not
+/// seen the kernel refuse them. A refusal met here is recorded in `guards`
+/// (so later objects are planned without guards) and this object is
+/// mapped again from its ProtNone plan.
+pub fn map_file(file: File, page_size: u64, padding: Padding, guards: &GuardSupport) -> Result<Loaded, LoadError> {
     let (ehdr, phdrs) = read_headers(&file)?;
-    let padding = if padding == Padding::Guard && exec::guards_failed() { Padding::ProtNone } else { padding };
-    let plan = plan_for(&phdrs, file.size, page_size, padding).map_err(LoadError::Plan)?;
+    let mut plan = plan_for(&phdrs, file.size, page_size, guards.effective(padding)).map_err(LoadError::Plan)?;
     let phv = phdr_vaddr(&ehdr, &phdrs).ok_or(LoadError::PhdrsNotLoaded)?;
     // The program headers must lie in the mapped span, or AT_PHDR would point nowhere.
     if phv < plan.span_start || phv.checked_add(ehdr.e_phnum as u64 * 56).is_none_or(|e| e > plan.span_start + plan.span_len) {
         return Err(LoadError::PhdrsNotLoaded);
     }
     let fixed = ehdr.e_type == header::ET_EXEC;
-    let m = exec::execute(&plan, file.fd.as_fd(), fixed).map_err(LoadError::Map)?;
+    let m = loop {
+        match exec::execute(&plan, file.fd.as_fd(), fixed, guards.batch()) {
+            Ok(m) => {
+                guards.record(m.guards);
+                break m;
+            }
+            Err(exec::MapError::GuardsRefused(e)) if plan.mode == Padding::Guard => {
+                // Nothing is mapped; the same layout without guards (same
+                // span and checks, so it cannot be refused now).
+                guards.record(map::GuardReport { refused: Some(e), no_batch: false });
+                plan = plan_for(&phdrs, file.size, page_size, Padding::ProtNone).map_err(LoadError::Plan)?;
+            }
+            Err(e) => return Err(LoadError::Map(e)),
+        }
+    };
     if crate::log::enabled(crate::log::Cat::Map) {
         let mut w = crate::log::Stderr::new();
         let _ = writeln!(w, "guardld: mapping at {:#x}-{:#x} (bias {:#x}, padding {:?}{})",
-            m.start, m.start + m.len, m.bias, padding,
-            if m.guarded { "" } else { ", fell back to PROT_NONE" });
+            m.start, m.start + m.len, m.bias, plan.mode,
+            if plan.mode != padding { ", fell back to PROT_NONE" } else { "" });
         for op in &plan.ops {
             let _ = writeln!(w, "guardld:   {:x?}", op);
         }
     }
-    // If guards fell back to PROT_NONE, RELRO must not be widened over the
-    // padding (it would make it readable again): clip it at the padding.
-    let mut plan = plan;
-    if !m.guarded
-        && let Some((a, len)) = plan.relro {
-            let end = plan.padding.iter().filter(|&&(p, _)| p >= a && p < a + len).map(|&(p, _)| p).min().unwrap_or(a + len);
-            plan.relro = (end > a).then(|| (a, end - a));
-        }
     Ok(Loaded {
         phdr_addr: m.bias.wrapping_add(phv as usize),
         bias: m.bias,
         start: m.start,
         len: m.len,
-        guarded: m.guarded,
-        padding: if m.guarded { padding } else { Padding::ProtNone },
+        padding: plan.mode,
         file,
         ehdr,
         phdrs,

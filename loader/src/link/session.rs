@@ -1,0 +1,228 @@
+//! One link session: the stage sequence that start-up and dlopen share.
+//!
+//! ```text
+//!  Request ──► 4 closure ──► 5 versions ──► 6 TLS ──► 7 relocation ──► 8 initializer list
+//!            (new objects,   (checked)     (slots,   (RELRO, link map   (Calls, run by the
+//!             scope/group)                  %fs)      published)          caller unlocked)
+//! ```
+//! A `Session` holds the scratch state of one call: the objects it loaded,
+//! the local scope its relocations also search, IFUNC relocations waiting
+//! for their resolver's object, and the errors found. The lasting state is
+//! the `Registry`. Every stage ends with a check: after an error no later
+//! stage runs (no object code runs after a failure); dlopen then unloads
+//! everything the session loaded.
+
+use super::deps::{self, Bfs, LoadConfig};
+use super::dso::{Opened, State};
+use super::init::{self, Calls};
+use super::reloc::{self, Defer, Deferred};
+use super::{Errors, Registry};
+use crate::error::Bytes;
+use alloc::vec::Vec;
+
+/// What a session is asked to do.
+pub enum Request<'a> {
+    /// Start-up: the program and guardld are in the registry; load the
+    /// preloads and the program's DT_NEEDED closure (the global scope).
+    /// `list_only`: stop after the version check (`--list`).
+    /// `random`: AT_RANDOM's bytes, for the stack and pointer guards.
+    Startup { preload: &'a [Vec<u8>], list_only: bool, random: Option<[u8; 16]> },
+    /// dlopen: `name` and its closure, searched with `requester`'s paths.
+    Open { name: &'a [u8], requester: Option<usize> },
+}
+
+/// Scratch state of one start-up or dlopen.
+pub struct Session<'c> {
+    pub cfg: &'c LoadConfig,
+    pub errors: Errors,
+    /// The first registry slot this session filled: objects from here on
+    /// are the session's own.
+    first: usize,
+    /// Searched after the global scope (dlopen's RTLD_LOCAL group).
+    pub local: Vec<usize>,
+    /// IFUNC relocations waiting for their resolver's object.
+    pub deferred: Vec<Deferred>,
+    opened: Opened,
+}
+
+/// What a successful session produced.
+pub struct Linked {
+    /// dlopen's object (None at start-up).
+    pub root: Option<usize>,
+    /// The root and everything it needs (dlopen), breadth-first.
+    pub group: Vec<usize>,
+    /// Initializers to run, in order, once the linker lock is released.
+    pub inits: Vec<Calls>,
+}
+
+impl<'c> Session<'c> {
+    /// A session whose new objects start at registry slot `first`.
+    pub fn new(cfg: &'c LoadConfig, errors: Errors, first: usize, opened: Opened) -> Self {
+        Session { cfg, errors, first, local: Vec::new(), deferred: Vec::new(), opened }
+    }
+
+    /// How objects loaded by this session are held open.
+    pub fn opened(&self) -> Opened {
+        self.opened
+    }
+
+    /// The objects this session loaded, in load order.
+    pub fn fresh(&self, reg: &Registry) -> Vec<usize> {
+        reg.iter().map(|(i, _)| i).filter(|&i| i >= self.first).collect()
+    }
+
+    /// End of a stage: Err if anything failed so far.
+    fn stage_done(&self) -> Result<(), ()> {
+        if self.errors.count == 0 { Ok(()) } else { Err(()) }
+    }
+}
+
+/// Run the stage sequence for `req`. On failure the errors are in
+/// `s.errors`; a dlopen session has unloaded everything it loaded.
+pub fn run(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linked, ()> {
+    let startup = matches!(req, Request::Startup { .. });
+    let r = stages(reg, s, req);
+    if r.is_err() && !startup {
+        // A failed dlopen leaves nothing mapped.
+        for i in s.fresh(reg).into_iter().rev() {
+            reg.unload(i);
+        }
+        crate::debug::publish(reg);
+    }
+    r
+}
+
+fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linked, ()> {
+    crate::debug::begin(crate::debug::RT_ADD);
+    // Stage 4: the closure of new objects.
+    let (root, group, startup) = crate::stats::timed(&crate::stats::MAP, || match req {
+        Request::Startup { preload, list_only, random } => {
+            deps::load_startup(reg, s, preload);
+            (None, Vec::new(), Some((list_only, random)))
+        }
+        Request::Open { name, requester } => {
+            let root = deps::load_needed(reg, s, name, requester);
+            let mut group = Bfs::new();
+            if let Some(r) = root {
+                group.add(r);
+                group.close(reg, s);
+            }
+            (root, group.list, None)
+        }
+    });
+    s.stage_done()?;
+    // Stage 5: symbol versions.
+    versions(reg, s)?;
+    let fresh = s.fresh(reg);
+    if let Some((true, _)) = startup {
+        return Ok(Linked { root: None, group, inits: Vec::new() });
+    }
+
+    // Stage 6: thread-local storage. At start-up the static layout is made
+    // and %fs set before any IFUNC resolver or initializer runs; blocks are
+    // filled once relocation is done (.tdata may hold relocated pointers).
+    let tp = match startup {
+        Some((_, random)) => {
+            crate::tls::assign(reg, &mut s.errors);
+            s.stage_done()?;
+            Some(crate::tls::setup_main(random).map_err(|e| s.errors.report(b"guardld", format_args!("{}", e.message())))?)
+        }
+        None => {
+            for &i in &fresh {
+                if let Err(e) = crate::tls::add_module(&mut reg[i]) {
+                    let n = reg[i].name().to_vec();
+                    s.errors.report(&n, format_args!("{}", e.message()));
+                }
+            }
+            None
+        }
+    };
+    s.stage_done()?;
+
+    // Stage 7: relocation, dependencies first, then RELRO; the debugger's
+    // list is published once the objects are consistent.
+    crate::debug::fill_dt_debug(reg, &fresh);
+    s.local = group.clone();
+    crate::stats::timed(&crate::stats::INDEX, || reg.refresh_index());
+    crate::stats::timed(&crate::stats::RELOC, || relocate(reg, s, &fresh));
+    s.stage_done()?;
+    match tp {
+        Some(tp) => crate::tls::init_main(tp),
+        None => {
+            for &i in &fresh {
+                if let Some(t) = reg[i].tls_slot {
+                    crate::tls::init_module(t.modid);
+                }
+            }
+        }
+    }
+    protect_relro(reg, s, &fresh);
+    s.stage_done()?;
+    crate::debug::publish(reg);
+
+    // Stage 8: the initializer list, dependencies first; the caller runs
+    // it after releasing the lock.
+    let roots = if root.is_some() { group.clone() } else { reg.scope.clone() };
+    let order: Vec<usize> = init::order_of(reg, &roots).into_iter().filter(|&i| fresh.contains(&i) && reg[i].kind == super::dso::Kind::Library).collect();
+    let mut inits = Vec::with_capacity(order.len() + 1);
+    if root.is_none() {
+        inits.extend(reg.program().map(|m| init::preinit_calls(reg, m)));
+    }
+    inits.extend(order.iter().map(|&i| init::init_calls(reg, i)));
+    reg.init_order.extend(order);
+    Ok(Linked { root, group, inits })
+}
+
+fn versions(reg: &Registry, s: &mut Session) -> Result<(), ()> {
+    let fresh = s.fresh(reg);
+    super::versions::check(reg, &fresh, &mut s.errors);
+    s.stage_done()
+}
+
+/// Relocate `objs` (load order) in reverse, dependencies first, the
+/// program last (as glibc); guardld is relocated already. IFUNC
+/// relocations wait until their resolver's object is relocated; the last
+/// pass runs the rest (dependency cycles), unless an error was found.
+fn relocate(reg: &mut Registry, s: &mut Session, objs: &[usize]) {
+    for &i in objs.iter().rev() {
+        if reg[i].state == State::Relocated {
+            continue;
+        }
+        crate::debug!(Reloc, "relocating {}", Bytes(reg[i].name()));
+        reloc::relocate(reg, s, i);
+        reg[i].state = State::Relocated;
+        if s.errors.count == 0 {
+            run_deferred(reg, s, Defer::WhileUnrelocated);
+        }
+    }
+    if s.errors.count == 0 {
+        run_deferred(reg, s, Defer::Never);
+    }
+    s.deferred.clear();
+}
+
+/// Apply the deferred relocations whose resolvers may now run (all of
+/// them with `Defer::Never`).
+fn run_deferred(reg: &Registry, s: &mut Session, defer: Defer) {
+    let pending = core::mem::take(&mut s.deferred);
+    for p in pending {
+        if defer == Defer::Never || reg[p.waits_for].state == State::Relocated {
+            reloc::apply(reg, s, p.dso, &p.rela, Defer::Never);
+        } else {
+            s.deferred.push(p);
+        }
+    }
+}
+
+/// Make the RELRO range of each of `objs` read-only (guardld's own too, at
+/// start-up: its DT_DEBUG was written above).
+fn protect_relro(reg: &Registry, s: &mut Session, objs: &[usize]) {
+    for &i in objs {
+        let d = &reg[i];
+        if let Err(e) = crate::map::exec::protect_relro(d.relro, d.img.bias) {
+            let mut msg = alloc::string::String::new();
+            let _ = e.describe(&mut msg);
+            s.errors.report(d.name(), format_args!("{msg}"));
+        }
+    }
+}

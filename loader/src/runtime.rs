@@ -1,0 +1,303 @@
+//! What the runtime API does, in safe code: dlopen runs a link session,
+//! dlclose drops references and unloads, dlsym and dladdr search the
+//! registry, dl_iterate_phdr and guardld_guards describe it. The exported
+//! C entry points (`api.rs`) are thin wrappers over these functions.
+//!
+//! Every function takes the linker lock for its bookkeeping and returns
+//! before any object code runs (initializers, finalizers, callbacks, IFUNC
+//! resolvers): that code may call back into the API.
+
+use crate::elf::symbols::{STT_GNU_IFUNC, STT_TLS, Version, sysv_hash};
+use crate::error::Bytes;
+use crate::link::dso::Opened;
+use crate::link::init::{self, Calls};
+use crate::link::lookup::{self, Query};
+use crate::link::session::{self, Request, Session};
+use crate::link::{Errors, LINKER, Linker, Registry};
+use crate::map::Padding;
+use crate::sys::lock::SpinLock;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+pub const RTLD_LAZY: i32 = 0x1;
+pub const RTLD_NOW: i32 = 0x2;
+pub const RTLD_NOLOAD: i32 = 0x4;
+pub const RTLD_GLOBAL: i32 = 0x100;
+pub const RTLD_NODELETE: i32 = 0x1000;
+
+/// Handles are object indices offset by this, so no handle is NULL or
+/// RTLD_NEXT and a stray pointer is recognisably not a handle.
+const HANDLE_BASE: usize = 0x6a1d_0000;
+
+/// The handle of object `i`.
+pub fn handle_of(i: usize) -> usize {
+    HANDLE_BASE + i
+}
+
+fn index_of(reg: &Registry, h: usize) -> Option<usize> {
+    let i = h.checked_sub(HANDLE_BASE)?;
+    reg.get(i).map(|_| i)
+}
+
+/// The last error, for dlerror (process-wide; glibc keeps one per thread).
+static ERROR: SpinLock<Option<Vec<u8>>> = SpinLock::new(None);
+/// The message handed out by the last dlerror, kept alive until the next.
+static ERROR_OUT: SpinLock<Vec<u8>> = SpinLock::new(Vec::new());
+
+pub fn set_error(msg: String) {
+    let mut v = msg.into_bytes();
+    v.push(0);
+    *ERROR.lock() = Some(v);
+}
+
+/// dlerror: the address of the last error's NUL-terminated text (valid
+/// until the next call), or None.
+pub fn take_error() -> Option<usize> {
+    let msg = ERROR.lock().take()?;
+    let mut out = ERROR_OUT.lock();
+    *out = msg;
+    Some(out.as_ptr() as usize)
+}
+
+/// dlopen(NULL): the program's handle.
+pub fn open_program() -> Option<usize> {
+    LINKER.lock().reg.program().map(handle_of)
+}
+
+/// Load `name` and its dependencies with a link session, and return the
+/// handle with the initializers to run (after the lock is released).
+/// Ok(None): RTLD_NOLOAD of an object that is not loaded.
+pub fn open(name: &[u8], mode: i32, caller: usize) -> Result<Option<(usize, Vec<Calls>)>, String> {
+    let mut guard = LINKER.lock();
+    let Linker { reg, config } = &mut *guard;
+    let Some(cfg) = config.as_ref() else { return Err(String::from("guardld: dlopen before start-up finished")) };
+    if mode & RTLD_NOLOAD != 0 {
+        let found = reg.known.find(name).or_else(|| reg.position(|d| d.matches_name(name)));
+        let Some(i) = found else { return Ok(None) };
+        // A NOLOAD handle is a reference like any other (dlclose drops it).
+        add_references(reg, &reg.closure(i).list);
+        promote(reg, i, mode);
+        return Ok(Some((handle_of(i), Vec::new())));
+    }
+    // The search uses the calling object's paths (the program's if the
+    // caller is unknown), as glibc does.
+    let requester = reg.position(|d| !d.is_loader() && d.contains(caller)).or_else(|| reg.program());
+    let mut s = Session::new(cfg, Errors::captured(), reg.slots(), Opened::ByDlopen { refs: 0 });
+    let Ok(linked) = session::run(reg, &mut s, Request::Open { name, requester }) else {
+        return Err(s.errors.capture.take().unwrap_or_default());
+    };
+    let root = linked.root.or_else(|| reg.program()).unwrap_or(0);
+    // Every object the root needs holds a reference while it is open.
+    add_references(reg, &linked.group);
+    promote(reg, root, mode);
+    Ok(Some((handle_of(root), linked.inits)))
+}
+
+fn add_references(reg: &mut Registry, objs: &[usize]) {
+    for &k in objs {
+        if let Opened::ByDlopen { refs } = &mut reg[k].opened {
+            *refs += 1;
+        }
+    }
+}
+
+/// Apply RTLD_GLOBAL and RTLD_NODELETE to an open object.
+fn promote(reg: &mut Registry, i: usize, mode: i32) {
+    if mode & RTLD_NODELETE != 0 {
+        reg[i].dyn_.nodelete = true;
+    }
+    if mode & RTLD_GLOBAL != 0 {
+        // The object and everything it needs join the global scope (as in
+        // glibc), before guardld itself, which stays last.
+        for k in reg.closure(i).list {
+            reg.add_to_scope(k);
+        }
+    }
+}
+
+/// What dlclose must do once the lock is released: run `finis`, then
+/// `unload(gone)`.
+pub struct Closing {
+    pub finis: Vec<Calls>,
+    pub gone: Vec<usize>,
+}
+
+/// dlclose, first half: drop one reference from `handle`'s closure and
+/// collect the finalizers of the objects no longer referenced.
+pub fn close(handle: usize) -> Result<Closing, String> {
+    let mut guard = LINKER.lock();
+    let reg = &mut guard.reg;
+    let Some(root) = index_of(reg, handle) else { return Err(String::from("dlclose: invalid handle")) };
+    // Start-up objects stay; a NODELETE object keeps itself and, through
+    // it, everything it needs.
+    if !reg[root].by_dlopen() || reg[root].dyn_.nodelete {
+        return Ok(Closing { finis: Vec::new(), gone: Vec::new() });
+    }
+    let mut gone = Vec::new();
+    for i in reg.closure(root).list {
+        let nodelete = reg[i].dyn_.nodelete;
+        if let Opened::ByDlopen { refs } = &mut reg[i].opened {
+            *refs = refs.saturating_sub(1);
+            if *refs == 0 && !nodelete {
+                gone.push(i);
+            }
+        }
+    }
+    // Finalizers in reverse init order.
+    let order: Vec<usize> = reg.init_order.iter().rev().copied().filter(|i| gone.contains(i)).collect();
+    let finis = order.iter().map(|&i| init::fini_calls(reg, i)).collect();
+    Ok(Closing { finis, gone })
+}
+
+/// dlclose, second half: unmap what is gone and tell the debugger.
+pub fn unload(gone: &[usize]) {
+    if gone.is_empty() {
+        return;
+    }
+    let reg = &mut LINKER.lock().reg;
+    crate::debug::begin(crate::debug::RT_DELETE);
+    for &i in gone {
+        reg.unload(i);
+    }
+    crate::debug::publish(reg);
+}
+
+/// Where dlsym looks.
+pub enum SymScope {
+    /// RTLD_DEFAULT: the global scope.
+    Default,
+    /// RTLD_NEXT: the objects after the caller's in the global scope.
+    Next { caller: usize },
+    /// A handle: the object and its dependencies (its local scope).
+    Handle(usize),
+}
+
+/// What dlsym found.
+pub enum SymValue {
+    Addr(usize),
+    /// An STT_GNU_IFUNC: the caller runs this resolver, unlocked.
+    Ifunc(usize),
+    /// A TLS symbol: (module id, offset) for `__tls_get_addr`.
+    Tls([usize; 2]),
+}
+
+/// Resolve `name` (and `version`) for dlsym/dlvsym.
+pub fn symbol(scope: SymScope, name: &[u8], version: Option<&[u8]>) -> Result<SymValue, String> {
+    let ver = version.map(|v| Version { name: v, hash: sysv_hash(v), file: None, weak: false });
+    let l = LINKER.lock();
+    let reg = &l.reg;
+    let q = Query::default();
+    let def = match scope {
+        SymScope::Default => reg.lookup_global(name, ver.as_ref(), q, &[]),
+        SymScope::Next { caller } => {
+            let me = reg.position(|d| d.contains(caller));
+            let after: Vec<usize> = match me.and_then(|m| reg.scope.iter().position(|&k| k == m)) {
+                Some(p) => reg.scope[p + 1..].to_vec(),
+                None => Vec::new(),
+            };
+            lookup::lookup(reg, &after, name, ver.as_ref(), q)
+        }
+        SymScope::Handle(h) => {
+            let Some(i) = index_of(reg, h) else { return Err(String::from("dlsym: invalid handle")) };
+            lookup::lookup(reg, &reg.closure(i).list, name, ver.as_ref(), q)
+        }
+    };
+    let Some(def) = def else { return Err(alloc::format!("undefined symbol: {}", Bytes(name))) };
+    let d = &reg[def.dso];
+    Ok(match def.sym.st_info & 0xf {
+        // The calling thread's copy, as glibc returns.
+        STT_TLS => SymValue::Tls([d.tls_slot.map_or(0, |t| t.modid), def.sym.st_value as usize]),
+        STT_GNU_IFUNC => SymValue::Ifunc(d.img.addr(def.sym.st_value)),
+        _ => SymValue::Addr(d.img.addr(def.sym.st_value)),
+    })
+}
+
+/// dladdr's answer: addresses of NUL-terminated names that live as long
+/// as their object.
+pub struct AddrInfo {
+    pub fname: usize,
+    pub fbase: usize,
+    pub sname: usize,
+    pub saddr: usize,
+}
+
+/// The object containing `a` and the nearest symbol at or below it.
+pub fn addr_info(a: usize) -> Option<AddrInfo> {
+    let l = LINKER.lock();
+    let page_size = l.config.as_ref()?.page_size;
+    let (_, d) = l.reg.iter().find(|(_, d)| d.contains(a))?;
+    let off = a.wrapping_sub(d.img.bias) as u64;
+    let best = d
+        .syms
+        .iter()
+        .filter(|(_, s)| s.st_shndx != 0 && s.st_value <= off && (s.st_value + s.st_size.max(1) > off || s.st_size == 0))
+        .filter(|(_, s)| s.st_info >> 4 != 0)
+        .max_by_key(|(_, s)| s.st_value);
+    let (sname, saddr) = match best {
+        Some((_, s)) => (d.syms.name(s).map_or(0, |n| n.as_ptr() as usize), d.img.addr(s.st_value)),
+        None => (0, 0),
+    };
+    Some(AddrInfo { fname: d.path.as_ptr() as usize, fbase: d.map_start(page_size), sname, saddr })
+}
+
+/// One object as dl_iterate_phdr reports it.
+pub struct PhdrInfo {
+    pub addr: usize,
+    pub name: usize,
+    pub phdr: usize,
+    pub phnum: u16,
+    pub adds: u64,
+    pub subs: u64,
+    pub tls_modid: usize,
+    pub tls_data: usize,
+}
+
+/// Every loaded object, in load order (the program first).
+pub fn phdr_infos() -> Vec<PhdrInfo> {
+    let l = LINKER.lock();
+    let reg = &l.reg;
+    let live = reg.iter().count();
+    let adds = reg.slots() as u64;
+    let subs = (reg.slots() - live) as u64;
+    let tp = crate::tls::current_tp();
+    reg.iter()
+        .map(|(_, d)| PhdrInfo {
+            addr: d.img.bias,
+            name: if d.is_program() { c"".as_ptr() as usize } else { d.path.as_ptr() as usize },
+            phdr: d.phdr_addr,
+            phnum: d.phnum as u16,
+            adds,
+            subs,
+            tls_modid: d.tls_slot.map_or(0, |t| t.modid),
+            tls_data: match d.tls_slot {
+                Some(t) if tp != 0 => tp - t.offset,
+                _ => 0,
+            },
+        })
+        .collect()
+}
+
+/// One padding range with the kernel's confirmation.
+pub struct PaddingRange {
+    pub object: usize,
+    pub start: usize,
+    pub len: usize,
+    pub mode: Padding,
+    /// Pages the kernel reports as guarded; None when it cannot say.
+    pub confirmed: Option<usize>,
+}
+
+/// Every padding range of every object.
+pub fn padding_ranges() -> Vec<PaddingRange> {
+    let l = LINKER.lock();
+    let Some(page_size) = l.config.as_ref().map(|c| c.page_size) else { return Vec::new() };
+    let mut v = Vec::new();
+    for (_, d) in l.reg.iter() {
+        for (a, len, mode) in d.padding_ranges() {
+            let start = d.img.addr(a);
+            let confirmed = crate::map::probe::guarded_pages(start, len as usize, page_size);
+            v.push(PaddingRange { object: d.path.as_ptr() as usize, start, len: len as usize, mode, confirmed });
+        }
+    }
+    v
+}

@@ -1,0 +1,142 @@
+//! The system calls rustix does not offer in a form guardld can use, with
+//! numbers and constants from linux-raw-sys, and safe wrappers for the few
+//! calls whose safety is local (diagnostic writes, a mapping kept forever).
+//! The instructions themselves are `arch`'s; no other module names a
+//! syscall number.
+#![allow(unsafe_code)]
+
+use linux_raw_sys::general as k;
+use rustix::io::Errno;
+
+fn result(r: isize) -> Result<usize, Errno> {
+    if (-4095..0).contains(&r) { Err(Errno::from_raw_os_error(-r as i32)) } else { Ok(r as usize) }
+}
+
+/// exit_group(2): the loader's way out on every error path.
+pub fn exit_group(code: i32) -> ! {
+    crate::arch::syscall1_noreturn(k::__NR_exit_group as usize, code as isize as usize)
+}
+
+/// madvise(2) with any advice (rustix's enum has no MADV_GUARD_INSTALL).
+///
+/// # Safety
+/// Guarding or zapping pages of `[addr, addr+len)` must not break anything
+/// the caller relies on.
+pub unsafe fn madvise(addr: usize, len: usize, advice: u32) -> Result<(), Errno> {
+    // SAFETY: madvise only changes page-table state of the range, which the
+    // caller vouches for.
+    result(unsafe { crate::arch::syscall3(k::__NR_madvise as usize, addr, len, advice as usize) }).map(drop)
+}
+
+/// Whether the kernel knows `advice` (madvise of an empty range).
+pub fn advice_known(advice: u32) -> bool {
+    // SAFETY: a zero-length range touches no page.
+    unsafe { madvise(0, 0, advice) }.is_ok()
+}
+
+/// One range for process_madvise: `struct iovec`.
+#[repr(C)]
+pub struct IoVec {
+    pub base: usize,
+    pub len: usize,
+}
+
+/// process_madvise(2) on this process (PIDFD_SELF): one call for several
+/// ranges. Returns the bytes advised.
+///
+/// # Safety
+/// As `madvise`, for every range.
+pub unsafe fn process_madvise_self(ranges: &[IoVec], advice: u32) -> Result<usize, Errno> {
+    // include/uapi/linux/pidfd.h: PIDFD_SELF_THREAD_GROUP (-10000), not in
+    // linux-raw-sys 0.12.
+    const PIDFD_SELF: isize = -10000;
+    // SAFETY: the kernel reads `ranges` (valid for the call); the ranges are
+    // the caller's to advise.
+    let r = unsafe {
+        crate::arch::syscall5(k::__NR_process_madvise as usize, PIDFD_SELF as usize, ranges.as_ptr() as usize, ranges.len(), advice as usize, 0)
+    };
+    result(r)
+}
+
+/// Point %fs at `tp` (arch_prctl ARCH_SET_FS).
+///
+/// # Safety
+/// `tp` must point at a TCB that lives as long as the thread uses it.
+pub unsafe fn set_fs_base(tp: usize) -> Result<(), Errno> {
+    // SAFETY: forwarded from the caller.
+    result(unsafe { crate::arch::syscall3(k::__NR_arch_prctl as usize, k::ARCH_SET_FS as usize, tp, 0) }).map(drop)
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = k::__kernel_timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec into `ts`.
+    let _ = unsafe { crate::arch::syscall3(k::__NR_clock_gettime as usize, k::CLOCK_MONOTONIC as usize, &mut ts as *mut _ as usize, 0) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+}
+
+/// The kernel's `struct sigaction` on x86_64.
+#[repr(C)]
+struct KSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+/// A signal handler taking (signal, siginfo, ucontext).
+pub type Handler = extern "C" fn(i32, usize, usize);
+
+/// Install `handler` for `sig` (SA_SIGINFO), or restore the default
+/// disposition with None.
+pub fn sigaction(sig: u32, handler: Option<Handler>) {
+    let (handler, flags) = match handler {
+        Some(h) => (h as usize, (k::SA_SIGINFO | k::SA_RESTORER) as u64),
+        None => (0, 0),
+    };
+    let act = KSigaction { handler, flags, restorer: crate::arch::sigreturn_restorer as *const () as usize, mask: 0 };
+    // SAFETY: the handler is a Rust function of the kernel's handler type
+    // (or SIG_DFL); the restorer calls rt_sigreturn.
+    let _ = unsafe {
+        crate::arch::syscall5(k::__NR_rt_sigaction as usize, sig as usize, &act as *const KSigaction as usize, 0, core::mem::size_of::<u64>(), 0)
+    };
+}
+
+/// rt_sigreturn's number, for the signal restorer's asm.
+pub const NR_RT_SIGRETURN: u32 = k::__NR_rt_sigreturn;
+
+/// Write all of `buf` to a file descriptor, ignoring errors (used for
+/// diagnostics, which have nowhere else to go).
+pub fn write_fd(fd: i32, mut buf: &[u8]) {
+    // SAFETY: writing to a possibly-closed fd is harmless (EBADF).
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+    while !buf.is_empty() {
+        match rustix::io::write(fd, buf) {
+            Ok(0) => return,
+            Ok(n) => buf = &buf[n..],
+            Err(Errno::INTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Map `len` bytes of a regular file read-only, for the rest of the
+/// process (never unmapped: the slice is 'static).
+pub fn map_readonly_forever(fd: rustix::fd::BorrowedFd<'_>, len: usize) -> Option<&'static [u8]> {
+    use rustix::mm::{MapFlags, ProtFlags};
+    // SAFETY: a fresh private read-only mapping; nothing unmaps it.
+    let p = unsafe { rustix::mm::mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, fd, 0) }.ok()?;
+    // SAFETY: `len` bytes mapped readable at `p`, for the process's life.
+    Some(unsafe { core::slice::from_raw_parts(p as *const u8, len) })
+}
+
+/// ioctl(2) whose argument is a pointer to `arg`.
+///
+/// # Safety
+/// `req` must be an ioctl that reads and writes at most a `T` at `arg`
+/// (and buffers `arg` points at, which the caller keeps valid).
+pub unsafe fn ioctl_ptr<T>(fd: rustix::fd::BorrowedFd<'_>, req: usize, arg: &mut T) -> Result<usize, Errno> {
+    use rustix::fd::AsRawFd;
+    // SAFETY: forwarded from the caller.
+    result(unsafe { crate::arch::syscall3(k::__NR_ioctl as usize, fd.as_raw_fd() as usize, req, arg as *mut T as usize) })
+}
