@@ -797,6 +797,39 @@ fn gdb_breaks_in_dlopened_library() {
     assert_solib(&all, &b.dir.join("libapigdbdl.so"));
 }
 
+/// After a dlopen, `_r_debug.r_ldbase` still holds guardld's load address
+/// (an earlier version reset it to 0 on every dlopen/dlclose). The
+/// expectation comes from the kernel, not from guardld: the start of the
+/// mapping of guardld's file at offset 0 in `info proc mappings`. r_ldbase
+/// is read as raw memory at its offset in glibc's `struct r_debug`
+/// (<link.h>: int r_version, r_map, r_brk, int r_state, r_ldbase at 32),
+/// since guardld carries no C type for it.
+#[test]
+fn gdb_r_ldbase_after_dlopen() {
+    let b = bins();
+    let (o, all) = gdb(
+        &["set breakpoint pending on", "set language c"],
+        &["break gdb_dlfunc", "run", "x/gx (char *)&_r_debug + 32", "info proc mappings", "continue"],
+        &[&b.gdbprog],
+    );
+    assert_gdb(&o, &all, &["exited normally"]);
+    assert_stop(&all, "Breakpoint 1, gdb_dlfunc (", "=30)");
+    let ldbase = all
+        .lines()
+        .find(|l| l.starts_with("0x") && l.contains("<_r_debug+32>:"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_else(|| panic!("no r_ldbase in gdb's output\n{all}"));
+    let real = std::fs::canonicalize(guardld()).unwrap();
+    let base = all
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[3] == "0x0" && Path::new(f[f.len() - 1]) == real)
+        .map(|f| f[0].to_string())
+        .unwrap_or_else(|| panic!("no mapping of {} at offset 0\n{all}", real.display()));
+    let parse = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(parse(ldbase), parse(&base), "r_ldbase vs guardld's first mapping\n{all}");
+}
+
 /// `gdb --args guardld /abs/gdbprog`: gdb takes guardld for the program.
 /// Pending breakpoints in both libraries are hit and both libraries are
 /// listed (with the paths guardld recorded) next to guardld. What gdb does
