@@ -1,16 +1,17 @@
 //! gmaps on real loads: a program and a 4-PT_LOAD library (64 KiB lld
 //! layout) paused under guardld and under glibc's ld.so. The expected
-//! padding comes from the library's program headers (read here with the
-//! `object` crate) and its base from /proc/PID/maps; the VMA count from
-//! /proc/PID/maps read by the test itself.
+//! padding comes from the library's program headers (tests/common/elf.rs,
+//! the `object` crate) and its base from /proc/PID/maps; the VMA count from
+//! /proc/PID/maps read by the test itself (through guard-abi).
 
 mod common;
 
+use common::elf::Elf;
+use common::paused::run_paused;
 use common::*;
-use object::{Object, ObjectSegment};
+use guard_abi_host as host;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const PAGE: u64 = 4096;
 
@@ -49,33 +50,9 @@ fn build() -> Bins {
 
 /// Padding ranges of an ELF file, as (offset from the first segment's page, len).
 fn padding_of(file: &Path) -> Vec<(u64, u64)> {
-    let data = std::fs::read(file).unwrap();
-    let elf = object::File::parse(&*data).unwrap();
-    let segs: Vec<(u64, u64)> = elf.segments().map(|s| (s.address(), s.address() + s.size())).collect();
-    let base = segs[0].0 & !(PAGE - 1);
-    segs.windows(2)
-        .filter_map(|w| {
-            let end = (w[0].1 + PAGE - 1) & !(PAGE - 1);
-            let next = w[1].0 & !(PAGE - 1);
-            (next > end).then(|| (end - base, next - end))
-        })
-        .collect()
-}
-
-/// Start a paused program and wait until it has loaded the library and sleeps.
-fn start_paused(mut cmd: Command) -> Child {
-    cmd.env("GUARDLD_TEST_PAUSE", "1").env("GUARDLD_TEST_SKIP_FINI", "1");
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let t = Instant::now();
-    loop {
-        let maps = std::fs::read_to_string(format!("/proc/{}/maps", child.id())).unwrap_or_default();
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
-        if maps.contains("libmap4.so") && stat.contains(") S ") {
-            return child;
-        }
-        assert!(t.elapsed() < Duration::from_secs(20), "program did not pause");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let elf = Elf::read(file);
+    let base = elf.span().0;
+    elf.padding().into_iter().map(|(a, b, _)| (a - base, b - a)).collect()
 }
 
 struct Seen {
@@ -84,21 +61,21 @@ struct Seen {
     lib_base: u64,
 }
 
-fn observe(bins: &Bins, cmd: Command) -> Seen {
-    let mut child = start_paused(cmd);
-    let pid = child.id();
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let out = run(Command::new(gmaps()).args(["--json", &pid.to_string()]));
-    let _ = child.kill();
-    let _ = child.wait();
+/// Run `cmd` paused (after loading: GUARDLD_TEST_PAUSE), run gmaps on it and read its maps.
+fn observe(bins: &Bins, mut cmd: Command) -> Seen {
+    cmd.env("GUARDLD_TEST_PAUSE", "1").env("GUARDLD_TEST_SKIP_FINI", "1");
+    let (_, (vmas, out)) = run_paused(&mut cmd, |pid| {
+        let vmas = host::read_maps(pid).unwrap();
+        (vmas, run(Command::new(gmaps()).args(["--json", &pid.to_string()])))
+    });
     out.assert_code(0);
     let lib_name = bins.lib.file_name().unwrap().to_str().unwrap();
-    let lib_base = maps
-        .lines()
-        .find(|l| l.ends_with(lib_name))
-        .map(|l| u64::from_str_radix(l.split('-').next().unwrap(), 16).unwrap())
+    let lib_base = vmas
+        .iter()
+        .find(|v| v.path.as_deref().is_some_and(|p| p.ends_with(lib_name)))
+        .map(|v| v.start)
         .expect("library mapped");
-    Seen { json: serde_json::from_slice(&out.stdout).unwrap(), maps_lines: maps.lines().count(), lib_base }
+    Seen { json: serde_json::from_slice(&out.stdout).unwrap(), maps_lines: vmas.len(), lib_base }
 }
 
 fn file_summary<'a>(j: &'a serde_json::Value, path: &Path) -> &'a serde_json::Value {

@@ -27,20 +27,16 @@
 
 mod common;
 
+use common::elf::{Elf, Field, Phdr, set_load_field, swap_loads};
+use common::paused::{Snapshot, run_paused};
 use common::*;
+use object::elf::PT_GNU_RELRO;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::FileExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 /// x86_64 runtime page size.
 const PAGE: u64 = 4096;
-/// pagemap bit 58: PM_GUARD_REGION.
-const PM_GUARD_REGION: u64 = 1 << 58;
 /// probe's first lines: lib4_check(7) is twice(7) + thrice(7) + (1000 + 1);
 /// probe_data is probe's own initialised datum (41), incremented.
 const LIB4_CHECK: &str = "lib4_check=1036\nprobe_data=42\n";
@@ -50,308 +46,6 @@ fn rd(x: u64) -> u64 {
 }
 fn ru(x: u64) -> u64 {
     x.div_ceil(PAGE) * PAGE
-}
-
-// ------------------------------------------------------------ ELF (test side)
-
-const PT_LOAD: u32 = 1;
-const PT_GNU_RELRO: u32 = 0x6474_e552;
-const PHDR_SIZE: usize = 56;
-
-#[derive(Clone, Copy, Debug)]
-struct Phdr {
-    /// Index in the program header table.
-    index: usize,
-    p_type: u32,
-    p_offset: u64,
-    p_vaddr: u64,
-    p_filesz: u64,
-    p_memsz: u64,
-}
-
-/// The parts of an ELF file this test needs, read with no library.
-struct Elf {
-    file_size: u64,
-    phoff: usize,
-    phdrs: Vec<Phdr>,
-}
-
-fn u16_at(b: &[u8], o: usize) -> u16 {
-    u16::from_le_bytes(b[o..o + 2].try_into().unwrap())
-}
-fn u32_at(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
-}
-fn u64_at(b: &[u8], o: usize) -> u64 {
-    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
-}
-
-impl Elf {
-    fn parse(b: &[u8]) -> Elf {
-        assert!(
-            b.len() >= 64 && &b[..4] == b"\x7fELF" && b[4] == 2 && b[5] == 1,
-            "not an ELF64 LE file"
-        );
-        let phoff = u64_at(b, 32) as usize;
-        assert_eq!(u16_at(b, 54) as usize, PHDR_SIZE);
-        let phnum = u16_at(b, 56) as usize;
-        let phdrs = (0..phnum)
-            .map(|i| {
-                let o = phoff + i * PHDR_SIZE;
-                Phdr {
-                    index: i,
-                    p_type: u32_at(b, o),
-                    p_offset: u64_at(b, o + 8),
-                    p_vaddr: u64_at(b, o + 16),
-                    p_filesz: u64_at(b, o + 32),
-                    p_memsz: u64_at(b, o + 40),
-                }
-            })
-            .collect();
-        Elf {
-            file_size: b.len() as u64,
-            phoff,
-            phdrs,
-        }
-    }
-
-    fn read(path: &Path) -> Elf {
-        Elf::parse(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-    }
-
-    /// Non-empty PT_LOADs in header order.
-    fn loads(&self) -> Vec<Phdr> {
-        self.phdrs
-            .iter()
-            .copied()
-            .filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0)
-            .collect()
-    }
-
-    /// Link-time span [start, end) of the PT_LOADs, page-rounded.
-    fn span(&self) -> (u64, u64) {
-        let l = self.loads();
-        (
-            rd(l[0].p_vaddr),
-            ru(l[l.len() - 1].p_vaddr + l[l.len() - 1].p_memsz),
-        )
-    }
-
-    /// Link-time padding ranges [start, end) between consecutive PT_LOADs,
-    /// with the PT_LOAD each one follows.
-    fn padding(&self) -> Vec<(u64, u64, Phdr)> {
-        self.loads()
-            .windows(2)
-            .filter_map(|w| {
-                let (a, b) = (ru(w[0].p_vaddr + w[0].p_memsz), rd(w[1].p_vaddr));
-                (b > a).then_some((a, b, w[0]))
-            })
-            .collect()
-    }
-}
-
-/// A field of a program header entry.
-#[derive(Clone, Copy, Debug)]
-enum Field {
-    Offset,
-    Memsz,
-}
-
-/// Rewrite `field` of the `load`-th PT_LOAD entry (counting PT_LOADs only)
-/// of the ELF image `b`.
-fn set_load_field(b: &mut [u8], load: usize, field: Field, value: u64) {
-    let e = Elf::parse(b);
-    let p = e
-        .phdrs
-        .iter()
-        .filter(|p| p.p_type == PT_LOAD)
-        .nth(load)
-        .expect("no such PT_LOAD");
-    let at = e.phoff
-        + p.index * PHDR_SIZE
-        + match field {
-            Field::Offset => 8,
-            Field::Memsz => 40,
-        };
-    b[at..at + 8].copy_from_slice(&value.to_le_bytes());
-}
-
-/// Swap the whole program header entries of the `a`-th and `b`-th PT_LOAD.
-fn swap_loads(bytes: &mut [u8], a: usize, b: usize) {
-    let e = Elf::parse(bytes);
-    let idx: Vec<usize> = e
-        .phdrs
-        .iter()
-        .filter(|p| p.p_type == PT_LOAD)
-        .map(|p| p.index)
-        .collect();
-    let (x, y) = (e.phoff + idx[a] * PHDR_SIZE, e.phoff + idx[b] * PHDR_SIZE);
-    let tmp: Vec<u8> = bytes[x..x + PHDR_SIZE].to_vec();
-    bytes.copy_within(y..y + PHDR_SIZE, x);
-    bytes[y..y + PHDR_SIZE].copy_from_slice(&tmp);
-}
-
-// ------------------------------------------------------------ /proc views ----
-
-#[derive(Clone, Debug)]
-struct Vma {
-    start: u64,
-    end: u64,
-    perms: String,
-    path: String,
-    line: String,
-}
-
-fn parse_maps(text: &str) -> Vec<Vma> {
-    text.lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let (s, e) = f[0].split_once('-').unwrap();
-            Vma {
-                start: u64::from_str_radix(s, 16).unwrap(),
-                end: u64::from_str_radix(e, 16).unwrap(),
-                perms: f[1].to_string(),
-                path: f.get(5..).map(|p| p.join(" ")).unwrap_or_default(),
-                line: l.to_string(),
-            }
-        })
-        .collect()
-}
-
-/// What the test saw of a paused process: its maps and the pagemap entry of
-/// every page of every (not huge) VMA.
-struct Snapshot {
-    maps: Vec<Vma>,
-    maps_text: String,
-    pagemap: BTreeMap<u64, u64>,
-}
-
-impl Snapshot {
-    fn take(pid: u32) -> Snapshot {
-        let maps_text = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("read maps");
-        let maps = parse_maps(&maps_text);
-        let pm = std::fs::File::open(format!("/proc/{pid}/pagemap")).expect("open pagemap");
-        let mut pagemap = BTreeMap::new();
-        for v in &maps {
-            if v.end > 1 << 47 || v.end - v.start > 64 << 20 {
-                continue;
-            }
-            let n = ((v.end - v.start) / PAGE) as usize;
-            let mut buf = vec![0u8; n * 8];
-            pm.read_exact_at(&mut buf, v.start / PAGE * 8)
-                .expect("read pagemap");
-            for i in 0..n {
-                pagemap.insert(v.start + i as u64 * PAGE, u64_at(&buf, i * 8));
-            }
-        }
-        Snapshot {
-            maps,
-            maps_text,
-            pagemap,
-        }
-    }
-
-    /// Load base of the object at `path`: start of its first VMA (its first
-    /// PT_LOAD has p_vaddr 0 and p_offset 0).
-    fn base_of(&self, path: &Path) -> u64 {
-        let p = path.to_str().unwrap();
-        self.maps
-            .iter()
-            .find(|v| v.path == p)
-            .unwrap_or_else(|| panic!("{p} not in maps:\n{}", self.maps_text))
-            .start
-    }
-
-    /// VMAs intersecting [a, b).
-    fn vmas_in(&self, a: u64, b: u64) -> Vec<&Vma> {
-        self.maps
-            .iter()
-            .filter(|v| v.start < b && a < v.end)
-            .collect()
-    }
-
-    fn vma_at(&self, addr: u64) -> Option<&Vma> {
-        self.maps.iter().find(|v| v.start <= addr && addr < v.end)
-    }
-
-    fn guarded(&self, addr: u64) -> bool {
-        let e = self
-            .pagemap
-            .get(&addr)
-            .unwrap_or_else(|| panic!("no pagemap entry for {addr:#x}"));
-        e & PM_GUARD_REGION != 0
-    }
-}
-
-/// Run `cmd` (a program linked with testbins/rt, GUARDLD_TEST_PAUSE=1 in its
-/// environment) until it pauses, snapshot it, kill it. Returns the outcome
-/// (killed by SIGKILL) and the snapshot; panics if it never paused.
-fn run_paused(cmd: &mut Command) -> (Outcome, Snapshot) {
-    let command = format!("{cmd:?}");
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd.process_group(0);
-    let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot spawn {command}: {e}"));
-    let mut out = child.stdout.take().unwrap();
-    let err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let (tx, rx) = mpsc::channel::<String>();
-    let t_err = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let mut r = BufReader::new(err);
-        loop {
-            let mut line = Vec::new();
-            match r.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
-                    all.extend_from_slice(&line);
-                }
-            }
-        }
-        all
-    });
-    let mut snap = None;
-    loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(line) => {
-                if let Some(pid) = line.trim_end().strip_prefix("rt: paused, pid ") {
-                    let pid: u32 = pid.parse().unwrap();
-                    assert_eq!(pid, child.id(), "paused process is not the one started");
-                    snap = Some(Snapshot::take(pid));
-                    break;
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if start.elapsed() > RUN_TIMEOUT {
-                    break;
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    let _ = child.kill();
-    let status = child.wait().expect("wait");
-    let o = Outcome {
-        command,
-        status,
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-        timed_out: false,
-        elapsed: start.elapsed(),
-    };
-    match snap {
-        Some(s) => (o, s),
-        None => panic!("the program never paused\n{}", o.describe()),
-    }
 }
 
 // ------------------------------------------------------------ test programs ---
@@ -651,7 +345,7 @@ impl Run {
     fn vma_counts(&self, tag: &str) -> (usize, usize) {
         let (a, b) = self.obj(tag).span();
         let v = self.snap.vmas_in(a, b);
-        let gaps = v.iter().filter(|v| v.perms == "---p").count();
+        let gaps = v.iter().filter(|v| v.is_gap()).count();
         (v.len(), gaps)
     }
 }
@@ -664,7 +358,10 @@ impl Run {
 fn paused_run(bins: &Bins, how: How, kinds: &str, objs: &str, env: &[(&str, &str)]) -> Run {
     let mut env = env.to_vec();
     env.push(("GUARDLD_TEST_PAUSE", "1"));
-    let (outcome, snap) = run_paused(&mut probe_command(bins, how, &[kinds, objs], &env));
+    let (outcome, snap) = run_paused(
+        &mut probe_command(bins, how, &[kinds, objs], &env),
+        Snapshot::with_pagemap,
+    );
     let mut r = Run {
         how,
         kinds: kinds.to_string(),
@@ -782,11 +479,9 @@ fn assert_guarded(r: &Run, glibc: &Run, tag: &str) {
     // 1. No PROT_NONE VMA in the span, and no hole either: every page of the
     //    span is mapped (a hole would be another way to drop the gap VMA).
     for v in r.snap.vmas_in(a, b) {
-        assert_ne!(
-            v.perms,
-            "---p",
-            "{tag}: PROT_NONE VMA in the span: {}\n{}",
-            v.line,
+        assert!(
+            !v.is_gap(),
+            "{tag}: PROT_NONE VMA in the span: {v}\n{}",
             r.ctx()
         );
     }
@@ -803,8 +498,7 @@ fn assert_guarded(r: &Run, glibc: &Run, tag: &str) {
         let v = r.snap.vma_at(pa).unwrap();
         assert!(
             v.start < pa && v.end >= pb,
-            "{tag}: padding {pa:#x}-{pb:#x} is not inside its segment's VMA {}\n{}",
-            v.line,
+            "{tag}: padding {pa:#x}-{pb:#x} is not inside its segment's VMA {v}\n{}",
             r.ctx()
         );
     }
@@ -873,7 +567,7 @@ fn assert_holes(r: &Run, tag: &str) {
         assert!(
             v.is_empty(),
             "{tag}: padding {a:#x}-{b:#x} should be a hole, has {:?}\n{}",
-            v.iter().map(|v| &v.line).collect::<Vec<_>>(),
+            v.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
             r.ctx()
         );
     }
@@ -900,7 +594,7 @@ fn assert_oracle_gaps(glibc: &Run, tag: &str) {
         .snap
         .vmas_in(a, b)
         .iter()
-        .filter(|v| v.perms == "---p")
+        .filter(|v| v.is_gap())
         .map(|v| (v.start, v.end))
         .collect();
     let pads: Vec<(u64, u64)> = o.padding().iter().map(|&(a, b, _)| (a, b)).collect();
@@ -922,7 +616,7 @@ fn assert_prot_none(r: &Run, glibc: &Run, tag: &str) {
         .snap
         .vmas_in(a, b)
         .iter()
-        .filter(|v| v.perms == "---p")
+        .filter(|v| v.is_gap())
         .map(|v| (v.start, v.end))
         .collect();
     let pads: Vec<(u64, u64)> = o.padding().iter().map(|&(a, b, _)| (a, b)).collect();
@@ -1134,11 +828,9 @@ fn extend(name: &str, linker: Linker, how: How) {
         let o = r.obj(tag);
         let (a, b) = o.span();
         for v in r.snap.vmas_in(a, b) {
-            assert_ne!(
-                v.perms,
-                "---p",
-                "{tag}: PROT_NONE VMA in the span: {}\n{}",
-                v.line,
+            assert!(
+                !v.is_gap(),
+                "{tag}: PROT_NONE VMA in the span: {v}\n{}",
                 r.ctx()
             );
         }
@@ -1154,9 +846,8 @@ fn extend(name: &str, linker: Linker, how: How) {
         for (pa, pb, _) in o.padding() {
             let v = r.snap.vma_at(pa).unwrap();
             assert!(
-                v.start < pa && v.end >= pb && v.perms.starts_with('r'),
-                "{tag}: padding not in a readable extension: {}\n{}",
-                v.line,
+                v.start < pa && v.end >= pb && v.perms.read,
+                "{tag}: padding not in a readable extension: {v}\n{}",
                 r.ctx()
             );
             for p in (pa..pb).step_by(PAGE as usize) {
@@ -1371,7 +1062,7 @@ fn assert_refused(o: &Outcome, file: &Path, reason: &str) {
 fn assert_only_phdrs_differ(good: &[u8], bad: &[u8]) {
     assert_eq!(good.len(), bad.len());
     let e = Elf::parse(good);
-    let (a, b) = (e.phoff, e.phoff + e.phdrs.len() * PHDR_SIZE);
+    let (a, b) = (e.phdr_table().start, e.phdr_table().end);
     for (i, (x, y)) in good.iter().zip(bad).enumerate() {
         assert!(
             x == y || (a..b).contains(&i),

@@ -8,7 +8,7 @@
 //! segments, into padding or past the span, is a SIGSEGV.
 //!
 //! * [`headers`]: `elf::header::check_ehdr` + `parse_phdrs` on the first
-//!   1024 bytes (as `load::read_headers`), then `load::plan_for` in every
+//!   1024 bytes (as `map::load::read_headers`), then `map::load::plan_for` in every
 //!   padding mode at 4, 16 and 64 KiB pages, each plan replayed on a page
 //!   table and checked (ops inside the span, no overlap, map/guard/zero
 //!   order, every segment byte mapped and unguarded, file pages inside the
@@ -19,7 +19,7 @@
 //!   looked up by its own name through the object's hash table (with its
 //!   required version, without, PLT class or not), `required_version` of
 //!   every index and past the end, the strings the dynamic section names,
-//!   and the global index (`link::index::Index`) built over the object.
+//!   and the global index (`link::index::SymbolIndex`) built over the object.
 //! * [`cache`]: `link::search::Cache::new` + `lookup` of fixed names and of
 //!   names read from the entries themselves.
 //!
@@ -29,11 +29,12 @@
 use guardld::elf::header::{PT_LOAD, check_ehdr, parse_phdrs};
 use guardld::elf::pod::Phdr;
 use guardld::elf::symbols::Name;
-use guardld::link::dso::Dso;
-use guardld::link::index::Index;
+use guardld::link::Registry;
+use guardld::link::dso::{Dso, Kind};
+use guardld::link::index::SymbolIndex;
 use guardld::link::lookup::Query;
 use guardld::link::search::Cache;
-use guardld::load::plan_for;
+use guardld::map::load::plan_for;
 use guardld::map::plan::{MAX_SPAN, PROT_EXEC, PROT_WRITE, prot_of};
 use guardld::map::{Op, Padding, Plan};
 use std::sync::Mutex;
@@ -171,6 +172,8 @@ pub fn check_plan(phdrs: &[Phdr], file_size: u64, page: u64, mode: Padding, p: &
     let mut phase = 0;
     for op in &p.ops {
         match *op {
+            // Only plans of kernel-mapped objects (holes::plan) grow in place.
+            Op::GrowInPlace { .. } => panic!("plan() produced GrowInPlace"),
             Op::MapFile {
                 addr,
                 len,
@@ -275,12 +278,16 @@ pub fn check_plan(phdrs: &[Phdr], file_size: u64, page: u64, mode: Padding, p: &
     let pi = |a: u64| ((a - p.span_start) / page) as usize;
     for (i, op) in p.ops.iter().enumerate() {
         match *op {
+            // Only plans of kernel-mapped objects (holes::plan) grow in place.
+            Op::GrowInPlace { .. } => panic!("plan() produced GrowInPlace"),
             Op::MapFile { addr, len, .. } | Op::MapAnon { addr, len, .. } => {
                 for a in (addr..addr + len).step_by(page as usize) {
                     let pg = &mut pages[pi(a)];
                     assert!(pg.op.is_none(), "two mappings at {a:#x}\n{}", ctx());
                     pg.op = Some(i);
                     match *op {
+                        // Only plans of kernel-mapped objects (holes::plan) grow in place.
+                        Op::GrowInPlace { .. } => panic!("plan() produced GrowInPlace"),
                         Op::MapFile { offset, prot, .. } => {
                             pg.prot = prot;
                             pg.file_off = offset + (a - addr);
@@ -442,6 +449,8 @@ fn lay_out(data: &[u8], phdrs: &[Phdr], base: usize) -> Option<(usize, usize)> {
     let bias = base.wrapping_sub(p.span_start as usize);
     for op in &p.ops {
         match *op {
+            // Only plans of kernel-mapped objects (holes::plan) grow in place.
+            Op::GrowInPlace { .. } => panic!("plan() produced GrowInPlace"),
             Op::MapFile {
                 addr, len, offset, ..
             } => {
@@ -489,7 +498,7 @@ pub fn dynamic(data: &[u8]) {
 }
 
 fn exercise(phdrs: &[Phdr], bias: usize) {
-    let d = match Dso::new(b"fuzz\0".to_vec(), phdrs, bias, 0, true) {
+    let d = match Dso::new(Kind::Library, b"fuzz\0".to_vec(), phdrs, bias, 0) {
         Ok(d) => d,
         Err(e) => {
             assert!(!format!("{e}").is_empty());
@@ -572,8 +581,9 @@ fn exercise(phdrs: &[Phdr], bias: usize) {
     assert!(syms.export_bound() >= exported.len().min(syms.export_bound()));
     let _ = syms.iter().count();
     // The global index over this one object.
-    let dsos = [d];
-    let idx = Index::build(&dsos, &[0], 1);
+    let mut dsos = Registry::new();
+    dsos.push(d);
+    let idx = SymbolIndex::build(&dsos, &[0], 1);
     for &(i, name) in &exported {
         let q = Query::default();
         if let Some(def) = idx.lookup(&dsos, name, None, q) {

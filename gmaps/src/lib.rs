@@ -13,65 +13,17 @@
 //! The method is chosen by [`probe`], which installs a guard on a page of this very process and
 //! checks that the method reports exactly that page.
 //!
-//! Constants were checked against the kernel's `include/uapi/linux/fs.h` and `fs/proc/task_mmu.c`:
-//! `PAGE_IS_GUARD` is `1 << 8` (`1 << 7` is `PAGE_IS_SOFT_DIRTY`).
+//! The kernel interfaces themselves (numbers, ioctl layouts, the maps/smaps/pagemap readers) are
+//! the `guard-abi` and `guard-abi-host` crates'; this crate adds the method probe, ELF segment
+//! names and the report.
 
+use guard_abi_host as host;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileExt;
+use std::io;
 use std::path::{Path, PathBuf};
-
-/// `madvise` advice that installs guard markers.
-pub const MADV_GUARD_INSTALL: libc::c_int = 102;
-/// `madvise` advice that removes guard markers.
-pub const MADV_GUARD_REMOVE: libc::c_int = 103;
-/// `/proc/PID/pagemap` entry bit: the page is a guard region (`PM_GUARD_REGION`, 6.15+).
-pub const PM_GUARD_REGION: u64 = 1 << 58;
-/// `PAGEMAP_SCAN` category: guard region (6.16+).
-pub const PAGE_IS_GUARD: u64 = 1 << 8;
-
-/// `struct pm_scan_arg` from `include/uapi/linux/fs.h`.
-#[repr(C)]
-#[derive(Debug, Default, Clone, Copy)]
-pub struct PmScanArg {
-    pub size: u64,
-    pub flags: u64,
-    pub start: u64,
-    pub end: u64,
-    pub walk_end: u64,
-    pub vec: u64,
-    pub vec_len: u64,
-    pub max_pages: u64,
-    pub category_inverted: u64,
-    pub category_mask: u64,
-    pub category_anyof_mask: u64,
-    pub return_mask: u64,
-}
-
-/// `struct page_region` from `include/uapi/linux/fs.h`.
-#[repr(C)]
-#[derive(Debug, Default, Clone, Copy)]
-pub struct PageRegion {
-    pub start: u64,
-    pub end: u64,
-    pub categories: u64,
-}
-
-const fn iowr(ty: u8, nr: u8, size: usize) -> u64 {
-    // asm-generic/ioctl.h: dir << 30 | size << 16 | type << 8 | nr, _IOC_READ|_IOC_WRITE = 3.
-    (3u64 << 30) | ((size as u64) << 16) | ((ty as u64) << 8) | nr as u64
-}
-
-/// `PAGEMAP_SCAN = _IOWR('f', 16, struct pm_scan_arg)`.
-pub const PAGEMAP_SCAN: u64 = iowr(b'f', 16, std::mem::size_of::<PmScanArg>());
-
-const _: () = assert!(std::mem::size_of::<PmScanArg>() == 96);
-const _: () = assert!(std::mem::size_of::<PageRegion>() == 24);
-const _: () = assert!(PAGEMAP_SCAN == 0xc060_6610);
 
 /// Addresses at or above this are kernel space (`[vsyscall]`); nothing there can be guarded and
 /// neither pagemap interface covers it.
@@ -137,7 +89,7 @@ pub fn page_size() -> u64 {
 // ---------------------------------------------------------------------------------------------
 // /proc/PID/maps
 
-/// One line of `/proc/PID/maps`.
+/// One line of `/proc/PID/maps`, as the report prints it (`--json` flattens it into each VMA).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MapEntry {
     pub start: u64,
@@ -163,79 +115,22 @@ impl MapEntry {
     }
 }
 
-/// Parses one line of `/proc/PID/maps`.
-pub fn parse_maps_line(line: &str) -> Option<MapEntry> {
-    // "start-end perms offset dev inode<spaces>path"; path may contain spaces.
-    let mut rest = line;
-    let mut field = || -> Option<&str> {
-        let r = rest.trim_start_matches(' ');
-        let n = r.find(' ').unwrap_or(r.len());
-        let (f, tail) = r.split_at(n);
-        rest = tail;
-        if f.is_empty() { None } else { Some(f) }
-    };
-    let range = field()?;
-    let perms = field()?.to_string();
-    let offset = u64::from_str_radix(field()?, 16).ok()?;
-    let dev = field()?.to_string();
-    let inode = field()?.parse().ok()?;
-    let (s, e) = range.split_once('-')?;
-    let start = u64::from_str_radix(s, 16).ok()?;
-    let end = u64::from_str_radix(e, 16).ok()?;
-    if perms.len() != 4 || end < start {
-        return None;
-    }
-    let path = rest.trim_start_matches(' ');
-    let path = if path.is_empty() {
-        None
-    } else {
-        Some(path.to_string())
-    };
-    Some(MapEntry {
-        start,
-        end,
-        perms,
-        offset,
-        dev,
-        inode,
-        path,
-    })
-}
-
-/// Parses the whole text of `/proc/PID/maps`.
-pub fn parse_maps(text: &str) -> Result<Vec<MapEntry>, String> {
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| parse_maps_line(l).ok_or_else(|| format!("unparsable maps line: {l:?}")))
-        .collect()
-}
-
-/// Parses `/proc/PID/smaps` into start address -> VmFlags mnemonics.
-pub fn parse_smaps_flags(text: &str) -> HashMap<u64, Vec<String>> {
-    let mut out = HashMap::new();
-    let mut cur: Option<u64> = None;
-    for line in text.lines() {
-        if let Some(flags) = line.strip_prefix("VmFlags:") {
-            if let Some(start) = cur.take() {
-                out.insert(
-                    start,
-                    flags.split_whitespace().map(str::to_string).collect(),
-                );
-            }
-        } else if let Some(e) = parse_maps_line(line) {
-            cur = Some(e.start);
+impl From<host::Vma> for MapEntry {
+    fn from(v: host::Vma) -> MapEntry {
+        MapEntry {
+            start: v.start,
+            end: v.end,
+            perms: v.perms.to_string(),
+            offset: v.offset,
+            dev: v.dev.to_string(),
+            inode: v.inode,
+            path: v.path,
         }
     }
-    out
 }
 
-fn read_proc(pid: i32, name: &str) -> Result<String, Error> {
-    let path = PathBuf::from(format!("/proc/{pid}/{name}"));
-    let mut s = String::new();
-    File::open(&path)
-        .and_then(|mut f| f.read_to_string(&mut s))
-        .map_err(|e| map_io(pid, &path, e))?;
-    Ok(s)
+fn proc_path(pid: i32, name: &str) -> PathBuf {
+    PathBuf::from(format!("/proc/{pid}/{name}"))
 }
 
 /// Reads and parses `/proc/PID/maps`.
@@ -243,8 +138,11 @@ pub fn read_maps(pid: i32) -> Result<Vec<MapEntry>, Error> {
     if pid <= 0 {
         return Err(Error::NoSuchProcess(pid));
     }
-    let text = read_proc(pid, "maps")?;
-    parse_maps(&text).map_err(|e| Error::Other(format!("pid {pid}: {e}")))
+    match host::read_maps(pid as u32) {
+        Ok(v) => Ok(v.into_iter().map(MapEntry::from).collect()),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(Error::Other(format!("pid {pid}: {e}"))),
+        Err(e) => Err(map_io(pid, &proc_path(pid, "maps"), e)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,86 +173,6 @@ pub enum MethodChoice {
     Auto,
     Scan,
     Pagemap,
-}
-
-fn is_unsupported(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOTTY))
-}
-
-/// Guarded ranges `[start, end)` within `[start, end)` by `PAGEMAP_SCAN`. Sorted, merged.
-pub fn scan_guards_ioctl(pagemap: &File, start: u64, end: u64) -> io::Result<Vec<(u64, u64)>> {
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    let mut buf = vec![PageRegion::default(); 256];
-    let mut cur = start;
-    while cur < end {
-        let mut arg = PmScanArg {
-            size: std::mem::size_of::<PmScanArg>() as u64,
-            start: cur,
-            end,
-            vec: buf.as_mut_ptr() as u64,
-            vec_len: buf.len() as u64,
-            category_mask: PAGE_IS_GUARD,
-            return_mask: PAGE_IS_GUARD,
-            ..Default::default()
-        };
-        // SAFETY: arg is a valid pm_scan_arg; vec points at vec_len writable page_regions.
-        let n = unsafe {
-            libc::ioctl(
-                pagemap.as_raw_fd(),
-                PAGEMAP_SCAN as _,
-                &mut arg as *mut PmScanArg,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        for r in &buf[..(n as usize).min(buf.len())] {
-            if r.categories & PAGE_IS_GUARD == 0 || r.end <= r.start {
-                continue;
-            }
-            match out.last_mut() {
-                Some(last) if last.1 == r.start => last.1 = r.end,
-                _ => out.push((r.start, r.end)),
-            }
-        }
-        if arg.walk_end <= cur {
-            // No progress: the kernel would loop forever with us. Treat as done.
-            break;
-        }
-        cur = arg.walk_end;
-    }
-    Ok(out)
-}
-
-/// Guarded ranges within `[start, end)` by reading pagemap entries (bit 58). Sorted, merged.
-pub fn scan_guards_pagemap(
-    pagemap: &File,
-    start: u64,
-    end: u64,
-    page_size: u64,
-) -> io::Result<Vec<(u64, u64)>> {
-    const CHUNK: u64 = 8192; // entries per read
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    let mut buf = vec![0u8; (CHUNK * 8) as usize];
-    let mut page = start / page_size;
-    let last = end.div_ceil(page_size);
-    while page < last {
-        let n = (last - page).min(CHUNK);
-        let bytes = &mut buf[..(n * 8) as usize];
-        pagemap.read_exact_at(bytes, page * 8)?;
-        for (i, e) in bytes.chunks_exact(8).enumerate() {
-            let v = u64::from_ne_bytes(e.try_into().unwrap());
-            if v & PM_GUARD_REGION != 0 {
-                let a = (page + i as u64) * page_size;
-                match out.last_mut() {
-                    Some(l) if l.1 == a => l.1 = a + page_size,
-                    _ => out.push((a, a + page_size)),
-                }
-            }
-        }
-        page += n;
-    }
-    Ok(out)
 }
 
 /// Result of [`probe`].
@@ -404,7 +222,7 @@ pub fn probe(choice: MethodChoice) -> Result<ProbeResult, Error> {
         libc::madvise(
             (b + ps) as *mut libc::c_void,
             ps as usize,
-            MADV_GUARD_INSTALL,
+            guard_abi::MADV_GUARD_INSTALL as libc::c_int,
         )
     };
     if r != 0 {
@@ -415,12 +233,12 @@ pub fn probe(choice: MethodChoice) -> Result<ProbeResult, Error> {
         )));
     }
     let want = vec![(b + ps, b + 2 * ps)];
-    let pm = File::open("/proc/self/pagemap")
+    let pm = host::open_pagemap(std::process::id())
         .map_err(|e| Error::Other(format!("probe: /proc/self/pagemap: {e}")))?;
 
     let mut scan_why = None;
     if choice != MethodChoice::Pagemap {
-        match scan_guards_ioctl(&pm, b, b + len as u64) {
+        match host::guard_ranges_scan(&pm, b, b + len as u64) {
             Ok(got) if got == want => {
                 return Ok(ProbeResult {
                     method: Method::PagemapScan,
@@ -433,7 +251,7 @@ pub fn probe(choice: MethodChoice) -> Result<ProbeResult, Error> {
                      PAGE_IS_GUARD needs Linux 6.16+)"
                 ))
             }
-            Err(e) if is_unsupported(&e) => {
+            Err(e) if host::is_unsupported(&e) => {
                 scan_why = Some(format!(
                     "PAGEMAP_SCAN with PAGE_IS_GUARD: {e} (needs Linux 6.16+)"
                 ))
@@ -444,7 +262,7 @@ pub fn probe(choice: MethodChoice) -> Result<ProbeResult, Error> {
             return Err(Error::NoGuardReporting(scan_why.unwrap()));
         }
     }
-    match scan_guards_pagemap(&pm, b, b + len as u64, ps) {
+    match host::guard_ranges_pagemap(&pm, b, b + len as u64, ps) {
         Ok(got) if got == want => Ok(ProbeResult {
             method: Method::PagemapBit58,
             scan_unavailable: scan_why,
@@ -678,15 +496,12 @@ fn smaps_gu_supported() -> bool {
         return false;
     }
     // SAFETY: our mapping.
-    let ok = unsafe { libc::madvise(base, ps as usize, MADV_GUARD_INSTALL) } == 0;
+    let ok = unsafe { libc::madvise(base, ps as usize, guard_abi::MADV_GUARD_INSTALL as libc::c_int) } == 0;
     let res = ok
-        && std::fs::read_to_string("/proc/self/smaps")
-            .map(|t| {
-                parse_smaps_flags(&t)
-                    .get(&(base as u64))
-                    .is_some_and(|f| f.iter().any(|x| x == "gu"))
-            })
-            .unwrap_or(false);
+        && host::read_vm_flags(std::process::id()).is_ok_and(|f| {
+            f.get(&(base as u64))
+                .is_some_and(|f| f.iter().any(|x| x == guard_abi::VM_FLAG_GUARD))
+        });
     // SAFETY: our mapping.
     unsafe { libc::munmap(base, ps as usize * 2) };
     res
@@ -712,15 +527,15 @@ impl Default for Options {
 /// Takes a guard-aware snapshot of process `pid`'s address space.
 pub fn snapshot(pid: i32, opts: Options) -> Result<Report, Error> {
     let maps = read_maps(pid)?;
-    let pm_path = PathBuf::from(format!("/proc/{pid}/pagemap"));
-    let pagemap = File::open(&pm_path).map_err(|e| map_io(pid, &pm_path, e))?;
+    let pm_path = proc_path(pid, "pagemap");
+    let pagemap = host::open_pagemap(pid as u32).map_err(|e| map_io(pid, &pm_path, e))?;
     if maps.is_empty() {
         return Err(Error::NoAddressSpace(pid));
     }
     let probe = probe(opts.method)?;
     let ps = page_size();
     let gu_supported = smaps_gu_supported();
-    let smaps = read_proc(pid, "smaps").ok().map(|t| parse_smaps_flags(&t));
+    let smaps = host::read_vm_flags(pid as u32).ok();
 
     let mut elf_cache: HashMap<String, Option<ElfLoads>> = HashMap::new();
     // Current ELF image per path: bias of the image the following VMAs of that file belong to.
@@ -736,17 +551,17 @@ pub fn snapshot(pid: i32, opts: Options) -> Result<Report, Error> {
                 (Vec::new(), "none".to_string())
             } else {
                 match probe.method {
-                    Method::PagemapScan => match scan_guards_ioctl(&pagemap, m.start, m.end) {
+                    Method::PagemapScan => match host::guard_ranges_scan(&pagemap, m.start, m.end) {
                         Ok(g) => (g, "pagemap_scan".to_string()),
-                        Err(e) if is_unsupported(&e) => (
-                            scan_guards_pagemap(&pagemap, m.start, m.end, ps)
+                        Err(e) if host::is_unsupported(&e) => (
+                            host::guard_ranges_pagemap(&pagemap, m.start, m.end, ps)
                                 .map_err(|e| map_io(pid, &pm_path, e))?,
                             "pagemap_bit58".to_string(),
                         ),
                         Err(e) => return Err(map_io(pid, &pm_path, e)),
                     },
                     Method::PagemapBit58 => (
-                        scan_guards_pagemap(&pagemap, m.start, m.end, ps)
+                        host::guard_ranges_pagemap(&pagemap, m.start, m.end, ps)
                             .map_err(|e| map_io(pid, &pm_path, e))?,
                         "pagemap_bit58".to_string(),
                     ),
@@ -833,7 +648,9 @@ pub fn snapshot(pid: i32, opts: Options) -> Result<Report, Error> {
             })
             .collect();
         let smaps_gu = match &smaps {
-            Some(map) if gu_supported => map.get(&m.start).map(|f| f.iter().any(|x| x == "gu")),
+            Some(map) if gu_supported => map
+                .get(&m.start)
+                .map(|f| f.iter().any(|x| x == guard_abi::VM_FLAG_GUARD)),
             _ => None,
         };
         vmas.push(Vma {
@@ -945,31 +762,6 @@ pub fn format_summary(rep: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_maps_lines() {
-        let l = "7f1c2a400000-7f1c2a428000 r--p 00000000 08:01 1316 \
-                 /usr/lib/x86_64-linux-gnu/libc.so.6";
-        let e = parse_maps_line(l).unwrap();
-        assert_eq!(e.start, 0x7f1c2a400000);
-        assert_eq!(e.end, 0x7f1c2a428000);
-        assert_eq!(e.perms, "r--p");
-        assert_eq!(e.inode, 1316);
-        assert_eq!(
-            e.path.as_deref(),
-            Some("/usr/lib/x86_64-linux-gnu/libc.so.6")
-        );
-        assert!(e.is_file());
-        let e = parse_maps_line("7ffd1000-7ffd2000 ---p 00000000 00:00 0 ").unwrap();
-        assert_eq!(e.path, None);
-        assert!(e.is_prot_none());
-        let e = parse_maps_line("1000-2000 rw-p 00000000 00:00 0    [heap]").unwrap();
-        assert_eq!(e.path.as_deref(), Some("[heap]"));
-        assert!(!e.is_file());
-        let e = parse_maps_line("1000-2000 r--p 00001000 00:2a 77    /tmp/a b (deleted)").unwrap();
-        assert_eq!(e.path.as_deref(), Some("/tmp/a b (deleted)"));
-        assert!(parse_maps_line("garbage").is_none());
-    }
 
     #[test]
     fn splits_runs() {

@@ -1,6 +1,9 @@
 //! Tests of the library API on this test process's own address space.
 
-use gmaps::{MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, Method, MethodChoice, Options, Run};
+use gmaps::{Method, MethodChoice, Options, Run};
+
+const MADV_GUARD_INSTALL: i32 = guard_abi::MADV_GUARD_INSTALL as i32;
+const MADV_GUARD_REMOVE: i32 = guard_abi::MADV_GUARD_REMOVE as i32;
 
 struct Map(*mut libc::c_void, usize);
 impl Drop for Map {

@@ -4,9 +4,8 @@
 //! and runs object code (initializers, finalizers, callbacks, IFUNC
 //! resolvers) after the linker lock is released.
 //! C declarations: include/guardld.h; Rust binding: the guardld-api crate.
-#![allow(unsafe_code)]
 
-use crate::debug::RDebug;
+use crate::debugger::RDebug;
 use crate::runtime::{self, SymScope, SymValue};
 use crate::sys::lock::SpinLock;
 use core::cell::UnsafeCell;

@@ -1,7 +1,9 @@
-//! The guardld binary: entry point, panic handler, allocator. Everything
-//! else is in the library (see lib.rs and docs/architecture.md).
+//! The guardld binary: stage 0 (the entry point), the panic handler, the
+//! allocator. Everything else is in the library (see lib.rs and
+//! docs/architecture.md).
 #![no_std]
 #![no_main]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use guardld::sys::arena::Arena;
 

@@ -155,11 +155,11 @@ pub fn unload(gone: &[usize]) {
         return;
     }
     let reg = &mut LINKER.lock().reg;
-    crate::debug::begin(crate::debug::RT_DELETE);
+    crate::debugger::begin(crate::debugger::RT_DELETE);
     for &i in gone {
         reg.unload(i);
     }
-    crate::debug::publish(reg);
+    crate::debugger::publish(reg);
 }
 
 /// Where dlsym looks.
@@ -204,7 +204,7 @@ pub fn symbol(scope: SymScope, name: &[u8], version: Option<&[u8]>) -> Result<Sy
     };
     let Some(def) = def else { return Err(alloc::format!("undefined symbol: {}", Bytes(name))) };
     let d = &reg[def.dso];
-    Ok(match def.sym.st_info & 0xf {
+    Ok(match def.sym.kind() {
         // The calling thread's copy, as glibc returns.
         STT_TLS => SymValue::Tls([d.tls_slot.map_or(0, |t| t.modid), def.sym.st_value as usize]),
         STT_GNU_IFUNC => SymValue::Ifunc(d.img.addr(def.sym.st_value)),
@@ -231,7 +231,7 @@ pub fn addr_info(a: usize) -> Option<AddrInfo> {
         .syms
         .iter()
         .filter(|(_, s)| s.st_shndx != 0 && s.st_value <= off && (s.st_value + s.st_size.max(1) > off || s.st_size == 0))
-        .filter(|(_, s)| s.st_info >> 4 != 0)
+        .filter(|(_, s)| s.bind() != crate::elf::symbols::STB_LOCAL)
         .max_by_key(|(_, s)| s.st_value);
     let (sname, saddr) = match best {
         Some((_, s)) => (d.syms.name(s).map_or(0, |n| n.as_ptr() as usize), d.img.addr(s.st_value)),

@@ -91,3 +91,18 @@ pub unsafe extern "C" fn relocate_self() -> usize {
     }
     base
 }
+
+/// guardld's own program headers, after relocation: their runtime address
+/// and a copy. linker.ld puts the ELF header at `base` and the program
+/// headers after it, inside the first segment.
+pub fn own_program_headers(base: usize) -> (usize, alloc::vec::Vec<crate::elf::pod::Phdr>) {
+    use crate::elf::pod::{self, Ehdr, Phdr};
+    // SAFETY: our own ELF header is mapped at `base` (linker.ld's FILEHDR).
+    let eh: Ehdr = pod::read(unsafe { pod::mapped(base, core::mem::size_of::<Ehdr>()) }, 0).unwrap_or_default();
+    let at = base + eh.e_phoff as usize;
+    let size = core::mem::size_of::<Phdr>();
+    // SAFETY: linker.ld's PHDRS: e_phnum headers at e_phoff, in the first
+    // segment, mapped with it.
+    let bytes = unsafe { pod::mapped(at, eh.e_phnum as usize * size) };
+    (at, (0..eh.e_phnum as usize).filter_map(|i| pod::read::<Phdr>(bytes, i * size)).collect())
+}

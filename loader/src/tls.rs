@@ -1,4 +1,4 @@
-//! Thread-local storage, x86_64 variant II.
+//! Stage 6: thread-local storage, x86_64 variant II.
 //!
 //! Layout of one thread's static TLS area (addresses grow to the right):
 //!

@@ -8,7 +8,12 @@
 //!   libc-less C test programs from testbins/ with gcc (bfd or rust-lld).
 //! * Runs: [`run`] runs a command with a timeout and returns an [`Outcome`]
 //!   whose assertion methods print the command, exit status or signal,
-//!   stdout and stderr on failure.
+//!   stdout and stderr on failure; [`paused::run_paused`] looks at a
+//!   program while it is paused (its maps and pagemap, through guard-abi).
+//! * ELF: [`elf`] reads program headers, dynamic entries, sections and
+//!   symbols (with the `object` crate) and patches them.
+//! * [`victim`]: the hardening suites' libhv victim, its copies and the
+//!   refusal checks.
 //!
 //! Not every test file uses every helper.
 #![allow(dead_code)]
@@ -19,9 +24,14 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+pub mod elf;
+pub mod paused;
+pub mod victim;
 
 /// glibc's dynamic loader, the reference for comparisons.
 pub const GLIBC_LD: &str = "/lib64/ld-linux-x86-64.so.2";
@@ -480,28 +490,11 @@ pub fn run(cmd: &mut Command) -> Outcome {
 }
 
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Outcome {
-    let command = format!("{cmd:?}");
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd.process_group(0);
     let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot spawn {command}: {e}"));
+    let (command, mut child) = spawn_piped(cmd);
     let pid = child.id();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
+    let t_out = read_to_end_thread(child.stdout.take().unwrap());
+    let t_err = read_to_end_thread(child.stderr.take().unwrap());
     let mut timed_out = false;
     let status = loop {
         if let Some(s) = child.try_wait().expect("wait") {
@@ -526,6 +519,29 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Outcome {
         timed_out,
         elapsed,
     }
+}
+
+/// Spawn `cmd` in its own process group (so that the whole group can be killed), stdin
+/// from /dev/null, stdout and stderr piped. Returns its `Debug` form and the child.
+fn spawn_piped(cmd: &mut Command) -> (String, Child) {
+    let command = format!("{cmd:?}");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.process_group(0);
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn {command}: {e}"));
+    (command, child)
+}
+
+/// Read `r` to its end on a thread of its own (a full pipe must not block the child).
+fn read_to_end_thread(mut r: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = r.read_to_end(&mut v);
+        v
+    })
 }
 
 fn kill_group(pgid: u32) {

@@ -3,20 +3,17 @@
 //! clock load time; syscall counts from `strace -c`.
 
 use crate::elfinfo::{ObjInfo, PAGE};
+use guard_abi_host::{self as host, Vma};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::FileExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// pagemap bit 58: PM_GUARD_REGION (Linux 6.15+).
-const PM_GUARD: u64 = 1 << 58;
 
 #[derive(Clone, Debug)]
 pub struct Loader {
@@ -42,32 +39,6 @@ pub fn clean_env(c: &mut Command) {
     for v in ["GUARDLD_PADDING", "GUARDLD_DEBUG", "LD_LIBRARY_PATH", "LD_PRELOAD", "LD_BIND_NOW", "LD_DEBUG"] {
         c.env_remove(v);
     }
-}
-
-#[derive(Clone, Debug)]
-pub struct Vma {
-    pub start: u64,
-    pub end: u64,
-    pub perms: String,
-    pub offset: u64,
-    pub path: String,
-}
-
-pub fn parse_maps(text: &str) -> Vec<Vma> {
-    let mut v = Vec::new();
-    for line in text.lines() {
-        let mut it = line.splitn(6, ' ');
-        let (Some(range), Some(perms), Some(off), Some(_dev), Some(_ino)) = (it.next(), it.next(), it.next(), it.next(), it.next()) else {
-            continue;
-        };
-        let path = it.next().unwrap_or("").trim().to_string();
-        let Some((a, b)) = range.split_once('-') else { continue };
-        let (Ok(start), Ok(end), Ok(offset)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16), u64::from_str_radix(off, 16)) else {
-            continue;
-        };
-        v.push(Vma { start, end, perms: perms.to_string(), offset, path });
-    }
-    v
 }
 
 /// What one look at a stopped-in-`stat`-mode process found.
@@ -211,20 +182,15 @@ fn read_status_kb(pid: u32, key: &str) -> Option<u64> {
     None
 }
 
-/// Guard bits of [start, end) from an open pagemap: None on read error.
+/// Guard bits (pagemap bit 58) of [start, end) from an open pagemap: None on read error.
 fn guard_bits(pm: &std::fs::File, start: u64, end: u64) -> Option<Vec<bool>> {
-    let pages = ((end - start) / PAGE) as usize;
-    let mut buf = vec![0u8; pages * 8];
-    pm.read_exact_at(&mut buf, start / PAGE * 8).ok()?;
-    Some(buf.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap()) & PM_GUARD != 0).collect())
+    host::guard_bits(pm, start, end, PAGE).ok()
 }
 
 pub fn inspect(pid: u32, objs: &Objects) -> Stat {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let mut vmas = host::read_maps(pid).unwrap_or_default();
     let rss_kb = read_status_kb(pid, "VmRSS:");
-    let vmas = parse_maps(&maps);
-    let pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap")).ok();
-    let mut vmas = vmas;
+    let pagemap = host::open_pagemap(pid).ok();
     vmas.sort_by_key(|v| v.start);
     let mut st = Stat { vmas_total: vmas.len() as u64, rss_kb, ..Default::default() };
 
@@ -232,8 +198,8 @@ pub fn inspect(pid: u32, objs: &Objects) -> Stat {
     // mapped from that file offset.
     let mut first: HashMap<&str, &Vma> = HashMap::new();
     for v in &vmas {
-        if v.path.starts_with('/') {
-            let e = first.entry(v.path.as_str()).or_insert(v);
+        if let Some(path) = v.path.as_deref().filter(|p| p.starts_with('/')) {
+            let e = first.entry(path).or_insert(v);
             if v.start < e.start {
                 *e = v;
             }
@@ -275,11 +241,11 @@ pub fn inspect(pid: u32, objs: &Objects) -> Stat {
             st.vmas_in_main_span += 1;
         } else {
             st.vmas_in_lib_spans += 1;
-            if !v.path.is_empty() {
+            if v.path.is_some() {
                 st.file_vmas_in_lib_spans += 1;
             }
         }
-        if v.perms.starts_with("---") {
+        if v.perms.is_prot_none() {
             st.gap_vmas += 1;
         }
     }
@@ -317,7 +283,7 @@ pub fn inspect(pid: u32, objs: &Objects) -> Stat {
                 } else {
                     match vma {
                         None => st.padding_unmapped += 1,
-                        Some(v) if v.perms.starts_with("---") => st.padding_prot_none += 1,
+                        Some(v) if v.perms.is_prot_none() => st.padding_prot_none += 1,
                         Some(_) => readable_n += 1,
                     }
                 }
@@ -529,14 +495,5 @@ mod tests {
 100.00    0.000100           1        80         2 total\n";
         let s = parse_strace(t);
         assert_eq!((s.mmap, s.openat, s.mprotect, s.madvise), (40, 30, 10, 0));
-    }
-
-    #[test]
-    fn maps_lines() {
-        let v = parse_maps("7f00-7f10 r--p 00001000 fe:00 123    /a b/c.so\n7f10-7f20 ---p 00000000 00:00 0 \n");
-        assert_eq!(v.len(), 2);
-        assert_eq!(v[0].path, "/a b/c.so");
-        assert_eq!(v[0].offset, 0x1000);
-        assert_eq!(v[1].path, "");
     }
 }

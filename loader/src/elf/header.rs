@@ -83,7 +83,7 @@ pub fn check_ehdr(bytes: &[u8], file_size: u64) -> Result<Ehdr, HeaderError> {
     if eh.e_phnum == 0 || eh.e_phnum > MAX_PHNUM {
         return Err(HeaderError::BadPhnum);
     }
-    let end = (eh.e_phnum as u64) * 56;
+    let end = (eh.e_phnum as usize * pod::PHDR_SIZE) as u64;
     if eh.e_phoff.checked_add(end).is_none_or(|e| e > file_size) {
         return Err(HeaderError::PhdrsPastEof);
     }
@@ -92,7 +92,7 @@ pub fn check_ehdr(bytes: &[u8], file_size: u64) -> Result<Ehdr, HeaderError> {
 
 /// Parse `phnum` program headers from raw bytes.
 pub fn parse_phdrs(bytes: &[u8], phnum: usize) -> Result<Vec<Phdr>, HeaderError> {
-    (0..phnum).map(|i| pod::read::<Phdr>(bytes, i * 56).ok_or(HeaderError::PhdrsPastEof)).collect()
+    (0..phnum).map(|i| pod::read::<Phdr>(bytes, i * pod::PHDR_SIZE).ok_or(HeaderError::PhdrsPastEof)).collect()
 }
 
 #[cfg(test)]

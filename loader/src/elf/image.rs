@@ -5,7 +5,6 @@
 //! (relocations, DT_DEBUG) are checked the same way against the writable
 //! segments: this is the one module that turns an object's addresses into
 //! memory accesses.
-#![allow(unsafe_code)]
 
 use super::pod::{self, Pod};
 use alloc::vec::Vec;

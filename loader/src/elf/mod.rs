@@ -2,6 +2,10 @@
 //! bounds-checked views built on them.
 pub mod dynamic;
 pub mod header;
+/// Bounded views of mapped objects: the only reads and writes of their memory.
+#[allow(unsafe_code)]
 pub mod image;
+/// The only casts from bytes to structs.
+#[allow(unsafe_code)]
 pub mod pod;
 pub mod symbols;

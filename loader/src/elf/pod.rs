@@ -39,9 +39,45 @@ pod!(Dyn { d_tag: i64, d_val: u64 });
 pod!(Sym { st_name: u32, st_info: u8, st_other: u8, st_shndx: u16, st_value: u64, st_size: u64 });
 pod!(Rela { r_offset: u64, r_info: u64, r_addend: i64 });
 
+impl Sym {
+    /// ELF64_ST_BIND: STB_LOCAL, STB_GLOBAL, STB_WEAK...
+    pub fn bind(&self) -> u8 {
+        self.st_info >> 4
+    }
+
+    /// ELF64_ST_TYPE: STT_FUNC, STT_TLS, STT_GNU_IFUNC...
+    pub fn kind(&self) -> u8 {
+        self.st_info & 0xf
+    }
+
+    /// ELF64_ST_VISIBILITY: STV_DEFAULT, STV_INTERNAL, STV_HIDDEN, STV_PROTECTED.
+    pub fn visibility(&self) -> u8 {
+        self.st_other & 3
+    }
+}
+
+impl Rela {
+    /// ELF64_R_TYPE.
+    pub fn kind(&self) -> u32 {
+        (self.r_info & 0xffff_ffff) as u32
+    }
+
+    /// ELF64_R_SYM: the symbol table index.
+    pub fn sym(&self) -> usize {
+        (self.r_info >> 32) as usize
+    }
+}
+
+/// Entry sizes, for counts derived from table sizes.
+pub const PHDR_SIZE: usize = core::mem::size_of::<Phdr>();
+pub const SYM_SIZE: usize = core::mem::size_of::<Sym>();
+pub const RELA_SIZE: usize = core::mem::size_of::<Rela>();
+pub const WORD_SIZE: usize = core::mem::size_of::<u64>();
+
 const _: () = assert!(core::mem::size_of::<Ehdr>() == 64);
 const _: () = assert!(core::mem::size_of::<Phdr>() == 56);
 const _: () = assert!(core::mem::size_of::<Sym>() == 24);
+const _: () = assert!(core::mem::size_of::<Rela>() == 24);
 
 /// Copy a `T` out of `bytes` at `offset`, if it fits.
 pub fn read<T: Pod>(bytes: &[u8], offset: usize) -> Option<T> {

@@ -4,7 +4,7 @@
 
 use super::dynamic::{DynInfo, string};
 use super::image::Image;
-use super::pod::Sym;
+use super::pod::{SYM_SIZE, Sym};
 use alloc::vec::Vec;
 
 pub const STB_LOCAL: u8 = 0;
@@ -20,6 +20,7 @@ pub const STT_GNU_IFUNC: u8 = 10;
 pub const SHN_UNDEF: u16 = 0;
 pub const SHN_ABS: u16 = 0xfff1;
 pub const STV_HIDDEN: u8 = 2;
+pub const STV_DEFAULT: u8 = 0;
 pub const STV_INTERNAL: u8 = 1;
 const VERSYM_HIDDEN: u16 = 0x8000;
 const VER_FLG_WEAK: u16 = 2;
@@ -153,13 +154,13 @@ impl Symbols {
         // The symbol count is not stored. Bound it by the segment holding
         // the table and, as linkers place .dynstr right after .dynsym, by
         // the string table's address; the hash tables are checked against it.
-        let room = img.bytes_from(d.symtab).map_or(0, |b| b.len() / 24);
+        let room = img.bytes_from(d.symtab).map_or(0, |b| b.len() / SYM_SIZE);
         // Linkers put .dynsym before the other dynamic tables, so the
         // nearest table after it bounds it too.
         let after = [Some(d.strtab), d.versym, d.gnu_hash, d.hash, d.verdef.map(|v| v.0), d.verneed.map(|v| v.0), Some(d.rela.addr), Some(d.jmprel.addr)];
         let next = after.iter().flatten().filter(|&&a| a > d.symtab).min();
         let nsyms = match next {
-            Some(&a) => room.min(((a - d.symtab) / 24) as usize),
+            Some(&a) => room.min(((a - d.symtab) / SYM_SIZE as u64) as usize),
             None => room,
         };
         // The symbols a lookup may find: GNU hash covers [symoffset, end of
@@ -440,7 +441,7 @@ impl Symbols {
     }
 
     fn definable(&self, s: &Sym, plt: bool) -> bool {
-        let (bind, ty) = (s.st_info >> 4, s.st_info & 0xf);
+        let (bind, ty) = (s.bind(), s.kind());
         if s.st_value == 0 && s.st_shndx != SHN_ABS && ty != STT_TLS {
             return false;
         }
@@ -455,7 +456,7 @@ impl Symbols {
         if !matches!(ty, STT_NOTYPE | STT_OBJECT | STT_FUNC | STT_COMMON | STT_TLS | STT_GNU_IFUNC) {
             return false;
         }
-        if matches!(s.st_other & 3, STV_HIDDEN | STV_INTERNAL) {
+        if matches!(s.visibility(), STV_HIDDEN | STV_INTERNAL) {
             return false;
         }
         matches!(bind, STB_GLOBAL | STB_WEAK | STB_GNU_UNIQUE)

@@ -1,4 +1,4 @@
-//! Loading the dependency graph: preloads, then DT_NEEDED breadth-first,
+//! Stage 4: loading the dependency closure: preloads, then DT_NEEDED breadth-first,
 //! each object once (by device+inode and by soname).
 
 use super::Registry;
@@ -121,20 +121,18 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8]) -> Result<Option<u
     };
     if loaded.ehdr.e_type != crate::elf::header::ET_DYN {
         s.errors.report(shown, format_args!("not a shared object (ELF type {})", loaded.ehdr.e_type));
-        crate::map::load::unmap(&loaded);
         return Err(());
     }
     let mut d = match Dso::new(Kind::Library, path.to_vec(), &loaded.phdrs, loaded.bias, loaded.phdr_addr) {
         Ok(d) => d,
         Err(e) => {
             s.errors.report(shown, format_args!("{e}"));
-            crate::map::load::unmap(&loaded);
-            return Err(());
+                return Err(());
         }
     };
     d.origin = Some(search::dirname(shown).to_vec());
     d.opened = s.opened();
-    let start = loaded.start;
+    let start = loaded.span.start();
     d.adopt_mapping(loaded);
     let i = reg.push(d);
     reg.remember(i);

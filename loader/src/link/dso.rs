@@ -39,7 +39,7 @@ pub struct Filled {
 
 /// An object's span as guardld mapped it.
 pub struct Mapping {
-    pub span: crate::map::span::Span,
+    pub span: crate::map::exec::Span,
     pub plan: Plan,
     /// How the padding is covered (prot-none after a guard fallback).
     pub padding: Padding,
@@ -198,9 +198,7 @@ impl Dso {
     /// span, padding mode, identity, RELRO range and plan).
     pub fn adopt_mapping(&mut self, m: crate::map::load::Loaded) {
         self.relro = m.plan.relro;
-        // SAFETY: `map_file` mapped this span for this object alone.
-        let span = unsafe { crate::map::span::Span::adopt(m.start, m.len) };
-        self.mapper = Mapper::Guardld(Mapping { span, plan: m.plan, padding: m.padding, dev: m.file.dev, ino: m.file.ino });
+        self.mapper = Mapper::Guardld(Mapping { span: m.span, plan: m.plan, padding: m.padding, dev: m.file.dev, ino: m.file.ino });
     }
 
     /// The plan and padding mode of the object's padding, where guardld

@@ -1,13 +1,13 @@
-//! Initializers and finalizers in glibc's division of labour: guardld runs
+//! Stage 8: initializers and finalizers in glibc's division of labour: guardld runs
 //! the program's DT_PREINIT_ARRAY, then DT_INIT and DT_INIT_ARRAY of every
 //! shared object, dependencies first; the finalizer it hands the program
 //! runs DT_FINI_ARRAY (reversed) and DT_FINI in exact reverse order, once.
 //! Every call into an object's code (initializers, finalizers, IFUNC
 //! resolvers) is made here.
-#![allow(unsafe_code)]
 
 use super::{LINKER, Registry};
 use crate::error::Bytes;
+use crate::elf::pod::WORD_SIZE;
 use alloc::vec::Vec;
 
 /// glibc's order (elf/dl-sort-maps.c, DFS variant) over the objects
@@ -57,7 +57,7 @@ pub struct Calls {
 
 fn array(reg: &Registry, i: usize, t: crate::elf::dynamic::Table) -> Vec<usize> {
     let d = &reg[i];
-    let ptrs = d.img.table::<u64>(t.addr, t.size / 8).unwrap_or(&[]);
+    let ptrs = d.img.table::<u64>(t.addr, t.size / WORD_SIZE as u64).unwrap_or(&[]);
     // 0 and -1 are placeholders some linkers leave: skip them.
     ptrs.iter().filter(|&&p| p != 0 && p != u64::MAX).map(|&p| p as usize).collect()
 }

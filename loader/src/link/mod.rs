@@ -1,12 +1,16 @@
-//! Stage 3: dynamic linking. Load the dependency graph (breadth-first, each
-//! object once), check symbol versions, relocate every object (dependencies
-//! first), protect RELRO, then run initializers. Errors are reported as they
-//! are found and counted; at the end of a stage with errors guardld exits 127
-//! and nothing of the program runs.
+//! Stages 4-8: dynamic linking, as one link session (`session.rs`) that
+//! start-up and dlopen both run: the dependency closure (4, `deps.rs`),
+//! symbol versions (5, `versions.rs`), TLS (6, `tls.rs`), relocation and
+//! RELRO (7, `reloc.rs`), the initializer list (8, `init.rs`). Errors are
+//! reported as they are found and counted; at the end of a stage with
+//! errors the session fails: start-up exits 127, dlopen unloads what it
+//! loaded. Nothing of the program runs after an error.
 
 pub mod deps;
 pub mod dso;
 pub mod index;
+/// Every call into an object's code (initializers, finalizers, IFUNC resolvers).
+#[allow(unsafe_code)]
 pub mod init;
 pub mod lookup;
 pub mod reloc;

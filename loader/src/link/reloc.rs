@@ -1,4 +1,4 @@
-//! Relocation of one object: RELR, RELA (.rela.dyn), then JMPREL (.rela.plt).
+//! Stage 7: relocation of one object: RELR, RELA (.rela.dyn), then JMPREL (.rela.plt).
 //! Every target is checked to lie in a writable segment of the object.
 //! IFUNC resolvers run only once the object defining them is relocated:
 //! relocations that need a resolver of an unrelocated object are deferred.
@@ -8,8 +8,8 @@ use super::Registry;
 use super::dso::{Dso, State};
 use super::lookup::Query;
 use super::session::Session;
-use crate::elf::pod::{Rela, Sym};
-use crate::elf::symbols::{STB_LOCAL, STB_WEAK, STT_GNU_IFUNC, STT_TLS, SHN_UNDEF};
+use crate::elf::pod::{RELA_SIZE, Rela, Sym, WORD_SIZE};
+use crate::elf::symbols::{SHN_UNDEF, STB_LOCAL, STB_WEAK, STT_GNU_IFUNC, STT_TLS, STV_DEFAULT};
 
 
 pub const R_NONE: u32 = 0;
@@ -81,7 +81,7 @@ pub fn relocate(reg: &Registry, s: &mut Session, i: usize) {
         if t.size == 0 {
             continue;
         }
-        let Some(relas) = d.img.table::<Rela>(t.addr, t.size / 24) else {
+        let Some(relas) = d.img.table::<Rela>(t.addr, t.size / RELA_SIZE as u64) else {
             errs.report(d.name(), format_args!("relocation table outside the object"));
             return;
         };
@@ -99,7 +99,7 @@ fn relr(d: &Dso, errs: &mut Errors) {
     if t.size == 0 {
         return;
     }
-    let Some(words) = d.img.table::<u64>(t.addr, t.size / 8) else {
+    let Some(words) = d.img.table::<u64>(t.addr, t.size / WORD_SIZE as u64) else {
         errs.report(d.name(), format_args!("DT_RELR table outside the object"));
         return;
     };
@@ -161,8 +161,7 @@ fn find(reg: &Registry, local: &[usize], i: usize, symidx: usize, q: Query, errs
     // A local symbol, or a defined hidden, internal or protected one, binds
     // within its own object (glibc: hidden/internal references are treated
     // as local, protected ones resolve to the object's own definition).
-    let vis = sym.st_other & 3;
-    if sym.st_info >> 4 == STB_LOCAL || (vis != 0 && sym.st_shndx != SHN_UNDEF) {
+    if sym.bind() == STB_LOCAL || (sym.visibility() != STV_DEFAULT && sym.st_shndx != SHN_UNDEF) {
         return Found::Own(sym);
     }
     let Some(name) = d.syms.name(sym) else {
@@ -179,7 +178,7 @@ fn find(reg: &Registry, local: &[usize], i: usize, symidx: usize, q: Query, errs
                 crate::error::Bytes(reg[def.dso].name()), crate::error::Bytes(name));
             Found::Def(def)
         }
-        None if sym.st_info >> 4 == STB_WEAK => Found::WeakMissing,
+        None if sym.bind() == STB_WEAK => Found::WeakMissing,
         None => {
             report_undefined(d.name(), name, ver.as_ref(), errs);
             Found::Missing
@@ -212,7 +211,7 @@ fn def_value(reg: &Registry, dso: usize, sym: &'static Sym) -> Value {
         return Value::Addr(0, Some((dso, sym)));
     }
     let addr = (d.img.bias as u64).wrapping_add(sym.st_value);
-    if sym.st_info & 0xf == STT_GNU_IFUNC && sym.st_shndx != SHN_UNDEF {
+    if sym.kind() == STT_GNU_IFUNC && sym.st_shndx != SHN_UNDEF {
         return Value::Ifunc(addr, dso);
     }
     Value::Addr(addr, Some((dso, sym)))
@@ -236,7 +235,7 @@ fn tls_target(reg: &Registry, s: &mut Session, i: usize, symidx: usize) -> Optio
         }
         Found::Missing => return None,
     };
-    if def.sym.st_info & 0xf != STT_TLS {
+    if def.sym.kind() != STT_TLS {
         let d = &reg[i];
         let name = d.syms.get(symidx).and_then(|s| d.syms.name(s)).unwrap_or(b"?");
         errs.report(d.name(), format_args!("TLS reference to non-TLS symbol {}", crate::error::Bytes(name)));
@@ -253,8 +252,8 @@ fn call_resolver(addr: u64) -> u64 {
 /// Apply one RELA relocation (or defer it, as `defer` allows).
 pub fn apply(reg: &Registry, s: &mut Session, i: usize, r: &Rela, defer: Defer) {
     crate::stats::count(&crate::stats::RELOCS);
-    let ty = (r.r_info & 0xffff_ffff) as u32;
-    let symidx = (r.r_info >> 32) as usize;
+    let ty = r.kind();
+    let symidx = r.sym();
     let d = &reg[i];
     let width = match ty {
         R_NONE => return,
@@ -360,9 +359,9 @@ pub fn apply(reg: &Registry, s: &mut Session, i: usize, r: &Rela, defer: Defer) 
 /// R_X86_64_COPY: copy the definition's bytes into the executable.
 fn copy(reg: &Registry, i: usize, r: &Rela, s: (u64, Option<(usize, &'static Sym)>), errs: &mut Errors) {
     let d = &reg[i];
-    let Some(want) = d.syms.get((r.r_info >> 32) as usize) else { return };
+    let Some(want) = d.syms.get(r.sym()) else { return };
     let Some((owner, src)) = s.1 else { return };
-    if src.st_info & 0xf == STT_TLS {
+    if src.kind() == STT_TLS {
         errs.report(d.name(), format_args!("copy relocation against a TLS symbol"));
         return;
     }

@@ -45,6 +45,10 @@ pub struct Session<'c> {
     opened: Opened,
 }
 
+/// A session failed; what went wrong is in its `errors`.
+#[derive(Debug)]
+pub struct Failed;
+
 /// What a successful session produced.
 pub struct Linked {
     /// dlopen's object (None at start-up).
@@ -72,14 +76,14 @@ impl<'c> Session<'c> {
     }
 
     /// End of a stage: Err if anything failed so far.
-    fn stage_done(&self) -> Result<(), ()> {
-        if self.errors.count == 0 { Ok(()) } else { Err(()) }
+    fn stage_done(&self) -> Result<(), Failed> {
+        if self.errors.count == 0 { Ok(()) } else { Err(Failed) }
     }
 }
 
 /// Run the stage sequence for `req`. On failure the errors are in
 /// `s.errors`; a dlopen session has unloaded everything it loaded.
-pub fn run(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linked, ()> {
+pub fn run(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linked, Failed> {
     let startup = matches!(req, Request::Startup { .. });
     let r = stages(reg, s, req);
     if r.is_err() && !startup {
@@ -87,13 +91,13 @@ pub fn run(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Link
         for i in s.fresh(reg).into_iter().rev() {
             reg.unload(i);
         }
-        crate::debug::publish(reg);
+        crate::debugger::publish(reg);
     }
     r
 }
 
-fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linked, ()> {
-    crate::debug::begin(crate::debug::RT_ADD);
+fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linked, Failed> {
+    crate::debugger::begin(crate::debugger::RT_ADD);
     // Stage 4: the closure of new objects.
     let (root, group, startup) = crate::stats::timed(&crate::stats::MAP, || match req {
         Request::Startup { preload, list_only, random } => {
@@ -125,7 +129,10 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
         Some((_, random)) => {
             crate::tls::assign(reg, &mut s.errors);
             s.stage_done()?;
-            Some(crate::tls::setup_main(random).map_err(|e| s.errors.report(b"guardld", format_args!("{}", e.message())))?)
+            Some(crate::tls::setup_main(random).map_err(|e| {
+                s.errors.report(b"guardld", format_args!("{}", e.message()));
+                Failed
+            })?)
         }
         None => {
             for &i in &fresh {
@@ -141,7 +148,7 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
 
     // Stage 7: relocation, dependencies first, then RELRO; the debugger's
     // list is published once the objects are consistent.
-    crate::debug::fill_dt_debug(reg, &fresh);
+    crate::debugger::fill_dt_debug(reg, &fresh);
     s.local = group.clone();
     crate::stats::timed(&crate::stats::INDEX, || reg.refresh_index());
     crate::stats::timed(&crate::stats::RELOC, || relocate(reg, s, &fresh));
@@ -158,7 +165,7 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     }
     protect_relro(reg, s, &fresh);
     s.stage_done()?;
-    crate::debug::publish(reg);
+    crate::debugger::publish(reg);
 
     // Stage 8: the initializer list, dependencies first; the caller runs
     // it after releasing the lock.
@@ -173,7 +180,7 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     Ok(Linked { root, group, inits })
 }
 
-fn versions(reg: &Registry, s: &mut Session) -> Result<(), ()> {
+fn versions(reg: &Registry, s: &mut Session) -> Result<(), Failed> {
     let fresh = s.fresh(reg);
     super::versions::check(reg, &fresh, &mut s.errors);
     s.stage_done()

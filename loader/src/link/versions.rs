@@ -1,4 +1,4 @@
-//! Symbol version requirements (DT_VERNEED) checked against the definitions
+//! Stage 5: symbol version requirements (DT_VERNEED) checked against the definitions
 //! (DT_VERDEF) of the objects that should provide them, before relocation.
 
 use super::{Errors, Registry};

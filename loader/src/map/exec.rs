@@ -66,6 +66,13 @@ pub struct Mapped {
     placed: Vec<(usize, usize)>,
 }
 
+impl Mapped {
+    /// The object's span, owned: unmapped when the owner drops it.
+    pub fn into_span(self) -> Span {
+        Span { start: self.start, len: self.len }
+    }
+}
+
 /// Map `plan` from `fd`. `fixed` places the span at its link-time address
 /// (ET_EXEC); otherwise the kernel chooses. `batch`: try installing all
 /// guards with one process_madvise (`GuardSupport::batch`).
@@ -341,4 +348,36 @@ pub fn protect_relro(relro: Option<(u64, u64)>, bias: usize) -> Result<(), MapEr
             .map_err(|e| MapError::Protect(e, addr))?;
     }
     Ok(())
+}
+
+/// Ownership of the address range the executor mapped for one object:
+/// dropping the owner unmaps it (and removes its guards with it).
+/// A page-aligned range of this process's address space that one owner
+/// mapped and alone may unmap.
+pub struct Span {
+    start: usize,
+    len: usize,
+}
+
+impl Span {
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        if self.len != 0 {
+            // SAFETY: `adopt`'s contract: the range is ours alone and unused.
+            let _ = unsafe { rustix::mm::munmap(self.start as *mut core::ffi::c_void, self.len) };
+        }
+    }
 }

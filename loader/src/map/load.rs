@@ -5,7 +5,7 @@
 //! was executed is always the planner's own, RELRO range included.
 
 use crate::elf::header::{self, PT_GNU_RELRO, PT_LOAD, PT_PHDR, HeaderError};
-use crate::elf::pod::{Ehdr, Phdr};
+use crate::elf::pod::{Ehdr, PHDR_SIZE, Phdr};
 use crate::map::{self, GuardSupport, Padding, Plan, PlanInput, Segment, exec, plan};
 use crate::sys::file::{self, File};
 use alloc::vec::Vec;
@@ -21,8 +21,9 @@ pub struct Loaded {
     /// Runtime address of the program headers (for AT_PHDR, dl_iterate_phdr).
     pub phdr_addr: usize,
     pub bias: usize,
-    pub start: usize,
-    pub len: usize,
+    /// The mapped span, owned: dropping the `Loaded` (an object refused
+    /// after mapping) or the record that adopts it unmaps it.
+    pub span: exec::Span,
     /// The plan that was executed (after a guard refusal: the ProtNone one).
     pub plan: Plan,
     /// How the padding is covered: `plan.mode` (prot-none after a guard
@@ -63,7 +64,7 @@ pub fn read_headers(file: &File) -> Result<(Ehdr, Vec<Phdr>), LoadError> {
         return Err(LoadError::Read);
     }
     let eh = header::check_ehdr(&head[..n], file.size).map_err(LoadError::Header)?;
-    let len = eh.e_phnum as usize * 56;
+    let len = eh.e_phnum as usize * PHDR_SIZE;
     let phdrs = match (eh.e_phoff as usize).checked_add(len) {
         Some(end) if end <= n => header::parse_phdrs(&head[eh.e_phoff as usize..end], eh.e_phnum as usize),
         _ => {
@@ -106,7 +107,7 @@ fn phdr_vaddr(eh: &Ehdr, phdrs: &[Phdr]) -> Option<u64> {
     if let Some(p) = phdrs.iter().find(|p| p.p_type == PT_PHDR) {
         return Some(p.p_vaddr);
     }
-    let size = eh.e_phnum as u64 * 56;
+    let size = (eh.e_phnum as usize * PHDR_SIZE) as u64;
     phdrs.iter().filter(|p| p.p_type == PT_LOAD).find_map(|p| {
         let inside = eh.e_phoff >= p.p_offset && eh.e_phoff.checked_add(size)? <= p.p_offset.checked_add(p.p_filesz)?;
         inside.then(|| p.p_vaddr + (eh.e_phoff - p.p_offset))
@@ -123,12 +124,6 @@ pub fn load(path: &CStr, page_size: u64, padding: Padding, guards: &GuardSupport
     Ok(l)
 }
 
-/// Undo `map_file` (an object refused after mapping).
-pub fn unmap(l: &Loaded) {
-    // SAFETY: the span was mapped by map_file and nothing else uses it.
-    let _ = unsafe { rustix::mm::munmap(l.start as *mut core::ffi::c_void, l.len) };
-}
-
 /// Map an open file with `padding`: Guard mode only while `guards` has not
 /// seen the kernel refuse them. A refusal met here is recorded in `guards`
 /// (so later objects are planned without guards) and this object is
@@ -138,7 +133,7 @@ pub fn map_file(file: File, page_size: u64, padding: Padding, guards: &GuardSupp
     let mut plan = plan_for(&phdrs, file.size, page_size, guards.effective(padding)).map_err(LoadError::Plan)?;
     let phv = phdr_vaddr(&ehdr, &phdrs).ok_or(LoadError::PhdrsNotLoaded)?;
     // The program headers must lie in the mapped span, or AT_PHDR would point nowhere.
-    if phv < plan.span_start || phv.checked_add(ehdr.e_phnum as u64 * 56).is_none_or(|e| e > plan.span_start + plan.span_len) {
+    if phv < plan.span_start || phv.checked_add((ehdr.e_phnum as usize * PHDR_SIZE) as u64).is_none_or(|e| e > plan.span_start + plan.span_len) {
         return Err(LoadError::PhdrsNotLoaded);
     }
     let fixed = ehdr.e_type == header::ET_EXEC;
@@ -169,8 +164,7 @@ pub fn map_file(file: File, page_size: u64, padding: Padding, guards: &GuardSupp
     Ok(Loaded {
         phdr_addr: m.bias.wrapping_add(phv as usize),
         bias: m.bias,
-        start: m.start,
-        len: m.len,
+        span: m.into_span(),
         padding: plan.mode,
         file,
         ehdr,

@@ -3,41 +3,38 @@
 
 use super::exec::MADV_GUARD_INSTALL;
 use crate::sys::file::read_all;
-use crate::sys::raw;
+use crate::sys::raw::{self, Scratch};
 use core::fmt::Write;
-use rustix::mm::{MapFlags, ProtFlags};
-
-const PM_GUARD_REGION: u64 = 1 << 58;
+use rustix::fd::{AsFd, OwnedFd};
 
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-/// Whether pagemap bit 58 is set for the page at `addr` of this process.
-pub fn pagemap_guard(addr: usize, page_size: u64) -> Option<bool> {
-    pagemap_guard_pages(addr, page_size as usize, page_size).map(|n| n == 1)
+fn pagemap() -> Option<OwnedFd> {
+    rustix::fs::open(c"/proc/self/pagemap", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()).ok()
 }
 
-/// Pages of `[start, start+len)` with pagemap bit 58 set: one open and one
-/// read of their pagemap entries.
+/// Pages of `[start, start+len)` with pagemap bit 58 set.
 fn pagemap_guard_pages(start: usize, len: usize, page_size: u64) -> Option<usize> {
-    if page_size == 0 {
-        return None;
-    }
-    let fd = rustix::fs::open(c"/proc/self/pagemap", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()).ok()?;
-    let pages = len.div_ceil(page_size as usize);
-    let mut entries = alloc::vec![0u8; pages * 8];
-    let n = rustix::io::pread(&fd, &mut entries, (start as u64 / page_size) * 8).ok()?;
-    (n == entries.len()).then(|| {
-        entries.chunks_exact(8).filter(|e| u64::from_le_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]) & PM_GUARD_REGION != 0).count()
-    })
+    let mut buf = [0u8; 64 * 8];
+    let end = (start as u64).checked_add(len as u64)?;
+    guard_abi::sys::count_guard_bits(pagemap()?.as_fd(), start as u64, end, page_size, &mut buf).ok().map(|n| n as usize)
+}
+
+/// Guarded pages per PAGEMAP_SCAN (Linux 6.16+); None when the kernel
+/// cannot say.
+fn scan_guard_pages(start: usize, len: usize, page_size: u64) -> Option<usize> {
+    let mut regions = [guard_abi::EMPTY_PAGE_REGION; 32];
+    let end = (start as u64).checked_add(len as u64)?;
+    guard_abi::sys::count_guard_pages(pagemap()?.as_fd(), start as u64, end, page_size, &mut regions).ok().map(|n| n as usize)
 }
 
 /// Pages (of `page_size` bytes, AT_PAGESZ) of `[start, start+len)` the
 /// kernel reports as guarded: PAGEMAP_SCAN when available, else pagemap
 /// bit 58. None: cannot tell.
 pub fn guarded_pages(start: usize, len: usize, page_size: u64) -> Option<usize> {
-    super::scan::count_guard_pages(start, len, page_size).or_else(|| pagemap_guard_pages(start, len, page_size))
+    scan_guard_pages(start, len, page_size).or_else(|| pagemap_guard_pages(start, len, page_size))
 }
 
 pub fn report(page_size: u64) {
@@ -45,35 +42,25 @@ pub fn report(page_size: u64) {
     let uname = rustix::system::uname();
     let _ = writeln!(w, "kernel: {}", crate::error::Bytes(uname.release().to_bytes()));
     let ps = page_size as usize;
-    // Anonymous: the advice is known at all?
-    // SAFETY: scratch mappings of our own, unmapped below.
-    let anon = unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), 3 * ps, ProtFlags::READ, MapFlags::PRIVATE) };
-    let known = raw::advice_known(MADV_GUARD_INSTALL);
-    let _ = writeln!(w, "MADV_GUARD_INSTALL known: {}", yes(known));
-    let anon_ok = anon.as_ref().is_ok_and(|&p| unsafe { raw::madvise(p as usize + ps, ps, MADV_GUARD_INSTALL) }.is_ok());
+    // Anonymous: is the advice known at all, does it install?
+    let anon = Scratch::anonymous(3 * ps);
+    let _ = writeln!(w, "MADV_GUARD_INSTALL known: {}", yes(raw::advice_known(MADV_GUARD_INSTALL)));
+    let anon_ok = anon.as_ref().is_some_and(|a| a.advise(ps, ps, MADV_GUARD_INSTALL).is_ok());
     let _ = writeln!(w, "anonymous guards install: {}", yes(anon_ok));
     // File-backed: a private mapping of a file we can surely read.
     let file_ok = crate::sys::file::open(c"/proc/self/exe").ok().and_then(|f| {
-        // SAFETY: a fresh private read-only mapping of our own executable.
-        let p = unsafe { rustix::mm::mmap(core::ptr::null_mut(), ps, ProtFlags::READ, MapFlags::PRIVATE, &f.fd, 0) }.ok()?;
-        // SAFETY: the page is ours and holds nothing we use.
-        let r = unsafe { raw::madvise(p as usize, ps, MADV_GUARD_INSTALL) }.is_ok();
-        let seen = r && pagemap_guard(p as usize, page_size) == Some(true);
-        // SAFETY: our own mapping.
-        let _ = unsafe { rustix::mm::munmap(p, ps) };
-        Some((r, seen))
+        let m = Scratch::file(f.fd.as_fd(), ps)?;
+        let r = m.advise(0, ps, MADV_GUARD_INSTALL).is_ok();
+        Some((r, r && pagemap_guard_pages(m.addr(), ps, page_size) == Some(1)))
     });
     let _ = writeln!(w, "file-backed guards install: {}", yes(file_ok.is_some_and(|x| x.0)));
-    let bit58 = anon.as_ref().ok().is_some_and(|&p| anon_ok && pagemap_guard(p as usize + ps, page_size) == Some(true));
+    let bit58 = anon.as_ref().is_some_and(|a| anon_ok && pagemap_guard_pages(a.addr() + ps, ps, page_size) == Some(1));
     let _ = writeln!(w, "pagemap bit 58 reports guards: {}", yes(bit58 || file_ok.is_some_and(|x| x.1)));
-    let scan = anon.as_ref().ok().and_then(|&p| super::scan::count_guard_pages(p as usize, 3 * ps, page_size));
+    let scan = anon.as_ref().and_then(|a| scan_guard_pages(a.addr(), 3 * ps, page_size));
     let _ = writeln!(w, "PAGEMAP_SCAN PAGE_IS_GUARD reports guards: {}", yes(scan == Some(1)));
-    let smaps = read_all(c"/proc/self/smaps").is_some_and(|s| s.windows(4).any(|x| x == b" gu " ) || s.windows(3).any(|x| x == b" gu"));
+    let smaps = read_all(c"/proc/self/smaps")
+        .is_some_and(|s| guard_abi::smaps_vmas(&s).any(|v| v.flags.is_some_and(|f| f.has_guard())));
     let _ = writeln!(w, "smaps VmFlags shows gu: {}", yes(smaps && anon_ok));
     let max = read_all(c"/proc/sys/vm/max_map_count").unwrap_or_default();
     let _ = writeln!(w, "vm.max_map_count: {}", crate::error::Bytes(max.strip_suffix(b"\n").unwrap_or(&max)));
-    if let Ok(p) = anon {
-        // SAFETY: our own scratch mapping.
-        let _ = unsafe { rustix::mm::munmap(p, 3 * ps) };
-    }
 }

@@ -7,26 +7,10 @@ use crate::link::Registry;
 use crate::map::Padding;
 use alloc::vec::Vec;
 
-/// (start, end) of every line of /proc/self/maps.
+/// (start, end) of every VMA in /proc/self/maps.
 fn vmas() -> Vec<(usize, usize)> {
     let Some(text) = crate::sys::file::read_all(c"/proc/self/maps") else { return Vec::new() };
-    let mut out = Vec::new();
-    for line in text.split(|&c| c == b'\n') {
-        let Some(range) = line.split(|&c| c == b' ').next() else { continue };
-        let mut it = range.split(|&c| c == b'-');
-        let (Some(a), Some(b)) = (it.next(), it.next()) else { continue };
-        if let (Some(a), Some(b)) = (hex(a), hex(b)) {
-            out.push((a, b));
-        }
-    }
-    out
-}
-
-fn hex(s: &[u8]) -> Option<usize> {
-    if s.is_empty() {
-        return None;
-    }
-    s.iter().try_fold(0usize, |v, &c| Some(v.checked_mul(16)? + (c as char).to_digit(16)? as usize))
+    guard_abi::maps_entries(&text).flatten().map(|e| (e.start as usize, e.end as usize)).collect()
 }
 
 pub fn print(reg: &Registry, padding: Padding, guards: &crate::map::GuardSupport) {

@@ -9,6 +9,8 @@
 pub mod args;
 pub mod list;
 pub mod program;
+/// The kernel's initial stack and the pointers in it.
+#[allow(unsafe_code)]
 pub mod stack;
 
 use crate::error::{Bytes, fatal};

@@ -1,7 +1,7 @@
 //! The first two objects: the program (mapped by the kernel or by guardld)
 //! and guardld itself.
 
-use super::stack::{AT_PHDR, AT_PHNUM, InitialStack};
+use super::stack::InitialStack;
 use crate::elf::header::{PT_GNU_RELRO, PT_PHDR};
 use crate::elf::pod::{self, Ehdr, Phdr};
 use crate::link::dso::{Dso, DsoError, Filled, Kind, Mapper};
@@ -26,16 +26,6 @@ impl core::fmt::Display for ProgramError {
     }
 }
 
-/// Copy `n` program headers that the kernel (or a linker) put at `addr`.
-///
-/// # Safety
-/// `[addr, addr + n*56)` must be mapped and readable.
-unsafe fn phdrs_at(addr: usize, n: usize) -> Vec<Phdr> {
-    // SAFETY: forwarded from the caller.
-    let bytes = unsafe { pod::mapped(addr, n * 56) };
-    (0..n).filter_map(|i| pod::read::<Phdr>(bytes, i * 56)).collect()
-}
-
 /// The directory of /proc/self/exe, for the program's $ORIGIN.
 fn exe_dir() -> Option<Vec<u8>> {
     let link = rustix::fs::readlinkat(rustix::fs::CWD, c"/proc/self/exe", Vec::new()).ok()?;
@@ -47,13 +37,11 @@ fn exe_dir() -> Option<Vec<u8>> {
 /// ELF header at the start of that page and accept the bias only if its
 /// e_phoff names exactly AT_PHDR. (glibc assumes bias 0 here, which is
 /// wrong for a PIE.) `page_size`: AT_PAGESZ.
-fn bias_without_pt_phdr(phdrs: &[Phdr], at: usize, page_size: u64) -> Option<usize> {
+fn bias_without_pt_phdr(st: &InitialStack, phdrs: &[Phdr], at: usize, page_size: u64) -> Option<usize> {
     let first = phdrs.iter().find(|p| p.p_type == crate::elf::header::PT_LOAD && p.p_offset == 0)?;
     let ehdr_at = page_floor(at as u64, page_size) as usize;
-    // SAFETY: the page holding the program headers is mapped (the kernel
-    // read them from there to build AT_PHDR); the first segment maps file
-    // offset 0 at its start.
-    let eh: Ehdr = pod::read(unsafe { pod::mapped(ehdr_at, 64) }, 0)?;
+    // The first segment maps file offset 0 at the start of that page.
+    let eh: Ehdr = pod::read(st.phdr_page(page_size as usize, core::mem::size_of::<Ehdr>())?, 0)?;
     if &eh.e_ident[..4] != b"\x7fELF" || ehdr_at.checked_add(eh.e_phoff as usize)? != at {
         return None;
     }
@@ -64,24 +52,15 @@ fn bias_without_pt_phdr(phdrs: &[Phdr], at: usize, page_size: u64) -> Option<usi
 /// holes are filled in `padding` mode as far as `guards` allows; what the
 /// kernel says about guards is recorded there.
 pub fn from_auxv(st: &InitialStack, padding: Padding, page_size: u64, guards: &GuardSupport) -> Result<Dso, ProgramError> {
-    let (Some(at), Some(n)) = (st.aux(AT_PHDR), st.aux(AT_PHNUM)) else { return Err(ProgramError::NoPhdr) };
-    if n == 0 || n > crate::elf::header::MAX_PHNUM as usize {
-        return Err(ProgramError::NoPhdr);
-    }
-    // SAFETY: the kernel maps the program headers it points AT_PHDR at.
-    let phdrs = unsafe { phdrs_at(at, n) };
+    let (at, phdrs) = st.program_headers(crate::elf::header::MAX_PHNUM as usize).ok_or(ProgramError::NoPhdr)?;
     let bias = match phdrs.iter().find(|p| p.p_type == PT_PHDR) {
         // Where PT_PHDR landed minus where it was linked.
         Some(p) => at.wrapping_sub(p.p_vaddr as usize),
-        None => bias_without_pt_phdr(&phdrs, at, page_size).ok_or(ProgramError::NoPhdr)?,
+        None => bias_without_pt_phdr(st, &phdrs, at, page_size).ok_or(ProgramError::NoPhdr)?,
     };
     let mut d = Dso::new(Kind::Program, Vec::from(&b"\0"[..]), &phdrs, bias, at).map_err(ProgramError::Dso)?;
     d.origin = exe_dir();
-    d.label = st.aux(super::stack::AT_EXECFN).filter(|&p| p != 0).map(|p| {
-        // SAFETY: AT_EXECFN points at the NUL-terminated path the kernel
-        // placed on the stack.
-        unsafe { CStr::from_ptr(p as *const core::ffi::c_char) }.to_bytes().to_vec()
-    });
+    d.label = st.execfn().map(<[u8]>::to_vec);
     // The kernel applies no RELRO; and it left the padding as holes, which
     // guardld fills like its own mappings: map/holes.rs plans it, the
     // executor runs the plan (a hole it cannot fill and guard stays a
@@ -135,11 +114,8 @@ pub fn from_loaded(path: &CStr, p: Loaded) -> Result<Dso, DsoError> {
 /// guardld itself, so that a NEEDED ld-linux-x86-64.so.2 resolves to it and
 /// debuggers see it.
 pub fn guardld_itself(base: usize, main: &Dso, page_size: u64) -> Result<Dso, DsoError> {
-    // SAFETY: our own ELF header is mapped at `base` (linker.ld).
-    let eh: Ehdr = pod::read(unsafe { pod::mapped(base, 64) }, 0).unwrap_or_default();
-    // SAFETY: our own program headers follow, inside our first segment.
-    let phdrs = unsafe { phdrs_at(base + eh.e_phoff as usize, eh.e_phnum as usize) };
-    let mut d = Dso::new(Kind::Loader, own_path(main), &phdrs, base, base + eh.e_phoff as usize)?;
+    let (phdr_addr, phdrs) = crate::selfreloc::own_program_headers(base);
+    let mut d = Dso::new(Kind::Loader, own_path(main), &phdrs, base, phdr_addr)?;
     // Its RELRO (GOT, .dynamic, vtables) is protected with the others'.
     d.relro = relro_range(&phdrs, page_size);
     Ok(d)
@@ -149,8 +125,9 @@ pub fn guardld_itself(base: usize, main: &Dso, page_size: u64) -> Result<Dso, Ds
 /// started us through it, else /proc/self/exe (explicit start).
 fn own_path(main: &Dso) -> Vec<u8> {
     let interp = || {
-        // SAFETY: the kernel mapped the program's headers (PT_INTERP start).
-        let phdrs = unsafe { phdrs_at(main.phdr_addr, main.phnum) };
+        // The program headers, read through the program's bounded view.
+        let at = main.phdr_addr.wrapping_sub(main.img.bias) as u64;
+        let phdrs = main.img.table::<Phdr>(at, main.phnum as u64)?;
         let p = phdrs.iter().find(|p| p.p_type == crate::elf::header::PT_INTERP)?;
         let s = main.img.bytes(p.p_vaddr, p.p_filesz)?;
         Some(s.split(|&c| c == 0).next()?.to_vec())

@@ -3,7 +3,6 @@
 //! calls whose safety is local (diagnostic writes, a mapping kept forever).
 //! The instructions themselves are `arch`'s; no other module names a
 //! syscall number.
-#![allow(unsafe_code)]
 
 use linux_raw_sys::general as k;
 use rustix::io::Errno;
@@ -139,4 +138,50 @@ pub unsafe fn ioctl_ptr<T>(fd: rustix::fd::BorrowedFd<'_>, req: usize, arg: &mut
     use rustix::fd::AsRawFd;
     // SAFETY: forwarded from the caller.
     result(unsafe { crate::arch::syscall3(k::__NR_ioctl as usize, fd.as_raw_fd() as usize, req, arg as *mut T as usize) })
+}
+
+/// A private mapping guardld makes to try something on (`--probe`), and
+/// unmaps when dropped. Nothing else lives in it, so advising it is safe.
+pub struct Scratch {
+    addr: usize,
+    len: usize,
+}
+
+impl Scratch {
+    /// `len` bytes of anonymous read-only memory.
+    pub fn anonymous(len: usize) -> Option<Scratch> {
+        use rustix::mm::{MapFlags, ProtFlags};
+        // SAFETY: a fresh private mapping at an address the kernel picks.
+        let p = unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE) }.ok()?;
+        Some(Scratch { addr: p as usize, len })
+    }
+
+    /// The first `len` bytes of an open file, private and read-only.
+    pub fn file(fd: rustix::fd::BorrowedFd<'_>, len: usize) -> Option<Scratch> {
+        use rustix::mm::{MapFlags, ProtFlags};
+        // SAFETY: a fresh private mapping at an address the kernel picks.
+        let p = unsafe { rustix::mm::mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, fd, 0) }.ok()?;
+        Some(Scratch { addr: p as usize, len })
+    }
+
+    pub fn addr(&self) -> usize {
+        self.addr
+    }
+
+    /// madvise `[addr+off, addr+off+len)` of this scratch mapping.
+    pub fn advise(&self, off: usize, len: usize, advice: u32) -> Result<(), Errno> {
+        if off.checked_add(len).is_none_or(|e| e > self.len) {
+            return Err(Errno::INVAL);
+        }
+        // SAFETY: the range is inside this scratch mapping, which holds
+        // nothing anyone uses.
+        unsafe { madvise(self.addr + off, len, advice) }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, used by nobody once dropped.
+        let _ = unsafe { rustix::mm::munmap(self.addr as *mut core::ffi::c_void, self.len) };
+    }
 }

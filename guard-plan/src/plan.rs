@@ -433,7 +433,7 @@ fn relro_splits(maps: &[Op], (start, len): (u64, u64)) -> usize {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::map::Segment;
+    use crate::Segment;
     use alloc::vec;
 
     const R: u32 = PF_R;

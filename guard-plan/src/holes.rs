@@ -51,14 +51,14 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::map::plan::tests::{PAGE_SIZES, layout, seg};
-    use crate::map::{PF_R, PF_W, PF_X};
+    use crate::plan::tests::{PAGE_SIZES, layout, seg};
+    use crate::{PF_R, PF_W, PF_X};
     use alloc::vec;
     use proptest::prelude::*;
 
     /// lld, -z max-page-size=65536, four PT_LOADs (R, RX, RW RELRO, RW):
     /// the probe program of tests/mapping.rs, as the kernel maps it.
-    fn lld_64k() -> (Vec<crate::map::Segment>, Option<(u64, u64)>, u64) {
+    fn lld_64k() -> (Vec<crate::Segment>, Option<(u64, u64)>, u64) {
         let segs = vec![
             seg(0x0, 0x5a0c, 0x0, 0x5a0c, PF_R),
             seg(0x15a10, 0x8c40, 0x5a10, 0x8c40, PF_R | PF_X),
@@ -148,9 +148,9 @@ mod tests {
     /// For generated layouts at every page size: the fresh plan's facts,
     /// and exactly one grow (and in Guard mode one guard right after it)
     /// per padding range, over exactly that range.
-    fn holes_plan_is_sound(l: &crate::map::plan::tests::Layout) -> Result<(), TestCaseError> {
+    fn holes_plan_is_sound(l: &crate::plan::tests::Layout) -> Result<(), TestCaseError> {
         let input = l.input();
-        let (Ok(p), Ok(fresh)) = (plan(&input), super::super::plan::plan(&input)) else { return Ok(()) };
+        let (Ok(p), Ok(fresh)) = (plan(&input), crate::plan::plan(&input)) else { return Ok(()) };
         prop_assert_eq!((p.span_start, p.span_len, p.relro, &p.padding), (fresh.span_start, fresh.span_len, fresh.relro, &fresh.padding));
         prop_assert_eq!((p.page_size, p.mode), (l.page, l.padding));
         let mut want = Vec::new();
