@@ -1,10 +1,12 @@
 //! no_std syscall wrappers on fds the caller opened (`/proc/PID/pagemap`, `/proc/PID/maps`),
 //! with buffers the caller passes: no allocation, no panics, errors as [`rustix::io::Errno`].
 
+mod advise;
 mod pagemap;
 mod query;
 mod scan;
 
+pub use advise::{IoVec, advice_known, install_guards, madvise, process_madvise_self};
 pub use pagemap::{count_guard_bits, read_pagemap};
 pub use query::procmap_query;
 pub use scan::{ScanChunk, count_guard_pages, for_each_guard_range, pagemap_scan};

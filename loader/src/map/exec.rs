@@ -19,7 +19,7 @@
 //! and each run reports what the kernel said (`GuardReport`).
 
 use super::{GuardReport, Op, Plan};
-use crate::sys::raw::{self, IoVec};
+use guard_abi::sys::IoVec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use rustix::fd::BorrowedFd;
@@ -27,8 +27,8 @@ use rustix::io::Errno;
 use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 
 /// madvise advice: install guard regions (Linux 6.13; file mappings 6.15),
-/// 102. The one definition in guardld (`probe` and `GuardSupport` use it).
-pub const MADV_GUARD_INSTALL: u32 = linux_raw_sys::general::MADV_GUARD_INSTALL;
+/// 102, from the guard-abi crate (`probe` and `GuardSupport` use it).
+pub use guard_abi::MADV_GUARD_INSTALL;
 
 #[derive(Clone, Copy, Debug)]
 pub enum MapError {
@@ -226,36 +226,26 @@ impl Installer {
         if let Some(e) = self.report.refused {
             return Err(e);
         }
-        if ranges.len() > 1 && self.batch {
-            if install_batch(ranges) {
-                return Ok(());
+        let iov: Vec<IoVec> = ranges.iter().map(|&(base, len)| IoVec { base, len }).collect();
+        // SAFETY: the ranges are padding of an object being mapped: nothing
+        // of value is there, and guards go in before any write.
+        match unsafe { guard_abi::sys::install_guards(&iov, self.batch) } {
+            Ok(batched) => {
+                // One process_madvise is not available (old kernel, a
+                // seccomp policy): madvise range by range from now on.
+                if self.batch && !batched && ranges.len() > 1 {
+                    self.batch = false;
+                    self.report.no_batch = true;
+                }
+                Ok(())
             }
-            // Not available (old kernel, EBADF for PIDFD_SELF): madvise
-            // range by range from now on.
-            self.batch = false;
-            self.report.no_batch = true;
-        }
-        for &(at, len) in ranges {
-            // SAFETY: the range is padding of an object being mapped:
-            // nothing of value is there, and guards go in before any write.
-            if let Err(e) = unsafe { raw::madvise(at, len, MADV_GUARD_INSTALL) } {
+            Err(e) => {
                 let e = e.raw_os_error();
                 self.report.refused = Some(e);
-                return Err(e);
+                Err(e)
             }
         }
-        Ok(())
     }
-}
-
-/// All ranges in one process_madvise on ourselves (PIDFD_SELF, Linux
-/// 6.14+); false if not all were guarded.
-fn install_batch(ranges: &[(usize, usize)]) -> bool {
-    let total: usize = ranges.iter().map(|r| r.1).sum();
-    let iov: Vec<IoVec> = ranges.iter().map(|&(base, len)| IoVec { base, len }).collect();
-    // SAFETY: the ranges are our own padding, guarded before any write.
-    let r = unsafe { raw::process_madvise_self(&iov, MADV_GUARD_INSTALL) };
-    r == Ok(total)
 }
 
 /// What `execute_in_place` did.

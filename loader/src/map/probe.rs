@@ -3,7 +3,7 @@
 
 use super::exec::MADV_GUARD_INSTALL;
 use crate::sys::file::read_all;
-use crate::sys::raw::{self, Scratch};
+use crate::sys::raw::Scratch;
 use core::fmt::Write;
 use rustix::fd::{AsFd, OwnedFd};
 
@@ -44,7 +44,7 @@ pub fn report(page_size: u64) {
     let ps = page_size as usize;
     // Anonymous: is the advice known at all, does it install?
     let anon = Scratch::anonymous(3 * ps);
-    let _ = writeln!(w, "MADV_GUARD_INSTALL known: {}", yes(raw::advice_known(MADV_GUARD_INSTALL)));
+    let _ = writeln!(w, "MADV_GUARD_INSTALL known: {}", yes(guard_abi::sys::advice_known(MADV_GUARD_INSTALL)));
     let anon_ok = anon.as_ref().is_some_and(|a| a.advise(ps, ps, MADV_GUARD_INSTALL).is_ok());
     let _ = writeln!(w, "anonymous guards install: {}", yes(anon_ok));
     // File-backed: a private mapping of a file we can surely read.

@@ -16,47 +16,6 @@ pub fn exit_group(code: i32) -> ! {
     crate::arch::syscall1_noreturn(k::__NR_exit_group as usize, code as isize as usize)
 }
 
-/// madvise(2) with any advice (rustix's enum has no MADV_GUARD_INSTALL).
-///
-/// # Safety
-/// Guarding or zapping pages of `[addr, addr+len)` must not break anything
-/// the caller relies on.
-pub unsafe fn madvise(addr: usize, len: usize, advice: u32) -> Result<(), Errno> {
-    // SAFETY: madvise only changes page-table state of the range, which the
-    // caller vouches for.
-    result(unsafe { crate::arch::syscall3(k::__NR_madvise as usize, addr, len, advice as usize) }).map(drop)
-}
-
-/// Whether the kernel knows `advice` (madvise of an empty range).
-pub fn advice_known(advice: u32) -> bool {
-    // SAFETY: a zero-length range touches no page.
-    unsafe { madvise(0, 0, advice) }.is_ok()
-}
-
-/// One range for process_madvise: `struct iovec`.
-#[repr(C)]
-pub struct IoVec {
-    pub base: usize,
-    pub len: usize,
-}
-
-/// process_madvise(2) on this process (PIDFD_SELF): one call for several
-/// ranges. Returns the bytes advised.
-///
-/// # Safety
-/// As `madvise`, for every range.
-pub unsafe fn process_madvise_self(ranges: &[IoVec], advice: u32) -> Result<usize, Errno> {
-    // include/uapi/linux/pidfd.h: PIDFD_SELF_THREAD_GROUP (-10000), not in
-    // linux-raw-sys 0.12.
-    const PIDFD_SELF: isize = -10000;
-    // SAFETY: the kernel reads `ranges` (valid for the call); the ranges are
-    // the caller's to advise.
-    let r = unsafe {
-        crate::arch::syscall5(k::__NR_process_madvise as usize, PIDFD_SELF as usize, ranges.as_ptr() as usize, ranges.len(), advice as usize, 0)
-    };
-    result(r)
-}
-
 /// Point %fs at `tp` (arch_prctl ARCH_SET_FS).
 ///
 /// # Safety
@@ -129,17 +88,6 @@ pub fn map_readonly_forever(fd: rustix::fd::BorrowedFd<'_>, len: usize) -> Optio
     Some(unsafe { core::slice::from_raw_parts(p as *const u8, len) })
 }
 
-/// ioctl(2) whose argument is a pointer to `arg`.
-///
-/// # Safety
-/// `req` must be an ioctl that reads and writes at most a `T` at `arg`
-/// (and buffers `arg` points at, which the caller keeps valid).
-pub unsafe fn ioctl_ptr<T>(fd: rustix::fd::BorrowedFd<'_>, req: usize, arg: &mut T) -> Result<usize, Errno> {
-    use rustix::fd::AsRawFd;
-    // SAFETY: forwarded from the caller.
-    result(unsafe { crate::arch::syscall3(k::__NR_ioctl as usize, fd.as_raw_fd() as usize, req, arg as *mut T as usize) })
-}
-
 /// A private mapping guardld makes to try something on (`--probe`), and
 /// unmaps when dropped. Nothing else lives in it, so advising it is safe.
 pub struct Scratch {
@@ -175,7 +123,7 @@ impl Scratch {
         }
         // SAFETY: the range is inside this scratch mapping, which holds
         // nothing anyone uses.
-        unsafe { madvise(self.addr + off, len, advice) }
+        unsafe { guard_abi::sys::madvise(self.addr + off, len, advice) }
     }
 }
 
