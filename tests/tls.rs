@@ -182,8 +182,8 @@ builtin_is_fs_base=1
 canary_nonzero=1
 ";
 
-/// Threads (main.c thread_main): thread i stores i*0x100000 + 0xe000 (exe),
-/// + 0x1000 (ie), + 0x2000 (gd), + 0x3000 (desc) and reads back the first
+/// Threads (main.c thread_main): thread i stores i*0x100000 plus 0xe000
+/// (exe), 0x1000 (ie), 0x2000 (gd) or 0x3000 (desc) and reads back the first
 /// variable of each after all four have written. init: its blocks started
 /// with the initial images although main had overwritten its own; own: all
 /// 9 + 3*12 variables hold its values; direct: the executable's IE view of

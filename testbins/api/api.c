@@ -19,7 +19,6 @@
 #include "guardld.h"
 #include "api/thread.h"
 
-#define SYS_pread64 17
 #define SYS_stat 4
 #define SYS_readlink 89
 
@@ -635,20 +634,6 @@ static int t_noload_ref(void) {
 
 /* ------------------------------------------------------------- guards --- */
 
-static int pagemap_fd = -1;
-
-/* Pages of [start, start+len) with pagemap bit 58 (PM_GUARD_REGION). */
-static long pagemap_guarded(unsigned long start, unsigned long len) {
-    long n = 0;
-    for (unsigned long a = start; a < start + len; a += 4096) {
-        unsigned long e = 0;
-        long r = rt_syscall4(SYS_pread64, pagemap_fd, (long)&e, 8, (long)(a / 4096 * 8));
-        if (r != 8) return -1;
-        n += (e >> 58) & 1;
-    }
-    return n;
-}
-
 static int guard_cb_count;
 
 static int guard_cb(const struct guardld_guard *g, void *data) {
@@ -663,7 +648,7 @@ static int guard_cb(const struct guardld_guard *g, void *data) {
     print_str(" confirmed=");
     print_dec(g->confirmed_pages);
     print_str(" pagemap=");
-    print_dec(pagemap_guarded(g->start, g->len));
+    print_dec(rt_pagemap_guarded(g->start, g->len));
     print_str(" aligned=");
     print_dec(g->start % 4096 == 0 && g->len % 4096 == 0 && g->len > 0);
     print_char('\n');
@@ -677,8 +662,6 @@ static int stop_cb(const struct guardld_guard *g, void *data) {
 }
 
 static int t_guards(void) {
-    pagemap_fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
-    check(pagemap_fd >= 0, "open pagemap");
     rt_flush();
     void *h = dlopen("libapitls.so", RTLD_NOW);
     print_kv_bool("dlopen_ok", h != NULL);

@@ -31,15 +31,8 @@ static long parse_dec(const char *s) {
 static void probe(long off) {
     unsigned long addr = ((unsigned long)(uintptr_t)&hv_fn + off) & ~4095UL;
     print_kv_hex("probe_addr", addr);
-    int fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0) {
-        print_line("guard=?");
-    } else {
-        unsigned long e = 0;
-        long r = rt_syscall4(17 /* pread64 */, fd, (long)&e, 8, (long)(addr / 4096 * 8));
-        print_kv_str("guard", r == 8 ? ((e >> 58) & 1 ? "1" : "0") : "?");
-        sys_close(fd);
-    }
+    long g = rt_pagemap_guarded(addr, 1); /* the page holding addr */
+    print_kv_str("guard", g < 0 ? "?" : g ? "1" : "0");
     rt_flush();
     int pid = sys_fork();
     if (pid == 0) {

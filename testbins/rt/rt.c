@@ -84,6 +84,7 @@ long rt_syscall6(long n, long a, long b, long c, long d, long e, long f) {
 #define SYS_write 1
 #define SYS_open 2
 #define SYS_close 3
+#define SYS_pread64 17
 #define SYS_mmap 9
 #define SYS_mprotect 10
 #define SYS_munmap 11
@@ -205,6 +206,40 @@ int rt_getauxval2(unsigned long type, unsigned long *out) {
 unsigned long rt_getauxval(unsigned long type) {
     unsigned long v = 0;
     return rt_getauxval2(type, &v) ? v : 0;
+}
+
+/* ---------------- pagemap ---------------- */
+
+#define PM_GUARD_REGION_BIT 58
+
+long rt_pagemap_guarded(unsigned long start, unsigned long len) {
+    unsigned long page = rt_getauxval(AT_PAGESZ);
+    if (page == 0 || (page & (page - 1)) != 0) return -1;
+    int fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    long n = 0;
+    if (len != 0) {
+        /* Entries first..last (one u64 per page), up to 64 per read. */
+        unsigned long last_addr = start + len - 1;
+        if (last_addr < start) last_addr = ~0UL; /* the range wraps: clamp */
+        unsigned long idx = start / page, last = last_addr / page;
+        unsigned long e[64];
+        for (;;) {
+            unsigned long want = last - idx + 1;
+            if (want > sizeof e / sizeof e[0]) want = sizeof e / sizeof e[0];
+            long r = rt_syscall4(SYS_pread64, fd, (long)e, (long)(want * sizeof e[0]), (long)(idx * sizeof e[0]));
+            if (r <= 0 || r % (long)sizeof e[0] != 0) {
+                n = -1;
+                break;
+            }
+            unsigned long got = (unsigned long)r / sizeof e[0];
+            for (unsigned long i = 0; i < got; i++) n += (long)((e[i] >> PM_GUARD_REGION_BIT) & 1);
+            if (last - idx < got) break; /* idx + got > last, without overflow */
+            idx += got;
+        }
+    }
+    sys_close(fd);
+    return n;
 }
 
 /* ---------------- buffered stdout ---------------- */

@@ -70,6 +70,14 @@ int rt_getauxval2(unsigned long type, unsigned long *out);
 /* Value of environment variable `name`, NULL if unset. */
 char *rt_getenv(const char *name);
 
+/* ---- /proc/self/pagemap ---- */
+/* How many pages of [start, start+len) (every page the range touches) have
+ * pagemap bit 58, PM_GUARD_REGION, set in the calling process's own
+ * /proc/self/pagemap (opened afresh on each call, so a forked child sees
+ * its own). The page size is the auxiliary vector's AT_PAGESZ. 0 for an
+ * empty range; -1 if AT_PAGESZ is missing or pagemap cannot be read. */
+long rt_pagemap_guarded(unsigned long start, unsigned long len);
+
 /* ---- raw system calls ---- */
 long rt_syscall0(long n);
 long rt_syscall1(long n, long a);

@@ -438,10 +438,10 @@ fn main() {
     let mut report = report;
     report.elapsed_s = t0.elapsed().as_secs_f64();
 
-    if let Some(p) = &cli.plot {
-        if let Err(e) = plot::plot(&report, p) {
-            eprintln!("vmabench: plot: {e}");
-        }
+    if let Some(p) = &cli.plot
+        && let Err(e) = plot::plot(&report, p)
+    {
+        eprintln!("vmabench: plot: {e}");
     }
     let json = serde_json::to_string_pretty(&report).unwrap();
     match cli.json.as_deref() {

@@ -44,7 +44,6 @@
 #include "rt/rt.h"
 #include "guardld.h"
 
-#define SYS_pread64 17
 #define SYS_pipe2 293
 #define SYS_clock_gettime 228
 #define SYS_setrlimit 160
@@ -99,23 +98,6 @@ static int count_vmas(void) {
     int lines = 0;
     for (long i = 0; i < n; i++) lines += file_buf[i] == '\n';
     return lines;
-}
-
-/* Pages of [start, start+len) with pagemap bit 58 (PM_GUARD_REGION). */
-static long guarded_pages(unsigned long start, unsigned long len) {
-    int fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    long n = 0;
-    for (unsigned long a = start; a < start + len; a += 4096) {
-        unsigned long e = 0;
-        if (rt_syscall4(SYS_pread64, fd, (long)&e, 8, (long)(a / 4096 * 8)) != 8) {
-            n = -1;
-            break;
-        }
-        n += (e >> 58) & 1;
-    }
-    sys_close(fd);
-    return n;
 }
 
 /* A slab cache's active objects and object size from /proc/slabinfo
@@ -195,7 +177,7 @@ __attribute__((noreturn)) static void child(int j) {
     r.vmas = count_vmas();
     sys_write(rep_pipe[1], &r, sizeof r);
     r.kind = 2;
-    r.guarded = guarded_pages(probe_start, probe_len);
+    r.guarded = rt_pagemap_guarded(probe_start, probe_len); /* this child's own pagemap */
     int gp = sys_fork();
     if (gp == 0) {
         (void)*(volatile char *)probe_start;
