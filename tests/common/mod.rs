@@ -136,21 +136,29 @@ fn overridden(var: &str) -> Option<Result<PathBuf, String>> {
     Some(checked_exe(std::path::absolute(&p).unwrap()).map_err(|e| format!("{var}: {e}")))
 }
 
-/// The release build of guardld (`cargo build --release -p guardld` into
-/// target/itest), built once per test process. `GUARDLD_ITEST_GUARDLD=PATH`
-/// uses PATH instead of building.
+/// The release build of guardld and, beside it, its audit module
+/// (`cargo build --release -p guardld -p guardld-audit` into target/itest),
+/// built once per test process. `GUARDLD_ITEST_GUARDLD=PATH` uses PATH
+/// instead of building (the module is then looked for beside it).
 pub fn guardld() -> &'static Path {
     static P: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     build_once(&P, || {
         overridden("GUARDLD_ITEST_GUARDLD").unwrap_or_else(|| {
             cargo_build(
-                "guardld (release)",
-                &["build", "--release", "-p", "guardld"],
+                "guardld and guardld-audit (release)",
+                &["build", "--release", "-p", "guardld", "-p", "guardld-audit"],
                 &itest_dir(),
             )?;
             checked_exe(itest_dir().join("release/guardld"))
         })
     })
+}
+
+/// The audit module built beside [`guardld`] (libguardld_audit.so).
+pub fn audit_module() -> PathBuf {
+    let m = guardld().with_file_name("libguardld_audit.so");
+    assert!(m.is_file(), "no audit module beside {}", guardld().display());
+    m
 }
 
 /// The debug build of guardld (`cargo build -p guardld` into target/itest),
@@ -262,6 +270,7 @@ pub struct Cc {
     interp: Option<PathBuf>,
     force_dynamic: bool,
     rt: Option<bool>,
+    libc: bool,
     args: Vec<OsString>,
 }
 
@@ -279,6 +288,7 @@ impl Cc {
             interp: None,
             force_dynamic: false,
             rt: None,
+            libc: false,
             args: Vec::new(),
         }
     }
@@ -359,20 +369,25 @@ impl Cc {
         itest_dir().join("testbins").join(&self.dir).join(&self.out)
     }
 
+    /// A program or library linked against glibc (the machine's libc and
+    /// start files, no testbins/rt): for the audit module and glibc
+    /// programs.
+    pub fn libc(mut self) -> Cc {
+        self.libc = true;
+        self
+    }
+
     /// Run gcc; panic with its output on failure. Returns the output path.
     pub fn build(self) -> PathBuf {
         let out = self.output();
         let dir = out.parent().unwrap();
         std::fs::create_dir_all(dir).unwrap();
         let mut c = Command::new("gcc");
-        c.args([
-            "-nostdlib",
-            "-ffreestanding",
-            "-fno-stack-protector",
-            "-fno-builtin",
-            "-O2",
-            "-g",
-        ]);
+        if self.libc {
+            c.args(["-O2", "-g"]);
+        } else {
+            c.args(["-nostdlib", "-ffreestanding", "-fno-stack-protector", "-fno-builtin", "-O2", "-g"]);
+        }
         c.args(["-Wall", "-Wextra", "-Werror=implicit-function-declaration"]);
         c.arg("-I").arg(testbins());
         if self.linker == Linker::Lld {
@@ -398,7 +413,7 @@ impl Cc {
         }
         c.args(["-o".as_ref(), out.as_os_str()]);
         c.args(&self.sources);
-        if self.rt.unwrap_or(self.kind != Kind::Shared) {
+        if !self.libc && self.rt.unwrap_or(self.kind != Kind::Shared) {
             c.arg(testbins().join("rt/rt.c"));
         }
         if self.force_dynamic {

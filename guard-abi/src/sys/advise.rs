@@ -65,6 +65,21 @@ pub unsafe fn process_madvise_self(ranges: &[IoVec], advice: u32) -> Result<usiz
     result(unsafe { syscall5(k::__NR_process_madvise, PIDFD_SELF as usize, ranges.as_ptr() as usize, ranges.len(), advice as usize, 0) })
 }
 
+/// mremap(MREMAP_MAYMOVE | MREMAP_DONTUNMAP): move `[addr, addr+len)`'s
+/// pages to a new place the kernel picks, leaving the old range mapped
+/// (it refaults from its file). Returns the new address. (rustix's mremap
+/// passes four arguments; with MREMAP_DONTUNMAP the kernel reads the
+/// fifth as a new-address hint and refuses garbage there with EINVAL.)
+///
+/// # Safety
+/// The range's contents move away: nothing may rely on them being there
+/// until the caller moves them back.
+pub unsafe fn mremap_dontunmap(addr: usize, len: usize) -> Result<usize> {
+    let flags = (k::MREMAP_MAYMOVE | k::MREMAP_DONTUNMAP) as usize;
+    // SAFETY: forwarded from the caller; the hint 0 lets the kernel choose.
+    result(unsafe { syscall5(k::__NR_mremap, addr, len, len, flags, 0) })
+}
+
 /// Install guards on every range: one process_madvise when it works, else
 /// madvise range by range (kernels before 6.13 know no PIDFD_SELF; some
 /// seccomp policies deny process_madvise). Returns whether process_madvise

@@ -6,7 +6,7 @@ mod pagemap;
 mod query;
 mod scan;
 
-pub use advise::{IoVec, advice_known, install_guards, madvise, process_madvise_self};
+pub use advise::{IoVec, advice_known, install_guards, madvise, mremap_dontunmap, process_madvise_self};
 pub use pagemap::{count_guard_bits, read_pagemap};
 pub use query::procmap_query;
 pub use scan::{ScanChunk, count_guard_pages, for_each_guard_range, pagemap_scan};

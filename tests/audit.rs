@@ -1,0 +1,172 @@
+//! The audit module (guardld-audit) under glibc's own ld.so, and guardld
+//! handing glibc programs over to it.
+//!
+//! The oracle is glibc: the same program gives the same stdout and exit
+//! status with and without the module. What the module changes is
+//! observed, not trusted: the program itself counts the VMAs and `---p`
+//! VMAs in each library's span (/proc/self/maps), the padding pages (from
+//! its own program headers, page size from sysconf) and those carrying
+//! pagemap bit 58, and forks a child and a grandchild that read padding.
+//! Programs in testbins/audit/.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+const LIBS: usize = 10;
+
+/// The directory of the programs (made empty once per test process).
+fn dir_path() -> &'static Path {
+    static D: OnceLock<PathBuf> = OnceLock::new();
+    D.get_or_init(|| out_dir("audit"))
+}
+
+/// libaudit1..10.so (each NEEDs the previous), libauditplugin.so and the
+/// program, lld with 64 KiB max-page-size, linked against glibc.
+fn prog() -> &'static Path {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| {
+        let d = dir_path();
+        let lib = |n: usize| {
+            let mut c = Cc::new("audit", &format!("libaudit{n}.so"))
+                .source("audit/lib.c")
+                .libc()
+                .shared()
+                .linker(Linker::Lld)
+                .page_size(65536)
+                .arg(format!("-DN={n}"))
+                .arg(format!("-DM={}", n - 1));
+            if n > 1 {
+                c = c.arg(d.join(format!("libaudit{}.so", n - 1)));
+            }
+            c.arg(format!("-Wl,-rpath,{}", d.display())).build()
+        };
+        for n in 1..=LIBS {
+            lib(n);
+        }
+        Cc::new("audit", "libauditplugin.so").source("audit/plugin.c").libc().shared().linker(Linker::Lld).page_size(65536).build();
+        Cc::new("audit", "prog")
+            .source("audit/prog.c")
+            .libc()
+            .linker(Linker::Lld)
+            .page_size(65536)
+            .arg(d.join(format!("libaudit{LIBS}.so")))
+            .arg(format!("-Wl,-rpath,{}", d.display()))
+            .build()
+    })
+}
+
+fn dir() -> String {
+    prog();
+    dir_path().display().to_string()
+}
+
+/// Run `argv` plainly (no module) or with LD_AUDIT set to the module.
+fn run_prog(argv: &[&str], audit: bool) -> Outcome {
+    let mut c = Command::new(argv[0]);
+    c.args(&argv[1..]).env_remove("LD_AUDIT").env_remove("LD_PRELOAD").env_remove("GUARDLD_DEBUG");
+    if audit {
+        c.env("LD_AUDIT", audit_module());
+    }
+    run(&mut c)
+}
+
+/// The `obj` lines of `prog check` by library name.
+fn objects(out: &str) -> Vec<(String, std::collections::HashMap<String, String>)> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("obj "))
+        .map(|l| {
+            let mut it = l.split(' ');
+            let name = it.next().unwrap().to_string();
+            (name, it.filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        })
+        .collect()
+}
+
+fn num(m: &std::collections::HashMap<String, String>, k: &str) -> i64 {
+    m[k].parse().unwrap_or_else(|_| panic!("{k}={}", m[k]))
+}
+
+/// Same stdout and exit status with and without the module.
+#[test]
+fn same_output_as_glibc() {
+    let p = prog().to_str().unwrap();
+    for mode in ["run", "check"] {
+        let plain = run_prog(&[p, mode, &dir()], false);
+        plain.assert_code(0);
+        let audited = run_prog(&[p, mode, &dir()], true);
+        if mode == "run" {
+            assert_same(&plain, &audited, |s| s.to_string());
+        } else {
+            // The functional lines; the obj lines are compared below.
+            assert_same(&plain, &audited, |s| s.lines().filter(|l| !l.starts_with("obj ")).collect::<Vec<_>>().join("\n"));
+        }
+    }
+}
+
+/// Plain glibc: every library has its gaps as `---p` VMAs (the baseline
+/// the module removes). With the module: no `---p`, at most #PT_LOAD + 1
+/// (bss) VMAs per library, every padding page guarded, a child and a
+/// grandchild reading padding die of SIGSEGV, and after dlclose nothing of
+/// the plugin is mapped.
+#[test]
+fn module_guards_padding() {
+    let p = prog().to_str().unwrap();
+    let plain = run_prog(&[p, "check", &dir()], false);
+    plain.assert_code(0);
+    let objs = objects(&plain.stdout_str());
+    assert_eq!(objs.len(), LIBS + 1, "{}", plain.describe());
+    for (name, o) in &objs {
+        assert_eq!(num(o, "none"), 3, "glibc leaves 3 gaps as ---p in {name}: {o:?}");
+        assert_eq!(num(o, "guarded"), 0, "{name}: {o:?}");
+    }
+    let audited = run_prog(&[p, "check", &dir()], true);
+    audited.assert_code(0);
+    let out = audited.stdout_str();
+    let objs = objects(&out);
+    assert_eq!(objs.len(), LIBS + 1, "{}", audited.describe());
+    for (name, o) in &objs {
+        assert_eq!(num(o, "none"), 0, "{name}: {o:?}\n{out}");
+        assert!(num(o, "vmas") <= num(o, "loads") + 1, "{name}: {o:?}");
+        assert!(num(o, "padding") > 0, "{name}: {o:?}");
+        assert_eq!(num(o, "guarded"), num(o, "padding"), "{name}: {o:?}");
+        assert_eq!(o["child"], "SIGSEGV", "{name}: {o:?}");
+        assert_eq!(o["grandchild"], "SIGSEGV", "{name}: {o:?}");
+    }
+    assert!(out.contains("plugin_vmas_after_dlclose=0\n"), "{out}");
+}
+
+/// Reading padding in the process itself kills it with SIGSEGV.
+#[test]
+fn padding_read_kills() {
+    let p = prog().to_str().unwrap();
+    let o = run_prog(&[p, "probe", &dir()], true);
+    assert_eq!(o.signal(), Some(11), "{}", o.describe());
+    assert!(!o.stdout_str().contains("lived"), "{}", o.describe());
+}
+
+/// The machine's own glibc programs give the same output with the module:
+/// Debian's python3 (ssl, json, sqlite3, ctypes), perl, bash, coreutils.
+#[test]
+fn debian_programs_unchanged() {
+    let cases: &[&[&str]] = &[
+        &["/usr/bin/python3", "-c", "import ssl, json, sqlite3, ctypes; print(json.dumps([ssl.OPENSSL_VERSION[:7], sqlite3.sqlite_version_info[0], ctypes.sizeof(ctypes.c_long)]))"],
+        &["/usr/bin/perl", "-MPOSIX", "-e", "print join(',', floor(2.5), POSIX::strtol('ff', 16)), qq(\\n)"],
+        &["/bin/bash", "-c", "x=$(echo abc | tr a-c x-z); echo $x ${#x}; for i in 1 2 3; do printf '%s-' $i; done; echo"],
+        &["/bin/ls", "-la", "/usr/share/common-licenses"],
+        &["/usr/bin/sort", "-r", "/etc/shells"],
+    ];
+    for argv in cases {
+        if !Path::new(argv[0]).exists() {
+            println!("skipped: {} not installed", argv[0]);
+            continue;
+        }
+        let plain = run_prog(argv, false);
+        let audited = run_prog(argv, true);
+        assert_same(&plain, &audited, |s| s.to_string());
+        assert!(audited.stderr_str().is_empty(), "{}", audited.describe());
+    }
+}
