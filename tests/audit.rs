@@ -59,9 +59,44 @@ fn prog() -> &'static Path {
     })
 }
 
+/// The program again, with guardld as its PT_INTERP.
+fn prog_interp() -> &'static Path {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| {
+        let d = { prog(); dir_path() };
+        Cc::new("audit", "prog_interp")
+            .source("audit/prog.c")
+            .libc()
+            .linker(Linker::Lld)
+            .page_size(65536)
+            .interp(guardld())
+            .arg(d.join(format!("libaudit{LIBS}.so")))
+            .arg(format!("-Wl,-rpath,{}", d.display()))
+            .build()
+    })
+}
+
 fn dir() -> String {
     prog();
     dir_path().display().to_string()
+}
+
+/// Run `argv` under guardld with `env`: explicitly (`guardld OPTS ARGV`),
+/// or, with `interp`, directly (argv[0] has guardld as its PT_INTERP).
+fn run_guardld(interp: bool, opts: &[&str], argv: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let mut c;
+    if interp {
+        c = Command::new(argv[0]);
+        c.args(&argv[1..]);
+    } else {
+        c = Command::new(guardld());
+        c.args(opts).args(argv);
+    }
+    c.env_remove("LD_AUDIT").env_remove("LD_PRELOAD").env_remove("GUARDLD_DEBUG").env_remove("GUARDLD_PADDING");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run(&mut c)
 }
 
 /// Run `argv` plainly (no module) or with LD_AUDIT set to the module.
@@ -169,4 +204,104 @@ fn debian_programs_unchanged() {
         assert_same(&plain, &audited, |s| s.to_string());
         assert!(audited.stderr_str().is_empty(), "{}", audited.describe());
     }
+}
+
+/// The `obj` lines of a glibc-program run with the module in effect.
+#[track_caller]
+fn assert_guarded(o: &Outcome) {
+    o.assert_code(0);
+    let out = o.stdout_str();
+    let objs = objects(&out);
+    assert_eq!(objs.len(), LIBS + 1, "{}", o.describe());
+    for (name, m) in &objs {
+        assert_eq!(num(m, "none"), 0, "{name}: {m:?}\n{out}");
+        assert!(num(m, "vmas") <= num(m, "loads") + 1, "{name}: {m:?}");
+        assert_eq!(num(m, "guarded"), num(m, "padding"), "{name}: {m:?}");
+        assert_eq!(m["child"], "SIGSEGV", "{name}: {m:?}");
+    }
+    assert!(out.contains("plugin_vmas_after_dlclose=0\n"), "{out}");
+}
+
+/// `guardld PROG` and PROG with guardld as PT_INTERP, for a glibc program:
+/// handed to glibc's ld.so with the module (GUARDLD_DEBUG=libs says so):
+/// glibc's output and status, and the module's padding.
+#[test]
+fn guardld_hands_glibc_programs_over() {
+    let p = prog().to_str().unwrap();
+    let pi = prog_interp().to_str().unwrap();
+    let plain = run_prog(&[p, "run", &dir()], false);
+    for (interp, argv) in [(false, [p, "run", &dir()]), (true, [pi, "run", &dir()])] {
+        let o = run_guardld(interp, &[], &argv, &[("GUARDLD_DEBUG", "libs")]);
+        assert_same(&plain, &o, |s| s.to_string());
+        o.assert_stderr_contains("needs glibc's dynamic loader");
+        o.assert_stderr_contains("handing over with the audit module");
+        let o = run_guardld(interp, &[], &[argv[0], "check", &dir()], &[]);
+        assert_guarded(&o);
+        assert!(o.stderr_str().is_empty(), "{}", o.describe());
+    }
+    // --argv0 reaches the program through glibc's --argv0.
+    let o = run_guardld(false, &["--argv0", "renamed"], &["/bin/bash", "-c", "echo $0"], &[]);
+    o.assert_code(0).assert_stdout("renamed\n");
+}
+
+/// `--padding prot-none` (and GUARDLD_PADDING) hands over without the
+/// module: glibc's own layout, 3 `---p` gaps per library.
+#[test]
+fn prot_none_hands_over_without_module() {
+    let p = prog().to_str().unwrap();
+    for (opts, env) in [(&["--padding", "prot-none"][..], &[][..]), (&[][..], &[("GUARDLD_PADDING", "prot-none")][..])] {
+        let o = run_guardld(false, opts, &[p, "check", &dir()], env);
+        o.assert_code(0);
+        for (name, m) in objects(&o.stdout_str()) {
+            assert_eq!(num(&m, "none"), 3, "{name}: {m:?}");
+            assert_eq!(num(&m, "guarded"), 0, "{name}: {m:?}");
+        }
+    }
+}
+
+/// A musl program (PT_INTERP musl's loader, or NEEDing musl's libc):
+/// a clear message and exit 127, nothing run.
+#[test]
+fn musl_programs_get_a_message() {
+    let d = { prog(); dir_path() };
+    // Exits 0 at once if anything ever runs it.
+    std::fs::write(d.join("musl_main.c"), "void _start(void) { __asm__ volatile(\"mov $231, %eax; xor %edi, %edi; syscall\"); }\n").unwrap();
+    std::fs::write(d.join("musl_libc.c"), "int musl_marker;\n").unwrap();
+    let gcc = |args: &[&str]| {
+        let o = Command::new("gcc").args(args).current_dir(d).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    gcc(&["-nostdlib", "-shared", "-fPIC", "-Wl,-soname,libc.musl-x86_64.so.1", "-o", "libc.musl-x86_64.so.1", "musl_libc.c"]);
+    gcc(&["-nostdlib", "-fPIE", "-pie", "-Wl,--dynamic-linker=/lib/ld-musl-x86_64.so.1", "-o", "musl_interp", "musl_main.c"]);
+    gcc(&["-nostdlib", "-fPIE", "-pie", "-o", "musl_needed", "musl_main.c", "-Wl,--no-as-needed", "./libc.musl-x86_64.so.1"]);
+    for prog in ["musl_interp", "musl_needed"] {
+        let path = d.join(prog);
+        let o = run_guardld(false, &[], &[path.to_str().unwrap()], &[]);
+        o.assert_code(127);
+        o.assert_stderr_contains(&format!("guardld: {}: linked against musl", path.display()));
+        assert!(o.stdout.is_empty(), "{}", o.describe());
+    }
+}
+
+/// A libc-less program whose library imports glibc's private loader
+/// interface (_dl_argv@GLIBC_PRIVATE): only glibc's ld.so can link it, so
+/// guardld hands it over. The oracle is glibc's ld.so run the same way
+/// (which, without libc.so.6, stops at its own calloc lookup: guardld's
+/// run must end exactly as glibc's does, not with guardld's own errors).
+#[test]
+fn glibc_private_import_hands_over() {
+    let d = { prog(); dir_path() };
+    let lib = Cc::new("audit", "libprivate.so").source("audit/private_lib.c").shared().arg("/lib64/ld-linux-x86-64.so.2").build();
+    let readelf = readelf(&["-VW"], &lib);
+    assert!(readelf.contains("GLIBC_PRIVATE"), "{readelf}");
+    let prog = Cc::new("audit", "private_main").source("audit/private_main.c").arg(&lib).arg(format!("-Wl,-rpath,{}", d.display())).build();
+    let mut c = Command::new(GLIBC_LD);
+    c.arg("--argv0").arg("named").arg(&prog);
+    let glibc = run(&mut c);
+    let o = run_guardld(false, &["--argv0", "named"], &[prog.to_str().unwrap()], &[("GUARDLD_DEBUG", "libs")]);
+    assert_same(&glibc, &o, |s| s.to_string());
+    o.assert_stderr_contains("needs glibc's dynamic loader");
+    // glibc's own last word, not guardld's list of GLIBC_PRIVATE symbols.
+    let tail = |s: &str| s.lines().last().unwrap_or_default().to_string();
+    assert_eq!(tail(&glibc.stderr_str()), tail(&o.stderr_str()), "{}\n{}", glibc.describe(), o.describe());
 }

@@ -79,18 +79,17 @@ pub fn parse(page: &[u8], dynamic_vaddr: u64) -> Option<Layout> {
 }
 
 /// The layout of the object `map` describes, read from its memory. None
-/// for the program (its link-map name is empty; the kernel mapped it and
-/// left holes, not PROT_NONE gaps) and for anything that does not look
-/// like a shared object mapped at `l_addr`.
+/// for anything that does not look like a position-independent object
+/// mapped at `l_addr` (an ET_EXEC program has l_addr 0). The program
+/// itself comes here too: when the kernel mapped it, its padding is holes,
+/// not glibc's PROT_NONE gaps, and `apply` leaves it; when glibc's ld.so
+/// was run with the program as argument (guardld's hand-over), glibc
+/// mapped it like a library, and its gaps are treated like one's.
 ///
 /// # Safety
 /// `map` is a link_map glibc passed to la_objopen: the object is mapped.
 pub unsafe fn layout(map: &LinkMap) -> Option<Layout> {
-    // SAFETY: l_name is NULL or glibc's NUL-terminated name.
-    if map.l_name.is_null() || unsafe { *map.l_name } == 0 {
-        return None;
-    }
-    if map.l_addr == 0 || map.l_addr % MIN_PAGE != 0 || map.l_ld <= map.l_addr {
+    if map.l_addr == 0 || !map.l_addr.is_multiple_of(MIN_PAGE) || map.l_ld <= map.l_addr {
         return None;
     }
     // SAFETY: a shared object's first PT_LOAD maps file offset 0 at l_addr

@@ -84,6 +84,13 @@ pub fn open(name: &[u8], mode: i32, caller: usize) -> Result<Option<(usize, Vec<
     let requester = reg.position(|d| !d.is_loader() && d.contains(caller)).or_else(|| reg.program());
     let mut s = Session::new(cfg, Errors::captured(), reg.slots(), Opened::ByDlopen { refs: 0 });
     let Ok(linked) = session::run(reg, &mut s, Request::Open { name, requester }) else {
+        if let Some((f, because)) = s.foreign.take() {
+            let what = match f {
+                crate::link::deps::Foreign::Glibc => "glibc's libc.so.6, which only glibc's ld.so can link",
+                crate::link::deps::Foreign::Musl => "musl's libc, which is its own dynamic loader",
+            };
+            return Err(alloc::format!("{}: needs {what}", Bytes(&because)));
+        }
         return Err(s.errors.capture.take().unwrap_or_default());
     };
     let root = linked.root.or_else(|| reg.program()).unwrap_or(0);

@@ -14,6 +14,32 @@ use core::ffi::CStr;
 /// Names that mean "the dynamic loader": they resolve to guardld itself.
 pub const LOADER_NAMES: &[&[u8]] = &[b"ld-linux-x86-64.so.2", b"ld-guardld.so.1"];
 
+/// A C library whose loader must link the program: glibc's libc.so.6 talks
+/// to glibc's ld.so through private structures; musl's libc.so is its own
+/// dynamic loader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Foreign {
+    Glibc,
+    Musl,
+}
+
+impl Foreign {
+    /// The C library a DT_NEEDED name is, if foreign.
+    pub fn of_needed(name: &[u8]) -> Option<Foreign> {
+        match name {
+            b"libc.so.6" => Some(Foreign::Glibc),
+            b"libc.musl-x86_64.so.1" => Some(Foreign::Musl),
+            _ => None,
+        }
+    }
+
+    /// The C library a PT_INTERP names, if foreign (`/lib/ld-musl-*`).
+    pub fn of_interp(path: &[u8]) -> Option<Foreign> {
+        let name = path.rsplit(|&c| c == b'/').next()?;
+        name.starts_with(b"ld-musl-").then_some(Foreign::Musl)
+    }
+}
+
 /// Settings for finding and mapping objects.
 pub struct LoadConfig {
     pub page_size: u64,
@@ -142,6 +168,22 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8]) -> Result<Option<u
 
 /// Find and load `name` needed by object `req` (None for a preload).
 pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option<usize>) -> Option<usize> {
+    // A glibc or musl program: not guardld's to link (the caller hands it
+    // over). An object importing glibc's private loader interface
+    // (GLIBC_PRIVATE of ld-linux-x86-64.so.2) is glibc's too; public
+    // versions (__tls_get_addr@GLIBC_2.3) are guardld's to provide.
+    let who = || req.map_or(b"LD_PRELOAD".to_vec(), |r| reg[r].name().to_vec());
+    if let Some(f) = Foreign::of_needed(name) {
+        s.foreign.get_or_insert((f, who()));
+        return None;
+    }
+    if name == b"ld-linux-x86-64.so.2"
+        && let Some(r) = req
+        && reg[r].syms.needs.iter().flatten().any(|v| v.file == Some(name) && v.name == b"GLIBC_PRIVATE")
+    {
+        s.foreign.get_or_insert((Foreign::Glibc, who()));
+        return None;
+    }
     if name.contains(&b'/') {
         let mut p = name.to_vec();
         p.push(0);
@@ -235,7 +277,7 @@ impl Bfs {
     /// once, the first time it is expanded.
     pub fn close(&mut self, reg: &mut Registry, s: &mut Session) {
         let mut next = 0;
-        while next < self.list.len() {
+        while next < self.list.len() && s.foreign.is_none() {
             let req = self.list[next];
             next += 1;
             if let Some(deps) = &reg[req].deps {
@@ -245,6 +287,12 @@ impl Bfs {
                 continue;
             }
             let needed: Vec<u64> = reg[req].dyn_.needed.clone();
+            // A foreign C library among them: stop before loading any
+            // (the program is handed over, or dlopen fails).
+            if let Some(f) = needed.iter().filter_map(|&o| reg[req].string(o)).find_map(Foreign::of_needed) {
+                s.foreign = Some((f, reg[req].name().to_vec()));
+                return;
+            }
             let mut deps = Vec::with_capacity(needed.len());
             for off in needed {
                 let Some(name) = reg[req].string(off) else {

@@ -247,6 +247,15 @@ impl Dso {
         }
     }
 
+    /// PT_INTERP's path, read through the bounded view.
+    pub fn interp(&self) -> Option<&[u8]> {
+        let at = self.phdr_addr.wrapping_sub(self.img.bias) as u64;
+        let phdrs = self.img.table::<Phdr>(at, self.phnum as u64)?;
+        let p = phdrs.iter().find(|p| p.p_type == crate::elf::header::PT_INTERP)?;
+        let s = self.img.bytes(p.p_vaddr, p.p_filesz)?;
+        s.split(|&c| c == 0).next()
+    }
+
     /// Whether `addr` lies inside one of this object's segments.
     pub fn contains(&self, addr: usize) -> bool {
         let off = addr.wrapping_sub(self.img.bias) as u64;

@@ -209,6 +209,7 @@ impl Errors {
 
     pub fn report(&mut self, file: &[u8], reason: core::fmt::Arguments<'_>) {
         self.count += 1;
+        crate::sys::signals::error_reported();
         match &mut self.capture {
             Some(s) => {
                 use core::fmt::Write;

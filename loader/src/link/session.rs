@@ -43,6 +43,9 @@ pub struct Session<'c> {
     /// IFUNC relocations waiting for their resolver's object.
     pub deferred: Vec<Deferred>,
     opened: Opened,
+    /// The closure met a foreign C library (and the object needing it):
+    /// the session stops; start-up hands the program over.
+    pub foreign: Option<(deps::Foreign, Vec<u8>)>,
 }
 
 /// A session failed; what went wrong is in its `errors`.
@@ -62,7 +65,7 @@ pub struct Linked {
 impl<'c> Session<'c> {
     /// A session whose new objects start at registry slot `first`.
     pub fn new(cfg: &'c LoadConfig, errors: Errors, first: usize, opened: Opened) -> Self {
-        Session { cfg, errors, first, local: Vec::new(), deferred: Vec::new(), opened }
+        Session { cfg, errors, first, local: Vec::new(), deferred: Vec::new(), opened, foreign: None }
     }
 
     /// How objects loaded by this session are held open.
@@ -114,6 +117,9 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
             (root, group.list, None)
         }
     });
+    if s.foreign.is_some() {
+        return Err(Failed);
+    }
     s.stage_done()?;
     // Stage 5: symbol versions.
     versions(reg, s)?;

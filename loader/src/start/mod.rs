@@ -7,6 +7,7 @@
 //! an auxv that describes it.
 
 pub mod args;
+pub mod handover;
 pub mod list;
 pub mod program;
 /// The kernel's initial stack and the pointers in it.
@@ -60,7 +61,7 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
         crate::sys::signals::working_on(name);
         let main = program::from_auxv(&st, padding, page_size, &guards).unwrap_or_else(|e| fatal(Bytes(name), e));
         let list = !secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty());
-        let settings = Settings { padding, page_size, guards, secure, list, library_path: None, preload: None };
+        let settings = Settings { padding, page_size, guards, secure, list, library_path: None, preload: None, program: name, explicit: false };
         link_and_init(&mut st, main, base, &settings);
         return Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize };
     }
@@ -106,7 +107,7 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     st.set_aux(AT_BASE, base);
     st.set_aux(AT_EXECFN, path.as_ptr() as usize);
     let list = opts.list || (!secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty()));
-    let settings = Settings { padding, page_size, guards, secure, list, library_path: opts.library_path, preload: opts.preload };
+    let settings = Settings { padding, page_size, guards, secure, list, library_path: opts.library_path, preload: opts.preload, program: path.to_bytes(), explicit: true };
     link_and_init(&mut st, main, base, &settings);
     crate::debug!(Map, "jumping to {:#x} with sp {:#x}", entry, st.sp());
     Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize }
@@ -123,6 +124,27 @@ struct Settings {
     list: bool,
     library_path: Option<&'static [u8]>,
     preload: Option<&'static [u8]>,
+    /// The program's path (as given, or AT_EXECFN), for a handover.
+    program: &'static [u8],
+    /// guardld was run as `guardld PROGRAM` (not as PT_INTERP).
+    explicit: bool,
+}
+
+impl Settings {
+    /// How to hand the program over to another loader.
+    fn handover<'a>(&'a self, main: &'a crate::link::dso::Dso, own_path: &'a [u8]) -> handover::Handover<'a> {
+        // As PT_INTERP, the program's PT_INTERP is guardld.
+        let glibc_ld = |p: &&[u8]| p.rsplit(|&c| c == b'/').next().is_some_and(|n| n.starts_with(b"ld-linux"));
+        handover::Handover {
+            program: self.program,
+            interp: if self.explicit { main.interp().filter(glibc_ld) } else { None },
+            own_path,
+            padding: self.padding,
+            list: self.list,
+            library_path: self.library_path,
+            preload: self.preload,
+        }
+    }
 }
 
 /// The link session of start-up (stages 4-8, link/session.rs), then the
@@ -146,9 +168,18 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     l.reg.push(main);
     l.reg.push(me);
     let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new() });
+    let main_path = l.reg[0].name().to_vec();
+    if let Some(f) = l.reg[0].interp().and_then(crate::link::deps::Foreign::of_interp) {
+        let own = l.reg[1].path.clone();
+        handover::foreign(st, f, &main_path, &s.handover(&l.reg[0], &own));
+    }
     let mut sess = session::Session::new(cfg, Errors::default(), 0, Opened::AtStartup);
     let req = session::Request::Startup { preload: &preload, list_only: s.list, random: st.random() };
     let Ok(linked) = session::run(&mut l.reg, &mut sess, req) else {
+        if let Some((f, because)) = sess.foreign.take() {
+            let own = l.reg[1].path.clone();
+            handover::foreign(st, f, &because, &s.handover(&l.reg[0], &own));
+        }
         // Every error was printed where it was found.
         crate::sys::exit(crate::error::EXIT_FAILURE)
     };

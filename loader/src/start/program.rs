@@ -124,14 +124,7 @@ pub fn guardld_itself(base: usize, main: &Dso, page_size: u64) -> Result<Dso, Ds
 /// guardld's path, for debuggers: the program's PT_INTERP when the kernel
 /// started us through it, else /proc/self/exe (explicit start).
 fn own_path(main: &Dso) -> Vec<u8> {
-    let interp = || {
-        // The program headers, read through the program's bounded view.
-        let at = main.phdr_addr.wrapping_sub(main.img.bias) as u64;
-        let phdrs = main.img.table::<Phdr>(at, main.phnum as u64)?;
-        let p = phdrs.iter().find(|p| p.p_type == crate::elf::header::PT_INTERP)?;
-        let s = main.img.bytes(p.p_vaddr, p.p_filesz)?;
-        Some(s.split(|&c| c == 0).next()?.to_vec())
-    };
+    let interp = || main.interp().map(<[u8]>::to_vec);
     // The kernel mapped the program, so it named us in PT_INTERP.
     let started_as_interp = matches!(main.mapper, Mapper::Kernel { .. });
     let mut p = started_as_interp.then(interp).flatten().unwrap_or_else(|| {

@@ -166,6 +166,20 @@ impl InitialStack {
         Some(unsafe { CStr::from_ptr(p as *const core::ffi::c_char) }.to_bytes())
     }
 
+    /// Replace the process with `path` run with `argv`, keeping this
+    /// stack's environment. Returns only on failure.
+    pub fn exec(&self, path: &CStr, argv: &[&CStr]) -> rustix::io::Errno {
+        let mut ptrs: Vec<*const u8> = argv.iter().map(|a| a.as_ptr().cast()).collect();
+        ptrs.push(core::ptr::null());
+        // SAFETY: `path` and every argv string are NUL-terminated and live
+        // across the call; `ptrs` is NULL-terminated; envp is the kernel's
+        // NULL-terminated environment on this stack.
+        let r = unsafe {
+            crate::arch::syscall3(linux_raw_sys::general::__NR_execve as usize, path.as_ptr() as usize, ptrs.as_ptr() as usize, self.envp_ptr() as usize)
+        };
+        rustix::io::Errno::from_raw_os_error(-r as i32)
+    }
+
     /// AT_RANDOM's 16 bytes.
     pub fn random(&self) -> Option<[u8; 16]> {
         let p = self.aux(AT_RANDOM).filter(|&p| p != 0)?;

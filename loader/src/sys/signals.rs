@@ -14,6 +14,15 @@ use linux_raw_sys::general::{SIGBUS, SIGSEGV};
 static CURRENT: [AtomicU8; 256] = [const { AtomicU8::new(0) }; 256];
 static CURRENT_LEN: AtomicUsize = AtomicUsize::new(0);
 
+/// A link error was reported: a fault after it is guardld's own failure to
+/// stop cleanly, not a file changing under it.
+static AFTER_ERRORS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Record that an error was reported (see `AFTER_ERRORS`).
+pub fn error_reported() {
+    AFTER_ERRORS.store(true, Ordering::Relaxed);
+}
+
 /// Name the object being processed.
 pub fn working_on(name: &[u8]) {
     let n = name.len().min(CURRENT.len());
@@ -38,6 +47,8 @@ extern "C" fn on_fault(sig: i32, _info: usize, _ctx: usize) {
     let name = current(&mut buf);
     let what = if sig as u32 == SIGBUS {
         "bus error reading the file (was it truncated or changed while loading?)"
+    } else if AFTER_ERRORS.load(Ordering::Relaxed) {
+        "internal error: invalid memory access after the errors above (a guardld bug; please report it)"
     } else {
         "invalid memory access while loading (corrupt or changing file)"
     };
