@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rt/pagemap.h"
+
 #ifndef NEEDLE
 #define NEEDLE "/libaudit"
 #endif
@@ -61,14 +63,15 @@ static void vmas(uintptr_t start, uintptr_t end, int *all, int *none) {
     if (f) fclose(f);
 }
 
+static long inspect_pread(int fd, void *buf, unsigned long n, unsigned long off) {
+    return (long)pread(fd, buf, n, (off_t)off);
+}
+
+/* Pages of [start, end) with pagemap bit 58 (testbins/rt/pagemap.h). */
 static long guarded(uintptr_t start, uintptr_t end) {
-    int fd = open("/proc/self/pagemap", O_RDONLY);
-    long n = 0;
-    for (uintptr_t a = start; a < end; a += page) {
-        uint64_t e;
-        if (pread(fd, &e, 8, (off_t)(a / page * 8)) != 8) { n = -1; break; }
-        n += (e >> 58) & 1;
-    }
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    long n = pagemap_count_guarded(inspect_pread, fd, start, end - start, (unsigned long)page);
     close(fd);
     return n;
 }

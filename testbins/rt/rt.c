@@ -1,5 +1,6 @@
 /* rt: see rt.h. Freestanding: no libc, no dynamic relocations. */
 #include "rt.h"
+#include "pagemap.h"
 
 int rt_argc;
 char **rt_argv;
@@ -210,34 +211,16 @@ unsigned long rt_getauxval(unsigned long type) {
 
 /* ---------------- pagemap ---------------- */
 
-#define PM_GUARD_REGION_BIT 58
+static long rt_pread(int fd, void *buf, unsigned long n, unsigned long off) {
+    return rt_syscall4(SYS_pread64, fd, (long)buf, (long)n, (long)off);
+}
 
 long rt_pagemap_guarded(unsigned long start, unsigned long len) {
     unsigned long page = rt_getauxval(AT_PAGESZ);
     if (page == 0 || (page & (page - 1)) != 0) return -1;
     int fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return -1;
-    long n = 0;
-    if (len != 0) {
-        /* Entries first..last (one u64 per page), up to 64 per read. */
-        unsigned long last_addr = start + len - 1;
-        if (last_addr < start) last_addr = ~0UL; /* the range wraps: clamp */
-        unsigned long idx = start / page, last = last_addr / page;
-        unsigned long e[64];
-        for (;;) {
-            unsigned long want = last - idx + 1;
-            if (want > sizeof e / sizeof e[0]) want = sizeof e / sizeof e[0];
-            long r = rt_syscall4(SYS_pread64, fd, (long)e, (long)(want * sizeof e[0]), (long)(idx * sizeof e[0]));
-            if (r <= 0 || r % (long)sizeof e[0] != 0) {
-                n = -1;
-                break;
-            }
-            unsigned long got = (unsigned long)r / sizeof e[0];
-            for (unsigned long i = 0; i < got; i++) n += (long)((e[i] >> PM_GUARD_REGION_BIT) & 1);
-            if (last - idx < got) break; /* idx + got > last, without overflow */
-            idx += got;
-        }
-    }
+    long n = pagemap_count_guarded(rt_pread, fd, start, len, page);
     sys_close(fd);
     return n;
 }
