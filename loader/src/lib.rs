@@ -28,6 +28,7 @@ pub mod arch;
 pub mod debugger;
 pub mod elf;
 pub mod error;
+pub mod glibc;
 pub mod link;
 pub mod log;
 pub mod map;

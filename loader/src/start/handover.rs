@@ -90,6 +90,15 @@ fn to_glibc(st: &InitialStack, because: &[u8], h: &Handover<'_>) -> ! {
     args.extend([c(b"--argv0"), argv0, c(h.program)]);
     args.extend((1..st.argc()).filter_map(|i| st.arg(i)).map(CString::from));
     if crate::log::enabled(crate::log::Cat::Libs) {
+        // Whether guardld has this build's layouts (crate::glibc): read
+        // only for the message, until the glibc personality uses them.
+        match crate::elf::note::file_build_id(ld.as_c_str()) {
+            Some(id) => match crate::glibc::by_ld_so(&id) {
+                Some(b) => crate::eprint!("guardld: glibc build {} (ld.so build ID {}): layouts known\n", b.package, Hex(&id)),
+                None => crate::eprint!("guardld: glibc build unknown (ld.so build ID {})\n", Hex(&id)),
+            },
+            None => crate::eprint!("guardld: {}: no build ID\n", Bytes(ld.as_bytes())),
+        }
         let mut line = Vec::new();
         for a in &args {
             line.extend_from_slice(b" ");
@@ -106,4 +115,13 @@ fn to_glibc(st: &InitialStack, because: &[u8], h: &Handover<'_>) -> ! {
     let argv: Vec<&CStr> = args.iter().map(CString::as_c_str).collect();
     let e = st.exec(ld.as_c_str(), &argv);
     fatal(Bytes(h.program), format_args!("needs glibc's dynamic loader, which cannot be started ({}): {}", Bytes(ld.as_bytes()), crate::sys::file::errno_text(e)))
+}
+
+/// Bytes as lower-case hex.
+struct Hex<'a>(&'a [u8]);
+
+impl core::fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }

@@ -1,0 +1,93 @@
+//! glibc builds guardld knows exactly: the layouts of the structures glibc's
+//! libc reads from its ld.so (`_rtld_global`, `_rtld_global_ro`, `struct
+//! link_map`, `struct pthread`, the TCB, `struct cpu_features`), generated
+//! from each build's debug information by glibc/gen-layout.py, never typed
+//! by hand. A build is known by the GNU build IDs of its ld.so and libc.so.6;
+//! any other build is unknown, and its programs go to glibc's own ld.so
+//! with the audit module (start/handover.rs), never to a guessed layout.
+//!
+//! The glibc personality that will use these layouts (issue 15) is not
+//! built yet: today every glibc program is handed over, and
+//! GUARDLD_DEBUG=libs says whether its build is one of these.
+
+pub mod debian12;
+
+/// One member of a structure: byte offset, bit offset for bitfields, size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub offset: usize,
+    pub bit: Option<u8>,
+    pub size: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Struct {
+    pub name: &'static str,
+    pub size: usize,
+    /// Members in declaration order; nested ones as `outer.inner`.
+    pub fields: &'static [Field],
+}
+
+impl Struct {
+    /// The member named `name` (first of that name).
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// A glibc build and its layouts.
+#[derive(Clone, Copy, Debug)]
+pub struct Build {
+    /// The distribution's package version (Debian's libc6).
+    pub package: &'static str,
+    /// NT_GNU_BUILD_ID of its ld.so and libc.so.6, lower-case hex.
+    pub ld_so_build_id: &'static str,
+    pub libc_build_id: &'static str,
+    pub structs: &'static [Struct],
+}
+
+/// Every build guardld has layouts for.
+pub const KNOWN: &[Build] = &[debian12::BUILD];
+
+/// The known build whose ld.so has this build ID.
+pub fn by_ld_so(build_id: &[u8]) -> Option<&'static Build> {
+    KNOWN.iter().find(|b| hex_eq(b.ld_so_build_id, build_id))
+}
+
+fn hex_eq(hex: &str, bytes: &[u8]) -> bool {
+    let h = hex.as_bytes();
+    h.len() == bytes.len() * 2
+        && bytes.iter().enumerate().all(|(i, &b)| {
+            let digit = |c: u8| (c as char).to_digit(16);
+            digit(h[2 * i]).zip(digit(h[2 * i + 1])).is_some_and(|(hi, lo)| (hi * 16 + lo) as u8 == b)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_by_build_id_only() {
+        let b = &debian12::BUILD;
+        let id: Vec<u8> = (0..b.ld_so_build_id.len() / 2).map(|i| u8::from_str_radix(&b.ld_so_build_id[2 * i..2 * i + 2], 16).unwrap()).collect();
+        assert_eq!(by_ld_so(&id).map(|k| k.package), Some(b.package));
+        let mut other = id.clone();
+        other[0] ^= 1;
+        assert!(by_ld_so(&other).is_none());
+        assert!(by_ld_so(&id[..id.len() - 1]).is_none());
+        assert!(by_ld_so(&[]).is_none());
+    }
+
+    #[test]
+    fn fields_lie_inside_their_structures() {
+        for b in KNOWN {
+            for s in b.structs {
+                for f in s.fields {
+                    assert!(f.offset + f.size <= s.size, "{}.{} past {} bytes", s.name, f.name, s.size);
+                }
+            }
+        }
+    }
+}
