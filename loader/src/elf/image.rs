@@ -25,6 +25,13 @@ impl Image {
     }
 
     /// Bytes `[vaddr, vaddr+len)` if they lie inside one loaded segment.
+    ///
+    /// The slice is typed 'static so that an object's record can keep views
+    /// into its own memory (symbol tables, names); it is sound because the
+    /// record owns the mapping (`link::dso::Mapper::Guardld`'s `Span`, or
+    /// the kernel's mapping, which is never unmapped) and drops those views
+    /// with it, and the registry drops its symbol index when it unloads an
+    /// object. Nothing else may keep a view past the linker lock.
     pub fn bytes(&self, vaddr: u64, len: u64) -> Option<&'static [u8]> {
         if !Self::inside(&self.segs, vaddr, len) {
             return None;

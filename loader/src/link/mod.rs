@@ -94,6 +94,9 @@ impl Registry {
     /// every reference the registry holds to it.
     pub fn unload(&mut self, i: usize) {
         let Some(d) = self.objects.get_mut(i).and_then(Option::take) else { return };
+        // The symbol index holds names inside objects' memory: it goes
+        // with any object it may describe (rebuilt on the next lookup).
+        self.index = None;
         if let Some(t) = d.tls_slot {
             crate::tls::remove_module(t.modid);
         }
