@@ -30,24 +30,7 @@ fn prog() -> &'static Path {
     static P: OnceLock<PathBuf> = OnceLock::new();
     P.get_or_init(|| {
         let d = dir_path();
-        let lib = |n: usize| {
-            let mut c = Cc::new("audit", &format!("libaudit{n}.so"))
-                .source("audit/lib.c")
-                .libc()
-                .shared()
-                .linker(Linker::Lld)
-                .page_size(65536)
-                .arg(format!("-DN={n}"))
-                .arg(format!("-DM={}", n - 1));
-            if n > 1 {
-                c = c.arg(d.join(format!("libaudit{}.so", n - 1)));
-            }
-            c.arg(format!("-Wl,-rpath,{}", d.display())).build()
-        };
-        for n in 1..=LIBS {
-            lib(n);
-        }
-        Cc::new("audit", "libauditplugin.so").source("audit/plugin.c").libc().shared().linker(Linker::Lld).page_size(65536).build();
+        common::audit::build_libs("audit", LIBS);
         Cc::new("audit", "prog")
             .source("audit/prog.c")
             .libc()
@@ -304,4 +287,34 @@ fn glibc_private_import_hands_over() {
     // glibc's own last word, not guardld's list of GLIBC_PRIVATE symbols.
     let tail = |s: &str| s.lines().last().unwrap_or_default().to_string();
     assert_eq!(tail(&glibc.stderr_str()), tail(&o.stderr_str()), "{}\n{}", glibc.describe(), o.describe());
+}
+
+/// The stress program (testbins/audit/stress.c).
+fn stress() -> PathBuf {
+    let d = { prog(); dir_path() };
+    Cc::new("audit", "stress").source("audit/stress.c").libc().linker(Linker::Lld).page_size(65536).arg("-pthread").arg(format!("-Wl,-rpath,{}", d.display())).build()
+}
+
+/// After start-up the module may only replace memory atomically: with a
+/// thread mapping and unmapping in a loop, 200 dlopens of the plugin never
+/// show a foreign mapping inside its span or readable padding, and its
+/// padding is guarded every time.
+#[test]
+fn dlopen_races_a_mapping_thread() {
+    let s = stress();
+    let o = run_prog(&[s.to_str().unwrap(), "race", "200", &dir()], true);
+    o.assert_code(0).assert_stdout("race runs=200 foreign=0 readable_padding=0 fully_guarded=200\n");
+}
+
+/// Under mlockall(MCL_FUTURE) guards cannot be installed: the padding of a
+/// dlopen'd library stays PROT_NONE (never readable, nothing foreign), as
+/// under plain glibc.
+#[test]
+fn mlockall_keeps_prot_none() {
+    let s = stress();
+    let plain = run_prog(&[s.to_str().unwrap(), "mlock", &dir()], false);
+    plain.assert_code(0);
+    let o = run_prog(&[s.to_str().unwrap(), "mlock", &dir()], true);
+    assert_same(&plain, &o, |s| s.to_string());
+    o.assert_stdout("mlock foreign=0 readable_padding=0 guarded=0 padding=45\n");
 }
