@@ -14,6 +14,8 @@
 //!   symbols (with the `object` crate) and patches them.
 //! * [`victim`]: the hardening suites' libhv victim, its copies and the
 //!   refusal checks.
+//! * [`audit`]: the glibc-linked 64 KiB lld libraries of the audit module's
+//!   tests (testbins/audit/).
 //!
 //! Not every test file uses every helper.
 #![allow(dead_code)]
@@ -29,6 +31,7 @@ use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub mod audit;
 pub mod elf;
 pub mod paused;
 pub mod victim;
