@@ -54,15 +54,16 @@ pub fn begin(state: i32) {
 pub fn publish(reg: &Registry) {
     let order = reg.iter().filter(|(_, d)| !d.is_loader()).chain(reg.iter().filter(|(_, d)| d.is_loader()));
     let ldbase = reg.loader().map_or(0, |i| reg[i].img.bias);
-    let nodes: Vec<LinkMap> = order
-        .map(|(_, d)| LinkMap {
+    // Sized once: the list is leaked, and guardld's allocator never
+    // reuses what a growing vector leaves behind.
+    let mut nodes: Vec<LinkMap> = Vec::with_capacity(reg.iter().count());
+    nodes.extend(order.map(|(_, d)| LinkMap {
             l_addr: d.img.bias,
             l_name: if d.is_program() { c"".as_ptr().cast() } else { d.path.as_ptr() },
             l_ld: d.dyn_addr,
             l_next: null_mut(),
             l_prev: null_mut(),
-        })
-        .collect();
+        }));
     // The old list is leaked on purpose: a debugger may be reading it.
     let nodes = nodes.leak();
     let base = nodes.as_mut_ptr();

@@ -33,14 +33,16 @@ pub enum Mapper {
 
 /// How guardld covered the padding holes of a kernel-mapped object.
 pub struct Filled {
-    pub plan: Plan,
+    /// Boxed: records sit in one array, and most objects never read it.
+    pub plan: alloc::boxed::Box<Plan>,
     pub padding: Padding,
 }
 
 /// An object's span as guardld mapped it.
 pub struct Mapping {
     pub span: crate::map::exec::Span,
-    pub plan: Plan,
+    /// Boxed: records sit in one array, and most objects never read it.
+    pub plan: alloc::boxed::Box<Plan>,
     /// How the padding is covered (prot-none after a guard fallback).
     pub padding: Padding,
     /// Identity of the file (device, inode): an object is loaded once.
@@ -198,7 +200,7 @@ impl Dso {
     /// span, padding mode, identity, RELRO range and plan).
     pub fn adopt_mapping(&mut self, m: crate::map::load::Loaded) {
         self.relro = m.plan.relro;
-        self.mapper = Mapper::Guardld(Mapping { span: m.span, plan: m.plan, padding: m.padding, dev: m.file.dev, ino: m.file.ino });
+        self.mapper = Mapper::Guardld(Mapping { span: m.span, plan: alloc::boxed::Box::new(m.plan), padding: m.padding, dev: m.file.dev, ino: m.file.ino });
     }
 
     /// The plan and padding mode of the object's padding, where guardld

@@ -156,7 +156,13 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     // list is published once the objects are consistent.
     crate::debugger::fill_dt_debug(reg, &fresh);
     s.local = group.clone();
-    crate::stats::timed(&crate::stats::INDEX, || reg.refresh_index());
+    // The global index is built once, at start-up (for hundreds of
+    // objects it beats walking the scope). A dlopen's few relocations walk
+    // the scope instead: rebuilding the index after every RTLD_GLOBAL
+    // dlopen would cost O(exports) each time.
+    if tp.is_some() {
+        crate::stats::timed(&crate::stats::INDEX, || reg.refresh_index());
+    }
     crate::stats::timed(&crate::stats::RELOC, || relocate(reg, s, &fresh));
     s.stage_done()?;
     match tp {

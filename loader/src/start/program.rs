@@ -78,7 +78,7 @@ pub fn from_auxv(st: &InitialStack, padding: Padding, page_size: u64, guards: &G
             crate::debug!(Map, "program padding: {} of {} holes filled ({:?})", r.filled, plan.padding.len(), mode);
             if r.filled == plan.padding.len() && !plan.padding.is_empty() {
                 let relro = plan.relro;
-                d.mapper = Mapper::Kernel { filled: Some(Filled { plan, padding: mode }) };
+                d.mapper = Mapper::Kernel { filled: Some(Filled { plan: alloc::boxed::Box::new(plan), padding: mode }) };
                 relro
             } else if mode == Padding::ProtNone {
                 plan.relro

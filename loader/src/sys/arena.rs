@@ -7,7 +7,10 @@ use core::alloc::{GlobalAlloc, Layout};
 use super::lock::SpinLock;
 use rustix::mm::{MapFlags, ProtFlags, mmap_anonymous};
 
-const CHUNK: usize = 256 * 1024;
+/// Virtual size of one chunk: only touched pages cost memory, and every
+/// chunk is a VMA, so chunks are large (a 100-library dlopen zygote fits
+/// in one).
+const CHUNK: usize = 1 << 20;
 
 struct State {
     next: usize,
