@@ -919,8 +919,12 @@ fn rust_binding_end_to_end() {
 ///   fewer per padding range (a PROT_NONE gap is a VMA of its own, a guard
 ///   is none): the libraries' 30 plus the zygote program's own 3 (it is
 ///   linked at 64 KiB too), so 33 fewer per child (34 if an anonymous
-///   mapping happens not to merge; seen at N=100) and 5 times that across
-///   the fleet.
+///   mapping happens not to merge; seen at N=100), and across the fleet
+///   (the parent and its 5 children) the parent's difference plus 5 times
+///   that.
+/// * the glibc zygote (modes glibc and glibc-audit: glibc's ld.so, without
+///   and with guardld's audit module): probes die of SIGSEGV in both, the
+///   audit module's guards are inherited, and it has 20+ fewer VMAs.
 #[test]
 fn zygote_children_inherit_guards() {
     let target = itest_dir();
@@ -930,6 +934,7 @@ fn zygote_children_inherit_guards() {
     let path = std::env::var("PATH").unwrap_or_default();
     let mut c = command(&bench, &[("PATH", &path)]);
     c.arg("--sysroot").arg(rust_sysroot()).arg("--guardld").arg(guardld()).args(["-n", "10", "-m", "5", "--rounds", "1", "--work-dir"]).arg(&work);
+    c.arg("--audit").arg(audit_module()).args(["--modes", "guard,prot-none,glibc,glibc-audit"]);
     let o = run_with_timeout(&mut c, Duration::from_secs(300));
     o.assert_code(0);
     let out = o.stdout_str();
@@ -961,6 +966,22 @@ fn zygote_children_inherit_guards() {
     // not the other (a neighbour it merges with or not): allow it.
     let per_child = n(&p, "vmas_per_child") - n(&g, "vmas_per_child");
     assert!((30 + program_gaps..=31 + program_gaps).contains(&per_child), "{per_child}\n{}", o.describe());
-    assert_eq!(n(&p, "fleet_vmas") - n(&g, "fleet_vmas"), 5 * per_child, "{}", o.describe());
+    // The fleet: the parent and its 5 children.
+    let parent = n(&p, "parent_vmas") - n(&g, "parent_vmas");
+    assert_eq!(n(&p, "fleet_vmas") - n(&g, "fleet_vmas"), parent + 5 * per_child, "{}", o.describe());
     assert!(n(&g, "vmas_per_child") < n(&p, "vmas_per_child"));
+    // The glibc zygote (zygote/c/gzygote.c) under glibc's ld.so: glibc's
+    // PROT_NONE gaps, or with the audit module guards inherited like
+    // guardld's, and fewer VMAs (3 per library, the module's own 2 more).
+    let gl = summary("glibc");
+    let ga = summary("glibc-audit");
+    for (m, mode) in [(&gl, "glibc"), (&ga, "glibc-audit")] {
+        assert_eq!(n(m, "calls_ok"), 5, "{mode}\n{}", o.describe());
+        assert_eq!(n(m, "segv"), 5, "{mode}: probes must die of SIGSEGV\n{}", o.describe());
+        assert_eq!(n(m, "ranges"), 30, "{mode}\n{}", o.describe());
+        assert_eq!(n(m, "ok"), 1, "{mode}\n{}", o.describe());
+    }
+    assert_eq!((n(&gl, "ranges_prot_none"), n(&gl, "inherited"), n(&gl, "guarded_pages")), (30, 0, 0), "{}", o.describe());
+    assert_eq!((n(&ga, "ranges_guard"), n(&ga, "inherited"), n(&ga, "guarded_pages")), (30, 5, 450), "{}", o.describe());
+    assert!(n(&ga, "vmas_per_child") + 20 < n(&gl, "vmas_per_child"), "{}", o.describe());
 }

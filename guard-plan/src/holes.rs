@@ -22,12 +22,14 @@ use alloc::vec::Vec;
 
 /// Plan the hole filling of a kernel-mapped object from its PT_LOADs.
 /// Same checks, span, padding ranges, RELRO range and predicted VMA count
-/// as `plan::plan` for the same input; the operations are, for each
-/// padding range that plan would cover by extending the mapping before it:
+/// as `plan::plan` for the same input with every padding range attached to
+/// the mapping before it (only that one can grow over a hole: mremap grows
+/// a mapping at its end); the operations are, for each padding range that
+/// plan covers by extending the mapping before it:
 /// `GrowInPlace` (Guard and Extend modes) and then `Guard` (Guard mode).
 /// ProtNone mode: no operations (the holes stay holes).
 pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
-    let fresh = super::plan::plan(input)?;
+    let fresh = super::plan::plan_with(input, super::plan::Policy::AlwaysPrev)?;
     let mut ops = Vec::new();
     for &(addr, len) in &fresh.padding {
         // Covered in the fresh plan: a mapping starting before the padding
@@ -52,7 +54,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
 mod tests {
     use super::*;
     use crate::plan::tests::{PAGE_SIZES, layout, seg};
-    use crate::{PF_R, PF_W, PF_X};
+    use crate::{PF_R, PF_W, PF_X, PadSide};
     use alloc::vec;
     use proptest::prelude::*;
 
@@ -118,6 +120,37 @@ mod tests {
         assert_eq!(p.mode, Padding::ProtNone);
     }
 
+    /// GNU ld's page-aligned layout, where `plan::plan` would make the
+    /// padding before RW the head of RW's mapping: the kernel mapped the
+    /// program, and only the mapping before a hole can grow over it, so
+    /// every hole is grown from the mapping before, and RELRO keeps
+    /// glibc's start (not widened back over a hole that is R's now).
+    #[test]
+    fn holes_are_always_grown_from_the_mapping_before() {
+        let segs = [
+            seg(0x0, 0x390, 0x0, 0x390, PF_R),
+            seg(0x10000, 0xb4, 0x10000, 0xb4, PF_R | PF_X),
+            seg(0x20000, 0x84, 0x20000, 0x84, PF_R),
+            seg(0x3fec0, 0x31e0, 0x2fec0, 0x144, PF_R | PF_W),
+        ];
+        let input = PlanInput { segments: &segs, relro: Some((0x3fec0, 0x140)), file_size: 0x31188, page_size: 0x1000, padding: Padding::Guard };
+        assert_eq!(crate::plan::plan(&input).unwrap().padding_side, vec![PadSide::Prev, PadSide::Prev, PadSide::Next]);
+        let p = plan(&input).unwrap();
+        assert_eq!(p.padding_side, vec![PadSide::Prev; 3]);
+        assert_eq!(
+            p.ops,
+            vec![
+                Op::GrowInPlace { addr: 0x1000, len: 0xf000 },
+                Op::Guard { addr: 0x1000, len: 0xf000 },
+                Op::GrowInPlace { addr: 0x11000, len: 0xf000 },
+                Op::Guard { addr: 0x11000, len: 0xf000 },
+                Op::GrowInPlace { addr: 0x21000, len: 0x1e000 },
+                Op::Guard { addr: 0x21000, len: 0x1e000 },
+            ]
+        );
+        assert_eq!(p.relro, Some((0x3f000, 0x1000)));
+    }
+
     /// No padding (GNU ld's 4 KiB layout): nothing to fill in any mode.
     #[test]
     fn no_holes_no_ops() {
@@ -150,7 +183,7 @@ mod tests {
     /// per padding range, over exactly that range.
     fn holes_plan_is_sound(l: &crate::plan::tests::Layout) -> Result<(), TestCaseError> {
         let input = l.input();
-        let (Ok(p), Ok(fresh)) = (plan(&input), crate::plan::plan(&input)) else { return Ok(()) };
+        let (Ok(p), Ok(fresh)) = (plan(&input), crate::plan::plan_with(&input, crate::plan::Policy::AlwaysPrev)) else { return Ok(()) };
         prop_assert_eq!((p.span_start, p.span_len, p.relro, &p.padding), (fresh.span_start, fresh.span_len, fresh.relro, &fresh.padding));
         prop_assert_eq!((p.page_size, p.mode), (l.page, l.padding));
         let mut want = Vec::new();

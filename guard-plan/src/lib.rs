@@ -104,6 +104,25 @@ pub struct Plan {
     pub predicted_vmas: usize,
     /// The padding ranges (addr, len) between/after segments, for reporting.
     pub padding: alloc::vec::Vec<(u64, u64)>,
+    /// For each range of `padding` (same order): which mapping covers it.
+    pub padding_side: alloc::vec::Vec<PadSide>,
+}
+
+/// Where a padding range goes once the object is mapped: which mapping is
+/// extended over it (and in Guard mode carries its guards). The planner
+/// picks the side whose VMA fork copies anyway, see `plan::plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PadSide {
+    /// The tail of the mapping before it: the preceding segment's last
+    /// mapping, extended over the padding.
+    Prev,
+    /// The head of the mapping after it: the next segment's first mapping
+    /// starts at the padding (a file mapping from correspondingly earlier
+    /// file offsets; an anonymous one simply earlier).
+    Next,
+    /// Not mapped by any op: left in the PROT_NONE reservation (ProtNone
+    /// mode), or a hole of an object the kernel mapped.
+    Unmapped,
 }
 
 /// `addr` rounded down to a multiple of `page_size` (a power of two; 0 is

@@ -31,8 +31,13 @@
 //!   part lying in a page taken by a later segment (that page is mapped
 //!   from the file, so it holds file bytes there, not zeros).
 //! * Padding `[mem_page_end, next_start)` is recorded in `Plan::padding` and,
-//!   in Guard and Extend modes, covered by extending the segment's last
-//!   mapping (one VMA instead of two); Guard mode then guards it.
+//!   in Guard and Extend modes, covered by extending a neighbouring mapping
+//!   (one VMA instead of two); Guard mode then guards it. Which neighbour
+//!   is `Plan::padding_side`: Extend mode always the segment's last mapping
+//!   (musl's placement); Guard mode the one fork copies anyway (`pad_side`):
+//!   the next segment's first mapping, started earlier, when that segment
+//!   is writable (or smaller) and this one is not, and the next mapping can
+//!   start earlier (anonymous, or a file offset with room before it).
 //!
 //! # Op order
 //!
@@ -47,15 +52,21 @@
 //! * A MapFile may run past the end of the file in Guard and Extend modes
 //!   (the extension over padding). Under Guard those pages fault anyway;
 //!   under Extend touching them raises SIGBUS (comparison mode only).
+//! * In Guard mode a MapFile or MapAnon may start before its segment's
+//!   first page (padding attached as its head); a MapFile's offset is then
+//!   that much earlier (never below 0). The map ops still tile the span in
+//!   address order.
 //! * Each Zero lies inside a single page, and that page is mapped by exactly
 //!   one MapFile (never an anonymous page, never a guard). That MapFile is
 //!   not always the zeroed segment's own (shared pages) and is not always
 //!   writable: the executor must find the prot of the MapFile covering
 //!   `addr`, add PROT_WRITE for the write if needed, and restore that prot.
 //! * `relro` is `(addr, len)`: mprotect(PROT_READ) after relocation. It
-//!   stays inside one segment's own pages (plus, in Guard/Extend mode, its
-//!   padding extension, so that a fully read-only segment stays one VMA;
-//!   mprotect keeps guards).
+//!   stays inside one segment's own pages (plus, in Guard/Extend mode, the
+//!   padding attached to its mapping: after it when RELRO reaches the
+//!   segment's end, before it when RELRO starts in the segment's first
+//!   page, so that a fully read-only segment stays one VMA; mprotect keeps
+//!   guards).
 //! * `page_size` is the page size everything here is rounded to: the
 //!   executor uses it (never a constant of its own).
 //! * `predicted_vmas` assumes every op made its own VMA (no merging with
@@ -71,7 +82,7 @@
 //! planner changes a plan. `holes.rs` plans the padding holes of an object
 //! the kernel mapped, from the same layout rules.
 
-use super::{Op, PF_R, PF_W, PF_X, Padding, Plan, PlanInput};
+use super::{Op, PF_R, PF_W, PF_X, PadSide, Padding, Plan, PlanInput};
 use alloc::vec::Vec;
 
 /// mmap PROT_* bits (what `Op` carries).
@@ -198,8 +209,70 @@ fn round_up(x: u64, page: u64) -> Option<u64> {
 }
 
 /// Plan the mapping of one object. Pure: no syscalls, no panics; any input
-/// it cannot map faithfully is refused with the reason.
+/// it cannot map faithfully is refused with the reason. In Guard mode each
+/// padding range goes to the side that costs fork least (`pad_side`).
 pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
+    plan_with(input, Policy::Cheapest)
+}
+
+/// How Guard mode places padding (`pad_side`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Policy {
+    /// The side fork copies anyway, else the smaller one (`plan`).
+    Cheapest,
+    /// Always the mapping before (`holes::plan`: the kernel mapped the
+    /// object, and only the mapping before a hole can grow over it).
+    AlwaysPrev,
+}
+
+/// One segment's own mappings, before padding is attached.
+struct Shape {
+    /// End of its pages (the next segment's first page if that one takes
+    /// our last page).
+    own_end: u64,
+    /// End of the file-backed part: the anonymous bss mapping starts here.
+    file_map_end: u64,
+    file_len: u64,
+    anon_len: u64,
+}
+
+/// Which mapping a padding range of `pad_len` bytes between segment `s` and
+/// the next segment `n` goes to.
+///
+/// Only Guard mode has a choice; the reason is fork (docs/mapping.md,
+/// "Guards and fork"). A VMA holding guard markers is flagged
+/// (VM_MAYBE_GUARD) and fork copies its page tables: every marker and
+/// every resident page of it. A writable segment's VMA gets anonymous
+/// pages when it is relocated or written (an anon_vma), and fork copies it
+/// anyway; a read-only or executable file VMA is skipped unless it holds
+/// guards. So padding goes to a writable neighbour if it has one, else to
+/// the neighbour with fewer pages (fewer resident pages to copy), the one
+/// before on a tie. The markers are copied whichever side holds them: this
+/// choice removes the per-VMA part of the cost, not the per-marker part.
+///
+/// The mapping after can only take it when it can start earlier: an
+/// anonymous mapping always can, a file mapping only if its file offset
+/// leaves room (`offset_page >= pad_len`; lld's packed layouts do not,
+/// bfd's page-aligned ones do). Extend mode keeps musl's placement (the
+/// mapping before): without markers fork skips clean VMAs on either side.
+fn pad_side(mode: Padding, policy: Policy, (s, ss): (&Placed, &Shape), (n, ns): (&Placed, &Shape), pad_len: u64, page: u64) -> PadSide {
+    // A non-empty segment that is not clipped always has a last mapping;
+    // the fallback keeps the padding unmapped rather than guard nothing.
+    let prev_ok = ss.anon_len > 0 || ss.file_len > 0;
+    let next_ok = if ns.file_len > 0 { n.offset_page >= pad_len } else { ns.anon_len > 0 };
+    let cost = |p: &Placed, sh: &Shape| -> u64 {
+        if p.prot & PROT_WRITE != 0 { 0 } else { 1 + sh.own_end.saturating_sub(p.page_start) / page }
+    };
+    match mode {
+        Padding::ProtNone => PadSide::Unmapped,
+        Padding::Extend if prev_ok => PadSide::Prev,
+        Padding::Guard if prev_ok && (policy == Policy::AlwaysPrev || !next_ok || cost(s, ss) <= cost(n, ns)) => PadSide::Prev,
+        Padding::Guard if next_ok && policy == Policy::Cheapest => PadSide::Next,
+        Padding::Extend | Padding::Guard => PadSide::Unmapped,
+    }
+}
+
+pub(crate) fn plan_with(input: &PlanInput, policy: Policy) -> Result<Plan, PlanError> {
     let page = input.page_size;
     if page == 0 || !page.is_power_of_two() {
         return Err(PlanError::BadPageSize);
@@ -220,19 +293,9 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
         return Err(PlanError::SpanTooLarge);
     }
 
-    let mut maps = Vec::new();
-    let mut guards = Vec::new();
-    let mut zeros = Vec::new();
-    let mut padding = Vec::new();
-    // Per segment: end of its last mapping (its own pages, plus the padding
-    // when a mapping was extended over it), for the RELRO decision.
-    let mut ext_ends = Vec::with_capacity(placed.len());
-    // Padding ranges left unmapped (ProtNone mode): each stays a VMA of the
-    // PROT_NONE reservation.
-    let mut gaps = 0usize;
-
+    // Pass 1: each segment's own mappings, before any padding is added.
+    let mut shapes = Vec::with_capacity(placed.len());
     for (k, s) in placed.iter().enumerate() {
-        let overflow = PlanError::AddressOverflow { index: s.index };
         let next_start = placed.get(k + 1).map_or(span_end, |n| n.page_start);
         let own_end = s.mem_page_end.min(next_start);
         // Does our first page hold bytes of the previous segment? Then it is
@@ -244,47 +307,80 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
         // End of the file-backed part. A pure-bss segment needs no file page
         // unless it shares its first page with the previous segment.
         let file_map_end = if s.filesz == 0 && !shares_prev { s.page_start } else { s.file_page_end };
-
         let file_stop = file_map_end.min(own_end);
-        let mut file_len = file_stop.saturating_sub(s.page_start);
-        let mut anon_len = own_end.saturating_sub(file_map_end);
+        shapes.push(Shape {
+            own_end,
+            file_map_end,
+            file_len: file_stop.saturating_sub(s.page_start),
+            anon_len: own_end.saturating_sub(file_map_end),
+        });
+    }
 
-        // Padding after the segment. It exists only when the next segment
-        // starts pages later, so then own_end == mem_page_end.
-        let mut ext_end = own_end;
-        if next_start > s.mem_page_end {
-            let pad_len = next_start - s.mem_page_end;
-            padding.push((s.mem_page_end, pad_len));
-            // Extend the last mapping over the padding (its VMA just grows).
-            // A non-empty segment always has one when it is not clipped; the
-            // fallback keeps the padding unmapped rather than guard nothing.
-            let last_len = if anon_len > 0 {
-                Some(&mut anon_len)
-            } else if file_len > 0 {
-                Some(&mut file_len)
+    // Pass 2: the padding ranges and the side each one goes to.
+    let mut padding = Vec::new();
+    let mut padding_side = Vec::new();
+    // Per segment: padding added before its first mapping / after its last.
+    let mut head = alloc::vec![0u64; placed.len()];
+    let mut tail = alloc::vec![0u64; placed.len()];
+    for (k, w) in placed.windows(2).enumerate() {
+        let (s, n) = (&w[0], &w[1]);
+        // Padding exists only when the next segment starts pages later
+        // (then this segment is not clipped: own_end == mem_page_end).
+        if n.page_start <= s.mem_page_end {
+            continue;
+        }
+        let pad_len = n.page_start - s.mem_page_end;
+        padding.push((s.mem_page_end, pad_len));
+        let side = pad_side(input.padding, policy, (s, &shapes[k]), (n, &shapes[k + 1]), pad_len, page);
+        match side {
+            PadSide::Prev => tail[k] = pad_len,
+            PadSide::Next => head[k + 1] = pad_len,
+            PadSide::Unmapped => {}
+        }
+        padding_side.push(side);
+    }
+
+    // Pass 3: the operations.
+    let mut maps = Vec::new();
+    let mut guards = Vec::new();
+    let mut zeros = Vec::new();
+    // Per segment: start of its first mapping and end of its last (its own
+    // pages, plus the padding attached to it), for the RELRO decision.
+    let mut ext_starts = Vec::with_capacity(placed.len());
+    let mut ext_ends = Vec::with_capacity(placed.len());
+    for (k, s) in placed.iter().enumerate() {
+        let overflow = PlanError::AddressOverflow { index: s.index };
+        let sh = &shapes[k];
+        let (own_end, file_map_end) = (sh.own_end, sh.file_map_end);
+        let (mut file_len, mut anon_len) = (sh.file_len, sh.anon_len);
+        // Padding before us, as the head of our first mapping (pad_side
+        // only picks Next when that mapping can start earlier).
+        let (h, t) = (head[k], tail[k]);
+        let mut file_start = (s.page_start, s.offset_page);
+        let mut anon_start = file_map_end;
+        if h > 0 {
+            let before = |x: u64| x.checked_sub(h).ok_or(overflow);
+            if file_len > 0 {
+                file_len = file_len.checked_add(h).ok_or(overflow)?;
+                file_start = (before(s.page_start)?, before(s.offset_page)?);
             } else {
-                None
-            };
-            match (input.padding, last_len) {
-                (Padding::Guard | Padding::Extend, Some(len)) => {
-                    *len = len.checked_add(pad_len).ok_or(overflow)?;
-                    ext_end = next_start;
-                    if input.padding == Padding::Guard {
-                        guards.push(Op::Guard { addr: s.mem_page_end, len: pad_len });
-                    }
-                }
-                _ => gaps += 1,
+                anon_len = anon_len.checked_add(h).ok_or(overflow)?;
+                anon_start = before(anon_start)?;
             }
         }
-
+        // Padding after us, as the tail of our last mapping.
+        if t > 0 {
+            let len = if anon_len > 0 { &mut anon_len } else { &mut file_len };
+            *len = len.checked_add(t).ok_or(overflow)?;
+        }
         if file_len > 0 {
             // The kernel needs offset + len representable; the extension
             // over padding may go past EOF (allowed), but not past u64.
-            s.offset_page.checked_add(file_len).ok_or(PlanError::PastEndOfFile { index: s.index })?;
-            maps.push(Op::MapFile { addr: s.page_start, len: file_len, offset: s.offset_page, prot: s.prot });
+            file_start.1.checked_add(file_len).ok_or(PlanError::PastEndOfFile { index: s.index })?;
+            maps.push(Op::MapFile { addr: file_start.0, len: file_len, offset: file_start.1, prot: s.prot });
         }
         if anon_len > 0 {
-            maps.push(Op::MapAnon { addr: file_map_end, len: anon_len, prot: s.prot });
+            maps.push(Op::MapAnon { addr: anon_start, len: anon_len, prot: s.prot });
         }
 
         // bss bytes not covered by our own anonymous pages need zeroing:
@@ -296,17 +392,26 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
         } else {
             push_zeros(&mut zeros, b0, b1, page);
         }
-        ext_ends.push(ext_end);
+        ext_starts.push(s.page_start.saturating_sub(h));
+        ext_ends.push(own_end.saturating_add(t));
     }
+    if input.padding == Padding::Guard {
+        for (&(addr, len), _) in padding.iter().zip(&padding_side).filter(|(_, side)| **side != PadSide::Unmapped) {
+            guards.push(Op::Guard { addr, len });
+        }
+    }
+    // Padding left unmapped (ProtNone mode): each stays a VMA of the
+    // PROT_NONE reservation.
+    let gaps = padding_side.iter().filter(|&&side| side == PadSide::Unmapped).count();
 
-    let relro = plan_relro(input, &placed, &ext_ends)?;
+    let relro = plan_relro(input, &placed, &ext_starts, &ext_ends)?;
     let splits = relro.map_or(0, |r| relro_splits(&maps, r));
     let predicted_vmas = maps.len().saturating_add(gaps).saturating_add(splits);
 
     let mut ops = maps;
     ops.append(&mut guards);
     ops.append(&mut zeros);
-    Ok(Plan { page_size: page, mode: input.padding, span_start, span_len, ops, relro, predicted_vmas, padding })
+    Ok(Plan { page_size: page, mode: input.padding, span_start, span_len, ops, relro, predicted_vmas, padding, padding_side })
 }
 
 /// Validate every PT_LOAD (empty ones included) and return the non-empty
@@ -385,7 +490,7 @@ fn push_zeros(zeros: &mut Vec<Op>, a: u64, b: u64, page: u64) {
 /// the segment's mapping (including its padding extension), so the whole
 /// VMA turns read-only instead of being split, and RELRO's last page (which
 /// glibc leaves writable) is protected too.
-fn plan_relro(input: &PlanInput, placed: &[Placed], ext_ends: &[u64]) -> Result<Option<(u64, u64)>, PlanError> {
+fn plan_relro(input: &PlanInput, placed: &[Placed], ext_starts: &[u64], ext_ends: &[u64]) -> Result<Option<(u64, u64)>, PlanError> {
     let page = input.page_size;
     let (rv, rm) = match input.relro {
         // An empty RELRO protects nothing, wherever it claims to be.
@@ -397,8 +502,8 @@ fn plan_relro(input: &PlanInput, placed: &[Placed], ext_ends: &[u64]) -> Result<
     // The segment whose pages hold the RELRO start; with shared pages that
     // is the later segment, the one that maps the page.
     let k = placed.iter().rposition(|s| s.page_start <= rv).ok_or(outside)?;
-    let (s, ext_end) = match (placed.get(k), ext_ends.get(k)) {
-        (Some(s), Some(e)) => (s, *e),
+    let (s, ext_start, ext_end) = match (placed.get(k), ext_starts.get(k), ext_ends.get(k)) {
+        (Some(s), Some(b), Some(e)) => (s, *b, *e),
         _ => return Err(outside),
     };
     if r_end > s.mem_page_end {
@@ -412,7 +517,15 @@ fn plan_relro(input: &PlanInput, placed: &[Placed], ext_ends: &[u64]) -> Result<
         // segment: such a page starts at round_down(mem_end) >= round_down(r_end).
         round_down(r_end, page)
     };
-    Ok(if end > start { Some((start, end - start)) } else { None })
+    if end <= start {
+        return Ok(None);
+    }
+    // If RELRO starts in the segment's first page and padding was attached
+    // before it (the head of the same mapping), from the mapping's start:
+    // the guarded head turns read-only with RELRO instead of staying a
+    // writable VMA of its own.
+    let start = if start == s.page_start { ext_start } else { start };
+    Ok(Some((start, end - start)))
 }
 
 /// Extra VMAs created by mprotect(PROT_READ) over `relro`: one per mapping
@@ -634,12 +747,95 @@ pub(crate) mod tests {
         assert_eq!(p.predicted_vmas, 5);
     }
 
+    /// A pure-bss segment alone in its page is one anonymous mapping; the
+    /// padding before it becomes that mapping's head in Guard mode (fork
+    /// copies a written bss anyway; the read-only mapping before stays
+    /// clean), and the tail of the mapping before in Extend mode.
     #[test]
     fn pure_bss_segment_alone_in_its_page_is_anonymous() {
         let segs = [seg(0x0, 0x800, 0x0, 0x800, R), seg(0x5100, 0x100, 0x100, 0, RW)];
         let p = run(&segs, None, 0x800, 0x1000, Padding::Guard).unwrap();
-        assert_eq!(p.ops, vec![file(0x0, 0x5000, 0x0, PR), anon(0x5000, 0x1000, PRW), guard(0x1000, 0x4000)]);
+        assert_eq!(p.ops, vec![file(0x0, 0x1000, 0x0, PR), anon(0x1000, 0x5000, PRW), guard(0x1000, 0x4000)]);
+        assert_eq!(p.padding_side, vec![PadSide::Next]);
         assert_eq!(p.predicted_vmas, 2);
+        let e = run(&segs, None, 0x800, 0x1000, Padding::Extend).unwrap();
+        assert_eq!(e.ops, vec![file(0x0, 0x5000, 0x0, PR), anon(0x5000, 0x1000, PRW)]);
+        assert_eq!(e.padding_side, vec![PadSide::Prev]);
+        assert_eq!(e.predicted_vmas, 2);
+    }
+
+    /// GNU ld, -z separate-code -z max-page-size=65536 (tests/mapping.rs's
+    /// guard_bfd_64k library): R, RX, R, RW with RELRO at the head of RW,
+    /// file offsets page-aligned with the addresses, so a mapping can start
+    /// before its segment. The padding before RW becomes the head of RW's
+    /// mapping (fork copies it anyway: relocated), not the tail of the
+    /// clean R mapping; the RELRO range starts with it, so the head turns
+    /// read-only together with RELRO (one VMA). Between two clean
+    /// segments of one page each: the one before (a tie).
+    #[test]
+    fn bfd_64k_guard_padding_before_rw_is_its_head() {
+        let segs = [
+            seg(0x0, 0x390, 0x0, 0x390, R),
+            seg(0x10000, 0xb4, 0x10000, 0xb4, RX),
+            seg(0x20000, 0x84, 0x20000, 0x84, R),
+            seg(0x3fec0, 0x31e0, 0x2fec0, 0x144, RW),
+        ];
+        let relro = Some((0x3fec0, 0x140));
+        let p = run(&segs, relro, 0x31188, 0x1000, Padding::Guard).unwrap();
+        assert_eq!(
+            p.ops,
+            vec![
+                file(0x0, 0x10000, 0x0, PR),
+                file(0x10000, 0x10000, 0x10000, PRX),
+                file(0x20000, 0x1000, 0x20000, PR),
+                // From 30 pages before the segment, file offsets alike.
+                file(0x21000, 0x20000, 0x11000, PRW),
+                anon(0x41000, 0x3000, PRW),
+                guard(0x1000, 0xf000),
+                guard(0x11000, 0xf000),
+                guard(0x21000, 0x1e000),
+                zero(0x40004, 0xffc),
+            ]
+        );
+        assert_eq!(p.padding, vec![(0x1000, 0xf000), (0x11000, 0xf000), (0x21000, 0x1e000)]);
+        assert_eq!(p.padding_side, vec![PadSide::Prev, PadSide::Prev, PadSide::Next]);
+        assert_eq!(p.relro, Some((0x21000, 0x1f000)));
+        // R, RX, R, RW (head + RELRO, read-only), RW (data), bss: glibc's 9
+        // minus its 3 gaps.
+        assert_eq!(p.predicted_vmas, 6);
+
+        let e = run(&segs, relro, 0x31188, 0x1000, Padding::Extend).unwrap();
+        assert_eq!(e.padding_side, vec![PadSide::Prev; 3]);
+        assert_eq!(e.ops[2], file(0x20000, 0x1f000, 0x20000, PR));
+        assert_eq!(e.relro, Some((0x3f000, 0x1000)));
+        assert_eq!(e.predicted_vmas, 6);
+
+        let n = run(&segs, relro, 0x31188, 0x1000, Padding::ProtNone).unwrap();
+        assert_eq!(n.padding_side, vec![PadSide::Unmapped; 3]);
+        assert_eq!(n.relro, Some((0x3f000, 0x1000)));
+        assert_eq!(n.predicted_vmas, 9);
+    }
+
+    /// A head needs file offsets before the segment's: with lld's packed
+    /// file (offsets far below the addresses) there are none, and the
+    /// padding stays the tail of the mapping before, writable or not.
+    #[test]
+    fn no_head_without_file_offsets_before_the_segment() {
+        let (segs, relro, size) = lld_64k();
+        let p = run(&segs, relro, size, 0x1000, Padding::Guard).unwrap();
+        assert_eq!(p.padding_side, vec![PadSide::Prev; 3]);
+        // One page more of file offset and the padding before RW (0xf000)
+        // would fit: then it is RW's head.
+        let mut more = segs.clone();
+        more[2] = seg(0x2e650, 0x9b0, 0xf650, 0x7b0, RW);
+        more[3] = seg(0x3ee00, 0x2500, 0xfe00, 0x300, RW);
+        let p = run(&more, relro, size + 0x1000, 0x1000, Padding::Guard).unwrap();
+        assert_eq!(p.padding_side, vec![PadSide::Prev, PadSide::Next, PadSide::Prev]);
+        assert_eq!(p.ops[1], file(0x15000, 0xa000, 0x5000, PRX));
+        assert_eq!(p.ops[2], file(0x1f000, 0x10000 + 0xf000, 0x0, PRW));
+        // RELRO from the head to the end of RELRO's padding tail: one VMA.
+        assert_eq!(p.relro, Some((0x1f000, 0x1f000)));
+        assert_eq!(p.predicted_vmas, 5);
     }
 
     /// A zero run spanning two pages owned by different segments is split
@@ -875,6 +1071,35 @@ pub(crate) mod tests {
         }
         prop_assert_eq!(&p.padding, &want_padding);
         let in_padding = |addr: u64| want_padding.iter().any(|&(a, l)| a <= addr && addr < a + l);
+        // The side of each padding range: none in ProtNone mode, musl's
+        // (the mapping before) in Extend mode; in Guard mode the mapping
+        // after only when it costs fork less (pad_side): the one before is
+        // not writable, and the one after is writable or has fewer pages,
+        // and can start earlier (anonymous, or file offset room).
+        prop_assert_eq!(p.padding_side.len(), p.padding.len());
+        for (j, (&(a, l), &side)) in p.padding.iter().zip(&p.padding_side).enumerate() {
+            let k = segs.iter().rposition(|s| ru(s.vaddr + s.memsz) == a).unwrap();
+            let (sp, sn) = (segs[k], segs[k + 1]);
+            // A segment's own pages (the next one may take its last page).
+            let pages_of = |i: usize| {
+                let end = segs.get(i + 1).map_or(u64::MAX, |n| rd(n.vaddr)).min(ru(segs[i].vaddr + segs[i].memsz));
+                (end - rd(segs[i].vaddr)) / page
+            };
+            let writable = |s: &Segment| s.flags & PF_W != 0;
+            match input.padding {
+                Padding::ProtNone => prop_assert_eq!(side, PadSide::Unmapped, "padding {}", j),
+                Padding::Extend => prop_assert_eq!(side, PadSide::Prev, "padding {}", j),
+                Padding::Guard => {
+                    prop_assert!(side != PadSide::Unmapped, "padding {} unmapped in guard mode", j);
+                    // The next segment's first page is file-backed iff it has file bytes.
+                    // (And it must have a page of its own: the one after it
+                    // may take its only page.)
+                    let next_ok = pages_of(k + 1) > 0 && if sn.filesz > 0 { rd(sn.offset) >= l } else { true };
+                    let cheaper = !writable(&sp) && (writable(&sn) || pages_of(k + 1) < pages_of(k));
+                    prop_assert_eq!(side == PadSide::Next, next_ok && cheaper, "padding {} {:x?} between {:x?} and {:x?}", j, (a, l), sp, sn);
+                }
+            }
+        }
 
         // Replay. Phases: maps, then guards, then zeros.
         let mut phase = 0;
@@ -967,11 +1192,18 @@ pub(crate) mod tests {
         for (n, pg) in pages.iter().enumerate() {
             let a = p.span_start + n as u64 * page;
             if in_padding(a) {
-                let before = pages[pi(a) - 1]; // padding never starts the span
+                // The page of the mapping the range is attached to (padding
+                // never starts or ends the span).
+                let j = want_padding.iter().position(|&(x, l)| x <= a && a < x + l).unwrap();
+                let (x, l) = want_padding[j];
+                let nb = match p.padding_side[j] {
+                    PadSide::Next => pages[pi(x + l)],
+                    PadSide::Prev | PadSide::Unmapped => pages[pi(x) - 1],
+                };
                 match input.padding {
-                    Padding::Guard => prop_assert!(pg.guarded && pg.op == before.op && pg.prot == before.prot, "padding {:#x}", a),
+                    Padding::Guard => prop_assert!(pg.guarded && pg.op == nb.op && pg.prot == nb.prot, "padding {:#x}", a),
                     Padding::ProtNone => prop_assert!(pg.op.is_none() && !pg.guarded, "padding {:#x}", a),
-                    Padding::Extend => prop_assert!(!pg.guarded && pg.op == before.op && pg.prot == before.prot, "padding {:#x}", a),
+                    Padding::Extend => prop_assert!(!pg.guarded && pg.op == nb.op && pg.prot == nb.prot, "padding {:#x}", a),
                 }
             } else {
                 prop_assert!(pg.op.is_some() && !pg.guarded, "page {:#x}: {:?}", a, pg);
@@ -988,7 +1220,12 @@ pub(crate) mod tests {
             let (rv, rm) = input.relro.unwrap();
             let r_end = rv + rm;
             prop_assert!(rl > 0 && ra % page == 0 && rl % page == 0);
-            prop_assert!(ra >= rd(rv) && ra + rl <= span_end);
+            prop_assert!(ra >= p.span_start && ra + rl <= span_end);
+            // Before RELRO's first page: only guarded padding (the head of
+            // RELRO's mapping), never another segment's byte.
+            for a in (ra..rd(rv).max(ra)).step_by(page as usize) {
+                prop_assert!(in_padding(a) && pages[pi(a)].guarded, "relro over {:#x} before its start", a);
+            }
             for a in (ra..ra + rl).step_by(page as usize) {
                 prop_assert!(pages[pi(a)].op.is_some(), "relro over unmapped {:#x}", a);
                 after[pi(a)].prot = PROT_READ;
@@ -1052,8 +1289,13 @@ pub(crate) mod tests {
         if let (Ok(g), Ok(n), Ok(e)) = (mk(Padding::Guard), mk(Padding::ProtNone), mk(Padding::Extend)) {
             prop_assert_eq!(&g.padding, &n.padding);
             prop_assert_eq!((g.span_start, g.span_len), (n.span_start, n.span_len));
-            let no_guards: Vec<Op> = g.ops.iter().copied().filter(|o| !matches!(o, Op::Guard { .. })).collect();
-            prop_assert_eq!(&no_guards, &e.ops);
+            // Extend is Guard without the markers where Guard keeps musl's
+            // placement (every range on the mapping before); the same
+            // number of VMAs in any case.
+            if g.padding_side.iter().all(|&side| side == PadSide::Prev) {
+                let no_guards: Vec<Op> = g.ops.iter().copied().filter(|o| !matches!(o, Op::Guard { .. })).collect();
+                prop_assert_eq!(&no_guards, &e.ops);
+            }
             prop_assert_eq!(g.predicted_vmas, e.predicted_vmas);
             // ProtNone costs exactly one VMA per padding range.
             prop_assert_eq!(g.predicted_vmas + n.padding.len(), n.predicted_vmas);
@@ -1095,6 +1337,26 @@ pub(crate) mod tests {
             check(&input, &p)?;
         }
         Ok(())
+    }
+
+    /// The generated layouts reach both sides of the Guard-mode choice (a
+    /// head needs room in the file or an anonymous first mapping), so the
+    /// properties above are exercised on heads too.
+    #[test]
+    fn generated_layouts_reach_both_sides() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for page in PAGE_SIZES {
+            let (mut prev, mut next) = (0, 0);
+            for _ in 0..2000 {
+                let l = layout(page).new_tree(&mut runner).unwrap().current();
+                if let Ok(p) = plan(&PlanInput { padding: Padding::Guard, ..l.input() }) {
+                    prev += p.padding_side.iter().filter(|&&side| side == PadSide::Prev).count();
+                    next += p.padding_side.iter().filter(|&&side| side == PadSide::Next).count();
+                }
+            }
+            assert!(prev > 50 && next > 50, "page {page:#x}: {prev} ranges before, {next} after");
+        }
     }
 
     #[test]

@@ -30,11 +30,13 @@
  * Output (stdout, key=value; one `child` line per child):
  *   libs, children, lib_ranges, lib_ranges_guard, lib_ranges_prot_none,
  *   lib_pages, lib_confirmed_pages, probe_pages, parent_vmas,
+ *   parent_pte_kb (VmPTE of /proc/self/status: its page tables),
  *   child j=J vmas=V calls_ok=0|1 probe=segv|sig:N|exit:N|ok
- *         guarded=G fork_call_ns=F start_ns=S report_ns=R
+ *         guarded=G fork_call_ns=F start_ns=S report_ns=R pte_kb=P
  *     (F: fork() as the parent sees it; S: to the child's first
  *     instruction, from the child's own clock reading; R: to the arrival of
- *     the child's first report; all from the parent's reading before fork)
+ *     the child's first report; all from the parent's reading before fork;
+ *     P: the child's VmPTE at its first report)
  *   slab=unreadable | slab_objsize=B slab_before=A slab_alive=A2
  *   avc_objsize=B avc_before=A avc_alive=A2 (anon_vma_chain: one per
  *     VMA that has an anon_vma, in each process)
@@ -100,6 +102,21 @@ static int count_vmas(void) {
     return lines;
 }
 
+/* A /proc/self/status field in kB ("VmPTE:": the page tables), or -1. */
+static long status_kb(const char *key) {
+    if (read_proc("/proc/self/status") < 0) return -1;
+    for (const char *p = file_buf; *p;) {
+        const char *rest = rt_strprefix(p, key);
+        if (rest) {
+            while (*rest == ' ' || *rest == '\t') rest++;
+            return (long)parse_num(rest);
+        }
+        while (*p && *p != '\n') p++;
+        if (*p) p++;
+    }
+    return -1;
+}
+
 /* A slab cache's active objects and object size from /proc/slabinfo
  * (`name` with its trailing space, e.g. "vm_area_struct "). */
 static int slab_cache(const char *name, unsigned long *active, unsigned long *objsize) {
@@ -162,7 +179,7 @@ static int guard_cb(const struct guardld_guard *g, void *data) {
  * count (kind 1), the second with the probe's result (kind 2). */
 struct report {
     int kind, j, calls_ok, vmas, probe_status, pad;
-    long guarded, t_start;
+    long guarded, t_start, pte_kb;
 };
 
 static int rep_pipe[2], go_pipe[2];
@@ -175,6 +192,7 @@ __attribute__((noreturn)) static void child(int j) {
     for (int i = 0; i < nlibs; i++)
         if (calls[i](i + 1) != 4L * (i + 1) + 2L * i) r.calls_ok = 0;
     r.vmas = count_vmas();
+    r.pte_kb = status_kb("VmPTE:");
     sys_write(rep_pipe[1], &r, sizeof r);
     r.kind = 2;
     r.guarded = rt_pagemap_guarded(probe_start, probe_len); /* this child's own pagemap */
@@ -254,6 +272,7 @@ int main(int argc, char **argv, char **envp) {
     print_kv_dec("lib_confirmed_pages", gs.confirmed);
     print_kv_dec("probe_pages", (long)(probe_len / 4096));
     print_kv_dec("parent_vmas", count_vmas());
+    print_kv_dec("parent_pte_kb", status_kb("VmPTE:"));
 
     if (rt_syscall2(SYS_pipe2, (long)rep_pipe, O_CLOEXEC) < 0 || rt_syscall2(SYS_pipe2, (long)go_pipe, O_CLOEXEC) < 0)
         rt_fail("pipe2");
@@ -297,6 +316,8 @@ int main(int argc, char **argv, char **envp) {
         print_dec(t_start - t0);
         print_str(" report_ns=");
         print_dec(t2 - t0);
+        print_str(" pte_kb=");
+        print_dec(r.pte_kb);
         print_char('\n');
     }
     if (slab && slab_cache("vm_area_struct ", &slab_alive, &objsize)) {

@@ -2,24 +2,38 @@
 //!
 //! Builds N libraries from zygote/c/zlib.c (freestanding C, rust-lld,
 //! 64 KiB max-page-size: four PT_LOADs, three padding gaps each) and the
-//! libc-less zygote program (zygote/c/zygote.c with testbins/rt), then runs
+//! libc-less zygote program (zygote/c/zygote.c with testbins/rt), and for
+//! the glibc modes the glibc zygote (zygote/c/gzygote.c), then runs
 //! `guardld --padding MODE zygote N M LIBDIR` for each mode (guard and
-//! prot-none by default) and prints a comparison: VMAs per child, VMAs
-//! across the fleet, vm_area_struct memory, fork latency medians, and
-//! whether the children inherited the guards (a forked probe touching a
-//! padding page dies with SIGSEGV; the child's pagemap shows the guards).
+//! prot-none by default) and prints a comparison: VMAs per child, VMAs,
+//! vm_area_struct memory and page tables across the fleet, fork latency
+//! medians, and whether the children inherited the guards (a forked probe
+//! touching a padding page dies with SIGSEGV; the child's pagemap shows
+//! the guards).
 //!
 //! ```text
 //! zygote-bench [--guardld PATH] [-n N] [-m M] [--rounds R] [--work-dir DIR]
-//!              [--modes guard,prot-none] [--sysroot DIR] [--raw]
+//!              [--modes guard,prot-none] [--linker lld|bfd] [--sysroot DIR]
+//!              [--audit PATH] [--raw] [--json]
 //! ```
+//! Modes: guard, prot-none, extend (the libc-less zygote under
+//! `guardld --padding MODE`), glibc and glibc-audit (the glibc zygote,
+//! zygote/c/gzygote.c, under glibc's own ld.so; glibc-audit with
+//! LD_AUDIT=libguardld_audit.so, default next to guardld).
 //! Defaults: N=100, M=50, R=3 rounds (the modes alternate within each
 //! round; latency medians are over all M x R children), guardld from
-//! target/release, work directory target/zygote.
-//! Output: a Markdown table, then one `summary mode=... key=value...` line
-//! per mode (for scripts and tests/api.rs). Exit 0 if every check held
-//! (library calls right in every child, every probe SIGSEGV, every child
-//! exited 0), 1 otherwise, 2 on usage or build errors.
+//! target/release, work directory target/zygote, libraries linked by
+//! rust-lld (`--linker bfd`: the libraries by GNU ld with -z separate-code:
+//! page-aligned file offsets, so the planner can attach padding to the
+//! segment after it; see docs/mapping.md "Guards and fork"; the zygote
+//! program is always linked by rust-lld).
+//! Output: a Markdown table (fleet = the zygote parent + its M children;
+//! ratio columns: each mode against the first), then one
+//! `summary mode=... key=value...` line per mode (for scripts and
+//! tests/api.rs); with `--json` one JSON document instead (the same
+//! numbers, and every child's fork() time). Exit 0 if every check held
+//! (library calls right in every child, every probe SIGSEGV except under
+//! extend, every child exited 0), 1 otherwise, 2 on usage or build errors.
 //!
 //! See docs/perf.md, "## zygote".
 
@@ -40,12 +54,18 @@ struct Opts {
     modes: Vec<String>,
     rounds: usize,
     raw: bool,
+    json: bool,
+    /// Link the libraries and the zygote with GNU ld instead of rust-lld.
+    bfd: bool,
     /// Rust sysroot (for rust-lld's gcc-ld directory); default from
     /// `rustc --print sysroot`.
     sysroot: Option<String>,
+    /// guardld's audit module for the glibc-audit mode; default: next to
+    /// guardld (target/release/libguardld_audit.so).
+    audit: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: zygote-bench [--guardld PATH] [-n LIBS] [-m CHILDREN] [--rounds R] [--work-dir DIR] [--modes guard,prot-none] [--sysroot DIR] [--raw]";
+const USAGE: &str = "usage: zygote-bench [--guardld PATH] [-n LIBS] [-m CHILDREN] [--rounds R] [--work-dir DIR] [--modes guard,prot-none,extend,glibc,glibc-audit] [--linker lld|bfd] [--sysroot DIR] [--audit PATH] [--raw] [--json]";
 
 fn parse_args() -> Result<Opts, String> {
     let ws = workspace();
@@ -57,7 +77,10 @@ fn parse_args() -> Result<Opts, String> {
         modes: vec!["guard".into(), "prot-none".into()],
         rounds: 3,
         raw: false,
+        json: false,
+        bfd: false,
         sysroot: None,
+        audit: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -70,7 +93,16 @@ fn parse_args() -> Result<Opts, String> {
             "--rounds" => o.rounds = val()?.parse().map_err(|e| format!("--rounds: {e}"))?,
             "--modes" => o.modes = val()?.split(',').map(str::to_string).collect(),
             "--raw" => o.raw = true,
+            "--json" => o.json = true,
+            "--linker" => {
+                o.bfd = match val()?.as_str() {
+                    "lld" => false,
+                    "bfd" => true,
+                    l => return Err(format!("--linker: {l}: lld or bfd\n{USAGE}")),
+                }
+            }
             "--sysroot" => o.sysroot = Some(val()?),
+            "--audit" => o.audit = Some(PathBuf::from(val()?)),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -86,6 +118,16 @@ fn parse_args() -> Result<Opts, String> {
     if !o.guardld.is_file() {
         return Err(format!("{}: no guardld binary (cargo build --release first, or --guardld)", o.guardld.display()));
     }
+    if o.modes.iter().any(|m| m == "glibc-audit") {
+        let audit = match o.audit.take() {
+            Some(a) => std::path::absolute(a).map_err(|e| e.to_string())?,
+            None => o.guardld.with_file_name("libguardld_audit.so"),
+        };
+        if !audit.is_file() {
+            return Err(format!("{}: no audit module (cargo build --release -p guardld-audit first, or --audit)", audit.display()));
+        }
+        o.audit = Some(audit);
+    }
     Ok(o)
 }
 
@@ -97,12 +139,16 @@ fn sysroot() -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// gcc for a freestanding object linked by rust-lld at 64 KiB pages.
-fn gcc(gcc_ld: &str) -> Command {
+/// gcc for a freestanding object linked at 64 KiB pages by rust-lld (from
+/// `gcc_ld`), or with `None` by GNU ld with -z separate-code.
+fn gcc(gcc_ld: Option<&str>) -> Command {
     let mut c = Command::new("gcc");
     c.args(["-nostdlib", "-ffreestanding", "-fno-stack-protector", "-fno-builtin", "-O2"]);
     c.args(["-fno-tree-loop-distribute-patterns", "-Wall", "-Wextra"]);
-    c.arg(format!("-B{gcc_ld}")).arg("-fuse-ld=lld");
+    match gcc_ld {
+        Some(dir) => c.arg(format!("-B{dir}")).arg("-fuse-ld=lld"),
+        None => c.arg("-fuse-ld=bfd").arg("-Wl,-z,separate-code"),
+    };
     c.args(["-Wl,-z,max-page-size=65536", "-Wl,-z,relro", "-Wl,-z,now", "-Wl,--no-as-needed"]);
     c.stdin(Stdio::null());
     c
@@ -126,6 +172,9 @@ fn build(o: &Opts) -> Result<PathBuf, String> {
         None => sysroot()?,
     };
     let gcc_ld = format!("{root}/lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld");
+    // The libraries by the linker asked for; the zygote program always by
+    // rust-lld (GNU ld refuses the guardld executable as a link input).
+    let lib_ld = if o.bfd { None } else { Some(gcc_ld.as_str()) };
     let zlib = ws.join("zygote/c/zlib.c");
     // Libraries in parallel, one thread per CPU.
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -140,7 +189,7 @@ fn build(o: &Opts) -> Result<PathBuf, String> {
                         break;
                     }
                     let out = libdir.join(format!("libzyg{i}.so"));
-                    let mut c = gcc(&gcc_ld);
+                    let mut c = gcc(lib_ld);
                     c.args(["-fPIC", "-shared"]).arg(format!("-DZID={i}")).arg(format!("-Wl,-soname,libzyg{i}.so"));
                     c.arg("-o").arg(&out).arg(&zlib);
                     if let Err(e) = run_gcc(c, &format!("libzyg{i}.so")) {
@@ -154,11 +203,21 @@ fn build(o: &Opts) -> Result<PathBuf, String> {
         return Err(e);
     }
     let exe = o.work.join("zygote");
-    let mut c = gcc(&gcc_ld);
+    let mut c = gcc(Some(&gcc_ld));
     c.args(["-fPIE", "-pie"]).arg("-I").arg(ws.join("testbins")).arg("-I").arg(ws.join("include"));
     c.arg(format!("-Wl,--dynamic-linker={}", o.guardld.display()));
     c.arg("-o").arg(&exe).arg(ws.join("zygote/c/zygote.c")).arg(ws.join("testbins/rt/rt.c")).arg(&o.guardld);
     run_gcc(c, "zygote")?;
+    if o.modes.iter().any(|m| m.starts_with("glibc")) {
+        // The glibc zygote: hosted C, glibc's ld.so as its interpreter,
+        // linked like the rest (rust-lld, 64 KiB).
+        let mut c = Command::new("gcc");
+        c.args(["-O2", "-Wall", "-Wextra", "-fPIE", "-pie"]).arg("-I").arg(ws.join("testbins"));
+        c.arg(format!("-B{gcc_ld}")).arg("-fuse-ld=lld");
+        c.args(["-Wl,-z,max-page-size=65536", "-Wl,-z,relro", "-Wl,-z,now"]);
+        c.arg("-o").arg(o.work.join("gzygote")).arg(ws.join("zygote/c/gzygote.c")).stdin(Stdio::null());
+        run_gcc(c, "gzygote")?;
+    }
     Ok(exe)
 }
 
@@ -174,6 +233,8 @@ struct Child {
     fork_call_ns: u64,
     start_ns: u64,
     report_ns: u64,
+    /// VmPTE (kB) at the child's first report.
+    pte_kb: u64,
 }
 
 /// One mode's run.
@@ -192,10 +253,24 @@ impl Run {
     }
 }
 
+/// One run of the zygote in `mode`: a guardld padding mode (guard,
+/// prot-none, extend: the libc-less zygote under `guardld --padding MODE`),
+/// or `glibc` / `glibc-audit` (the glibc zygote under glibc's ld.so, the
+/// latter with LD_AUDIT=guardld's audit module).
 fn run_mode(o: &Opts, exe: &Path, mode: &str) -> Result<Run, String> {
-    let mut c = Command::new(&o.guardld);
-    c.args(["--padding", mode]).arg(exe).arg(o.n.to_string()).arg(o.m.to_string()).arg(o.work.join("libs"));
+    let mut c = match mode {
+        "glibc" | "glibc-audit" => Command::new(o.work.join("gzygote")),
+        _ => {
+            let mut c = Command::new(&o.guardld);
+            c.args(["--padding", mode]).arg(exe);
+            c
+        }
+    };
+    c.arg(o.n.to_string()).arg(o.m.to_string()).arg(o.work.join("libs"));
     c.env_clear().stdin(Stdio::null());
+    if let (Some(audit), "glibc-audit") = (&o.audit, mode) {
+        c.env("LD_AUDIT", audit);
+    }
     let out = c.output().map_err(|e| format!("{}: {e}", o.guardld.display()))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let mut r = Run { mode: mode.to_string(), exit_ok: out.status.success(), stdout: stdout.clone(), ..Run::default() };
@@ -219,6 +294,7 @@ fn run_mode(o: &Opts, exe: &Path, mode: &str) -> Result<Run, String> {
                     "fork_call_ns" => ch.fork_call_ns = v.parse().unwrap_or(0),
                     "start_ns" => ch.start_ns = v.parse().unwrap_or(0),
                     "report_ns" => ch.report_ns = v.parse().unwrap_or(0),
+                    "pte_kb" => ch.pte_kb = v.parse().unwrap_or(0),
                     _ => {}
                 }
             }
@@ -246,7 +322,14 @@ struct Stats {
     ranges_prot_none: u64,
     parent_vmas: u64,
     vmas_child: u64,
+    /// The parent's VMAs plus its M children's (per round).
     fleet_vmas: u64,
+    /// VmPTE (kB): the parent's, and the parent's plus its M children's.
+    parent_pte_kb: u64,
+    fleet_pte_kb: u64,
+    /// Padding pages of the libraries that the parent's pagemap shows
+    /// guarded (each a guard marker fork copies).
+    guarded_pages: u64,
     objsize: Option<u64>,
     slab_delta: Option<i64>,
     avc_delta: Option<i64>,
@@ -273,7 +356,10 @@ fn stats(r: &Run, rounds: usize) -> Stats {
         parent_vmas: r.num("parent_vmas").unwrap_or(0),
         vmas_child: median(ch.iter().map(|c| c.vmas).collect()),
         // Every round forks the same fleet: the per-round sum.
-        fleet_vmas: ch.iter().map(|c| c.vmas).sum::<u64>() / rounds as u64,
+        fleet_vmas: r.num("parent_vmas").unwrap_or(0) + ch.iter().map(|c| c.vmas).sum::<u64>() / rounds as u64,
+        parent_pte_kb: r.num("parent_pte_kb").unwrap_or(0),
+        fleet_pte_kb: r.num("parent_pte_kb").unwrap_or(0) + ch.iter().map(|c| c.pte_kb).sum::<u64>() / rounds as u64,
+        guarded_pages: r.num("lib_confirmed_pages").unwrap_or(0),
         objsize: r.num("slab_objsize"),
         slab_delta: match (r.num("slab_alive"), r.num("slab_before")) {
             (Some(a), Some(b)) => Some(a as i64 - b as i64),
@@ -303,6 +389,138 @@ fn kib(bytes: u64) -> String {
 
 fn ratio(a: u64, b: u64) -> String {
     if a == 0 { "-".into() } else { format!("{:.2}", b as f64 / a as f64) }
+}
+
+/// Every child's calls right, the zygote exited 0, and every probe died of
+/// SIGSEGV, except in extend mode (the comparison layout whose padding is
+/// accessible: its probe is not expected to die of SIGSEGV).
+fn mode_ok(r: &Run, s: &Stats, total: usize) -> bool {
+    r.exit_ok && s.calls_ok == total && (s.segv == total || r.mode == "extend")
+}
+
+/// The Markdown table: metrics down, modes across, then for each mode
+/// after the first its ratio to the first (e.g. prot-none / guard).
+fn table(o: &Opts, runs: &[Run], st: &[Stats], objsize: Option<u64>) -> String {
+    let total = o.m * o.rounds;
+    let (vsize, vsize_note) = match objsize {
+        Some(b) => (b, format!("{b} B from /proc/slabinfo")),
+        None => (ESTIMATED_VMA_SIZE, format!("estimate: {ESTIMATED_VMA_SIZE} B each, slabinfo unreadable")),
+    };
+    let mut t = String::new();
+    let linker = if o.bfd { ", GNU ld" } else { "" };
+    let _ = write!(t, "| N={} libraries, M={} children, {} rounds{linker} |", o.n, o.m, o.rounds);
+    for r in runs {
+        let _ = write!(t, " {} |", r.mode);
+    }
+    for r in runs.iter().skip(1) {
+        let _ = write!(t, " {} / {} |", r.mode, runs[0].mode);
+    }
+    t.push('\n');
+    t.push_str(&"|---".repeat(2 * runs.len()));
+    t.push_str("|\n");
+    let row = |t: &mut String, name: &str, f: &dyn Fn(&Stats) -> String, raw: &dyn Fn(&Stats) -> u64| {
+        let _ = write!(t, "| {name} |");
+        for s in st {
+            let _ = write!(t, " {} |", f(s));
+        }
+        for s in st.iter().skip(1) {
+            let _ = write!(t, " {} |", ratio(raw(&st[0]), raw(s)));
+        }
+        t.push('\n');
+    };
+    row(&mut t, "padding ranges of the N libraries (guard / prot-none)", &|s| format!("{} ({} / {})", s.ranges, s.ranges_guard, s.ranges_prot_none), &|s| s.ranges);
+    row(&mut t, "guarded padding pages of the libraries, parent (pagemap bit 58: markers fork copies)", &|s| s.guarded_pages.to_string(), &|s| s.guarded_pages);
+    row(&mut t, "VMAs, zygote parent", &|s| s.parent_vmas.to_string(), &|s| s.parent_vmas);
+    row(&mut t, "VMAs per child (median)", &|s| s.vmas_child.to_string(), &|s| s.vmas_child);
+    row(&mut t, "VMAs across the fleet (parent + M children)", &|s| s.fleet_vmas.to_string(), &|s| s.fleet_vmas);
+    row(&mut t, &format!("vm_area_struct memory, fleet ({vsize_note})"), &|s| kib(s.fleet_vmas * vsize), &|s| s.fleet_vmas);
+    row(&mut t, "page tables, parent (VmPTE)", &|s| format!("{} KiB", s.parent_pte_kb), &|s| s.parent_pte_kb);
+    row(&mut t, "page tables, fleet (VmPTE, parent + M children at their first report)", &|s| format!("{} KiB", s.fleet_pte_kb), &|s| s.fleet_pte_kb);
+    if st.iter().all(|s| s.slab_delta.is_some()) {
+        row(
+            &mut t,
+            "slab vm_area_struct objects added while the fleet is alive (measured, last round; coarse: SLUB counts per-CPU slabs as full)",
+            &|s| s.slab_delta.unwrap().to_string(),
+            &|s| s.slab_delta.unwrap().max(0) as u64,
+        );
+    }
+    if st.iter().all(|s| s.avc_delta.is_some()) {
+        row(
+            &mut t,
+            "slab anon_vma_chain objects added while the fleet is alive (measured, last round, coarse)",
+            &|s| s.avc_delta.unwrap().to_string(),
+            &|s| s.avc_delta.unwrap().max(0) as u64,
+        );
+    }
+    row(&mut t, "fork() in the parent (median)", &|s| us(s.fork_call), &|s| s.fork_call);
+    row(&mut t, "fork → child's first instruction (median)", &|s| us(s.start), &|s| s.start);
+    row(&mut t, "fork → child's first report arrives (median: N calls + VMA count)", &|s| us(s.report), &|s| s.report);
+    row(&mut t, "children whose probe of a padding page died of SIGSEGV", &|s| format!("{}/{}", s.segv, total), &|s| s.segv as u64);
+    row(
+        &mut t,
+        "children whose pagemap shows the probed range guarded",
+        &|s| format!("{}/{} ({} pages)", s.inherited, total, s.probe_pages),
+        &|s| s.inherited as u64,
+    );
+    row(&mut t, "children whose N library calls were right", &|s| format!("{}/{}", s.calls_ok, total), &|s| s.calls_ok as u64);
+    t
+}
+
+/// A JSON string literal's contents.
+fn esc(v: &str) -> String {
+    v.chars().flat_map(|c| if c == '"' || c == '\\' || c.is_control() { format!("\\u{:04x}", c as u32).chars().collect::<Vec<_>>() } else { vec![c] }).collect()
+}
+
+/// The run as one JSON document (no dependencies: every value is a number,
+/// a boolean, null or a string).
+fn json(o: &Opts, runs: &[Run], st: &[Stats], objsize: Option<u64>) -> String {
+    let total = o.m * o.rounds;
+    let opt = |v: Option<i64>| v.map_or("null".to_string(), |d| d.to_string());
+    let mut j = String::new();
+    let _ = write!(
+        j,
+        "{{\"libs\":{},\"children\":{},\"rounds\":{},\"linker\":\"{}\",\"vma_objsize\":{},\"vma_size_source\":\"{}\",\"modes\":[",
+        o.n,
+        o.m,
+        o.rounds,
+        if o.bfd { "bfd" } else { "lld" },
+        objsize.unwrap_or(ESTIMATED_VMA_SIZE),
+        if objsize.is_some() { "slabinfo" } else { "estimate" }
+    );
+    for (i, (r, s)) in runs.iter().zip(st).enumerate() {
+        if i > 0 {
+            j.push(',');
+        }
+        let forks: Vec<String> = r.children.iter().map(|c| c.fork_call_ns.to_string()).collect();
+        let _ = write!(
+            j,
+            "{{\"mode\":\"{}\",\"ranges\":{},\"ranges_guard\":{},\"ranges_prot_none\":{},\"guarded_pages\":{},\"parent_vmas\":{},\"vmas_per_child\":{},\"fleet_vmas\":{},\"fleet_vma_bytes\":{},\"parent_pte_kb\":{},\"fleet_pte_kb\":{},\"slab_delta\":{},\"avc_delta\":{},\"fork_call_ns\":{},\"start_ns\":{},\"report_ns\":{},\"segv\":{},\"inherited\":{},\"calls_ok\":{},\"total\":{},\"ok\":{},\"fork_call_ns_each\":[{}]}}",
+            esc(&r.mode),
+            s.ranges,
+            s.ranges_guard,
+            s.ranges_prot_none,
+            s.guarded_pages,
+            s.parent_vmas,
+            s.vmas_child,
+            s.fleet_vmas,
+            s.fleet_vmas * objsize.unwrap_or(ESTIMATED_VMA_SIZE),
+            s.parent_pte_kb,
+            s.fleet_pte_kb,
+            opt(s.slab_delta),
+            opt(s.avc_delta),
+            s.fork_call,
+            s.start,
+            s.report,
+            s.segv,
+            s.inherited,
+            s.calls_ok,
+            total,
+            mode_ok(r, s, total),
+            forks.join(",")
+        );
+    }
+    j.push_str("]}");
+    j
 }
 
 fn main() -> ExitCode {
@@ -346,101 +564,46 @@ fn main() -> ExitCode {
     }
     let total = o.m * o.rounds;
     let st: Vec<Stats> = runs.iter().map(|r| stats(r, o.rounds)).collect();
-    let mut ok = true;
-    for (r, s) in runs.iter().zip(&st) {
-        if !r.exit_ok || s.calls_ok != total || s.segv != total || r.kv.get("children_exit_ok").map(String::as_str) != Some("1") {
-            ok = false;
-        }
-    }
+    let ok = runs.iter().zip(&st).all(|(r, s)| mode_ok(r, s, total) && r.kv.get("children_exit_ok").map(String::as_str) == Some("1"));
 
-    // The table: metrics down, modes across, then the ratio of the second
-    // mode to the first (prot-none / guard by default).
     let objsize = st.iter().find_map(|s| s.objsize);
-    let (vsize, vsize_note) = match objsize {
-        Some(b) => (b, format!("{b} B from /proc/slabinfo"),),
-        None => (ESTIMATED_VMA_SIZE, format!("estimate: {ESTIMATED_VMA_SIZE} B each, slabinfo unreadable")),
-    };
-    let mut t = String::new();
-    let _ = write!(t, "| N={} libraries, M={} children, {} rounds |", o.n, o.m, o.rounds);
-    for r in &runs {
-        let _ = write!(t, " {} |", r.mode);
-    }
-    if runs.len() == 2 {
-        let _ = write!(t, " {} / {} |", runs[1].mode, runs[0].mode);
-    }
-    t.push('\n');
-    t.push_str(&"|---".repeat(1 + runs.len() + usize::from(runs.len() == 2)));
-    t.push_str("|\n");
-    let row = |t: &mut String, name: &str, f: &dyn Fn(&Stats) -> String, raw: &dyn Fn(&Stats) -> u64| {
-        let _ = write!(t, "| {name} |");
-        for s in &st {
-            let _ = write!(t, " {} |", f(s));
+    let vsize = objsize.unwrap_or(ESTIMATED_VMA_SIZE);
+    if o.json {
+        println!("{}", json(&o, &runs, &st, objsize));
+    } else {
+        print!("{}", table(&o, &runs, &st, objsize));
+        println!();
+        for (r, s) in runs.iter().zip(&st) {
+            println!(
+                "summary mode={} libs={} children={} rounds={} linker={} ranges={} ranges_guard={} ranges_prot_none={} guarded_pages={} parent_vmas={} vmas_per_child={} fleet_vmas={} vma_objsize={} vma_size_source={} fleet_vma_bytes={} parent_pte_kb={} fleet_pte_kb={} slab_delta={} avc_delta={} fork_call_ns={} start_ns={} report_ns={} segv={} inherited={} calls_ok={} ok={}",
+                r.mode,
+                o.n,
+                o.m,
+                o.rounds,
+                if o.bfd { "bfd" } else { "lld" },
+                s.ranges,
+                s.ranges_guard,
+                s.ranges_prot_none,
+                s.guarded_pages,
+                s.parent_vmas,
+                s.vmas_child,
+                s.fleet_vmas,
+                vsize,
+                if objsize.is_some() { "slabinfo" } else { "estimate" },
+                s.fleet_vmas * vsize,
+                s.parent_pte_kb,
+                s.fleet_pte_kb,
+                s.slab_delta.map_or("-".into(), |d| d.to_string()),
+                s.avc_delta.map_or("-".into(), |d| d.to_string()),
+                s.fork_call,
+                s.start,
+                s.report,
+                s.segv,
+                s.inherited,
+                s.calls_ok,
+                u8::from(mode_ok(r, s, total))
+            );
         }
-        if st.len() == 2 {
-            let _ = write!(t, " {} |", ratio(raw(&st[0]), raw(&st[1])));
-        }
-        t.push('\n');
-    };
-    row(&mut t, "padding ranges of the N libraries (guard / prot-none)", &|s| format!("{} ({} / {})", s.ranges, s.ranges_guard, s.ranges_prot_none), &|s| s.ranges);
-    row(&mut t, "VMAs, zygote parent", &|s| s.parent_vmas.to_string(), &|s| s.parent_vmas);
-    row(&mut t, "VMAs per child (median)", &|s| s.vmas_child.to_string(), &|s| s.vmas_child);
-    row(&mut t, "VMAs across the fleet (M children)", &|s| s.fleet_vmas.to_string(), &|s| s.fleet_vmas);
-    row(&mut t, &format!("vm_area_struct memory, fleet ({vsize_note})"), &|s| kib(s.fleet_vmas * vsize), &|s| s.fleet_vmas);
-    if st.iter().all(|s| s.slab_delta.is_some()) {
-        row(
-            &mut t,
-            "slab vm_area_struct objects added while the fleet is alive (measured, last round; coarse: SLUB counts per-CPU slabs as full)",
-            &|s| s.slab_delta.unwrap().to_string(),
-            &|s| s.slab_delta.unwrap().max(0) as u64,
-        );
-    }
-    if st.iter().all(|s| s.avc_delta.is_some()) {
-        row(
-            &mut t,
-            "slab anon_vma_chain objects added while the fleet is alive (measured, last round, coarse)",
-            &|s| s.avc_delta.unwrap().to_string(),
-            &|s| s.avc_delta.unwrap().max(0) as u64,
-        );
-    }
-    row(&mut t, "fork() in the parent (median)", &|s| us(s.fork_call), &|s| s.fork_call);
-    row(&mut t, "fork → child's first instruction (median)", &|s| us(s.start), &|s| s.start);
-    row(&mut t, "fork → child's first report arrives (median: N calls + VMA count)", &|s| us(s.report), &|s| s.report);
-    row(&mut t, "children whose probe of a padding page died of SIGSEGV", &|s| format!("{}/{}", s.segv, total), &|s| s.segv as u64);
-    row(
-        &mut t,
-        "children whose pagemap shows the probed range guarded",
-        &|s| format!("{}/{} ({} pages)", s.inherited, total, s.probe_pages),
-        &|s| s.inherited as u64,
-    );
-    row(&mut t, "children whose N library calls were right", &|s| format!("{}/{}", s.calls_ok, total), &|s| s.calls_ok as u64);
-    print!("{t}");
-    println!();
-    for (r, s) in runs.iter().zip(&st) {
-        println!(
-            "summary mode={} libs={} children={} rounds={} ranges={} ranges_guard={} ranges_prot_none={} parent_vmas={} vmas_per_child={} fleet_vmas={} vma_objsize={} vma_size_source={} fleet_vma_bytes={} slab_delta={} avc_delta={} fork_call_ns={} start_ns={} report_ns={} segv={} inherited={} calls_ok={} ok={}",
-            r.mode,
-            o.n,
-            o.m,
-            o.rounds,
-            s.ranges,
-            s.ranges_guard,
-            s.ranges_prot_none,
-            s.parent_vmas,
-            s.vmas_child,
-            s.fleet_vmas,
-            vsize,
-            if objsize.is_some() { "slabinfo" } else { "estimate" },
-            s.fleet_vmas * vsize,
-            s.slab_delta.map_or("-".into(), |d| d.to_string()),
-            s.avc_delta.map_or("-".into(), |d| d.to_string()),
-            s.fork_call,
-            s.start,
-            s.report,
-            s.segv,
-            s.inherited,
-            s.calls_ok,
-            u8::from(r.exit_ok && s.calls_ok == total && s.segv == total)
-        );
     }
     if o.raw {
         for r in &runs {
