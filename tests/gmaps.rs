@@ -1,8 +1,10 @@
 //! gmaps on real loads: a program and a 4-PT_LOAD library (64 KiB lld
-//! layout) paused under guardld and under glibc's ld.so. The expected
-//! padding comes from the library's program headers (tests/common/elf.rs,
-//! the `object` crate) and its base from /proc/PID/maps; the VMA count from
-//! /proc/PID/maps read by the test itself (through guard-abi).
+//! layout) paused under guardld and under glibc's ld.so, and a glibc
+//! program with such libraries under glibc's ld.so with the audit module
+//! (LD_AUDIT). The expected padding comes from the library's program
+//! headers (tests/common/elf.rs, the `object` crate) and its base from
+//! /proc/PID/maps; the VMA count from /proc/PID/maps read by the test
+//! itself (through guard-abi).
 
 mod common;
 
@@ -61,21 +63,29 @@ struct Seen {
     lib_base: u64,
 }
 
-/// Run `cmd` paused (after loading: GUARDLD_TEST_PAUSE), run gmaps on it and read its maps.
-fn observe(bins: &Bins, mut cmd: Command) -> Seen {
+/// Run `cmd` paused (after loading: GUARDLD_TEST_PAUSE), read its maps and
+/// run `gmaps --json` on it: the program's outcome (killed), its maps and
+/// gmaps's JSON.
+fn gmaps_paused(mut cmd: Command) -> (Outcome, Vec<host::Vma>, serde_json::Value) {
     cmd.env("GUARDLD_TEST_PAUSE", "1").env("GUARDLD_TEST_SKIP_FINI", "1");
-    let (_, (vmas, out)) = run_paused(&mut cmd, |pid| {
+    let (o, (vmas, out)) = run_paused(&mut cmd, |pid| {
         let vmas = host::read_maps(pid).unwrap();
         (vmas, run(Command::new(gmaps()).args(["--json", &pid.to_string()])))
     });
     out.assert_code(0);
+    (o, vmas, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// Run `cmd` paused (after loading: GUARDLD_TEST_PAUSE), run gmaps on it and read its maps.
+fn observe(bins: &Bins, cmd: Command) -> Seen {
+    let (_, vmas, json) = gmaps_paused(cmd);
     let lib_name = bins.lib.file_name().unwrap().to_str().unwrap();
     let lib_base = vmas
         .iter()
         .find(|v| v.path.as_deref().is_some_and(|p| p.ends_with(lib_name)))
         .map(|v| v.start)
         .expect("library mapped");
-    Seen { json: serde_json::from_slice(&out.stdout).unwrap(), maps_lines: vmas.len(), lib_base }
+    Seen { json, maps_lines: vmas.len(), lib_base }
 }
 
 fn file_summary<'a>(j: &'a serde_json::Value, path: &Path) -> &'a serde_json::Value {
@@ -131,6 +141,77 @@ fn guardld_padding_shows_as_guard_and_glibc_as_prot_none() {
     let s = file_summary(&c.json, &lib);
     assert_eq!(s["prot_none_vmas"], 3, "glibc covers each gap with a PROT_NONE VMA");
     assert_eq!(s["guard_pages"], 0);
+}
+
+/// gmaps's VMAs (JSON) intersecting `[start, end)`.
+fn json_vmas_in(j: &serde_json::Value, start: u64, end: u64) -> Vec<&serde_json::Value> {
+    j["vmas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["start"].as_u64().unwrap() < end && v["end"].as_u64().unwrap() > start)
+        .collect()
+}
+
+/// A glibc program (testbins/gmaps/audit_pause.c) with three 64 KiB lld
+/// libraries it links and one it dlopens (tests/common/audit.rs), paused
+/// under glibc's ld.so with the audit module (LD_AUDIT): gmaps shows each
+/// library's padding as guard runs, exactly the padding of its program
+/// headers, and no `---p` VMA in its span (the dlopened one too, guarded
+/// after start-up). Without the module, the same program shows glibc's
+/// three `---p` gaps per library and no guard.
+#[test]
+fn audit_module_padding_shows_as_guard() {
+    const LIBS: usize = 3;
+    let name = "gmaps/audit";
+    let dir = out_dir(name);
+    let top = common::audit::build_libs(name, LIBS);
+    let prog = common::audit::glibc_lld64(name, "audit_pause")
+        .source("gmaps/audit_pause.c")
+        .arg(format!("-DTOP=audit_fn{LIBS}"))
+        .arg(&top)
+        .arg(format!("-Wl,-rpath,{}", dir.display()))
+        .build();
+    let plugin = dir.join("libauditplugin.so").canonicalize().unwrap();
+    let libs: Vec<PathBuf> =
+        (1..=LIBS).map(|k| dir.join(format!("libaudit{k}.so")).canonicalize().unwrap()).chain([plugin.clone()]).collect();
+    let look = |audit: bool| {
+        let mut cmd = Command::new(&prog);
+        cmd.arg(&plugin).env_remove("LD_AUDIT").env_remove("LD_PRELOAD").env_remove("LD_LIBRARY_PATH");
+        if audit {
+            cmd.env("LD_AUDIT", audit_module());
+        }
+        let (o, vmas, json) = gmaps_paused(cmd);
+        o.assert_stdout_contains("sum=").assert_stdout_contains("plugin=");
+        assert!(!o.stdout_str().contains("dlopen:"), "{}", o.describe());
+        assert_eq!(json["vmas"].as_array().unwrap().len(), vmas.len(), "gmaps VMA count = /proc/PID/maps lines");
+        (vmas, json)
+    };
+
+    let (vmas, j) = look(true);
+    for lib in &libs {
+        let want = padding_of(lib);
+        assert_eq!(want.len(), 3, "{}: three padding gaps", lib.display());
+        let base = host::base_of(&vmas, lib.to_str().unwrap()).unwrap_or_else(|| panic!("{} not mapped", lib.display()));
+        assert_eq!(guard_runs(&j, lib, base), want, "{}: guard runs = padding from the program headers", lib.display());
+        let s = file_summary(&j, lib);
+        assert_eq!(s["prot_none_vmas"], 0, "{}: {s}", lib.display());
+        assert_eq!(s["guard_ranges"], 3, "{}: {s}", lib.display());
+        assert_eq!(s["guard_pages"].as_u64().unwrap(), want.iter().map(|w| w.1 / PAGE).sum::<u64>(), "{}", lib.display());
+        // base is the first segment's first page.
+        let (lo, hi) = Elf::read(lib).span();
+        for v in json_vmas_in(&j, base, base + (hi - lo)) {
+            assert_eq!(v["prot_none"], false, "{}: a ---p VMA in its span: {v}", lib.display());
+        }
+    }
+
+    // Without the module: glibc's gaps, no guards.
+    let (vmas, j) = look(false);
+    for lib in &libs {
+        let base = host::base_of(&vmas, lib.to_str().unwrap()).unwrap();
+        assert!(guard_runs(&j, lib, base).is_empty(), "{}", lib.display());
+        assert_eq!(file_summary(&j, lib)["prot_none_vmas"], 3, "{}", lib.display());
+    }
 }
 
 #[test]

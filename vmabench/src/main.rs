@@ -22,6 +22,8 @@ use std::time::Instant;
 
 const GLIBC_LDSO: &str = "/lib64/ld-linux-x86-64.so.2";
 const MUSL_LDSO: &str = "/lib/ld-musl-x86_64.so.1";
+/// guardld's rtld-audit module (guardld-audit), looked for beside guardld.
+const AUDIT_MODULE: &str = "libguardld_audit.so";
 /// Stated per-VMA cost when /proc/slabinfo is not readable.
 pub const VMA_BYTES_ESTIMATE: u64 = 200;
 
@@ -29,11 +31,16 @@ pub const VMA_BYTES_ESTIMATE: u64 = 200;
 #[command(
     name = "vmabench",
     about = "Generate programs that load N shared libraries and compare glibc's and musl's ld.so with guardld \
-             (--padding guard|prot-none|extend): VMAs, PROT_NONE gaps, readable padding, guard pages, \
-             vm_area_struct memory, RSS, load time and syscalls.",
-    after_help = "Loaders: glibc (/lib64/ld-linux-x86-64.so.2 ./mainN), musl (/lib/ld-musl-x86_64.so.1 ./mainN; \
-                  skipped if not installed), guard, prot-none, extend (guardld --padding MODE ./mainN).\n\
-                  Configurations: lld-4k lld-16k lld-64k bfd-4k bfd-16k bfd-64k (linker layout, max-page-size)."
+             (--padding guard|prot-none|extend) and with glibc's ld.so running guardld's audit module: VMAs, \
+             PROT_NONE gaps, readable padding, guard pages, vm_area_struct memory, RSS, load time and syscalls.",
+    after_help = "Loaders: glibc (/lib64/ld-linux-x86-64.so.2 ./mainN), glibc+audit (/lib64/ld-linux-x86-64.so.2 \
+                  --audit libguardld_audit.so ./mainN, the module found beside guardld; skipped if it is not there), \
+                  musl (/lib/ld-musl-x86_64.so.1 ./mainN; skipped if not installed), guard, prot-none, extend \
+                  (guardld --padding MODE ./mainN).\n\
+                  Configurations: lld-4k lld-16k lld-64k bfd-4k bfd-16k bfd-64k (linker layout, max-page-size).\n\
+                  A row is ok when every run exited 0 (the program checks its own sum) and the loader kept its \
+                  padding promise: guard and glibc+audit no PROT_NONE gap VMA and every padding page guarded, \
+                  glibc and prot-none every padding page PROT_NONE."
 )]
 struct Cli {
     /// Library counts to generate and measure.
@@ -42,8 +49,8 @@ struct Cli {
     /// Configurations (layout-pagesize), default all six.
     #[arg(long, value_delimiter = ',')]
     configs: Option<Vec<String>>,
-    /// Loaders to run: glibc, musl, guard, prot-none, extend.
-    #[arg(long, value_delimiter = ',', default_value = "glibc,musl,guard,prot-none,extend")]
+    /// Loaders to run: glibc, glibc+audit, musl, guard, prot-none, extend.
+    #[arg(long, value_delimiter = ',', default_value = "glibc,glibc+audit,musl,guard,prot-none,extend")]
     loaders: Vec<String>,
     /// Timed runs per loader and configuration (interleaved across loaders).
     #[arg(long, default_value_t = 11)]
@@ -60,7 +67,8 @@ struct Cli {
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
     /// guardld binary (default: target/release/guardld of this workspace, or
-    /// next to the vmabench binary).
+    /// next to the vmabench binary). glibc+audit uses the libguardld_audit.so
+    /// beside it.
     #[arg(long)]
     guardld: Option<PathBuf>,
     /// Where generated trees are cached (default: <workspace>/target/vmabench).
@@ -210,22 +218,43 @@ fn main() {
     } else {
         (guardld_requested.clone(), None)
     };
+    // The audit module beside that guardld (also a private copy); a missing
+    // one makes glibc+audit skipped, never glibc alone under its name.
+    let audit_requested = guardld_requested.with_file_name(AUDIT_MODULE);
+    let wants_audit = cli.loaders.iter().any(|l| l == "glibc+audit");
+    let (audit, audit_id) = if wants_audit && audit_requested.is_file() {
+        let (p, id) = snapshot(&audit_requested, &cache, "libguardld_audit-", ".so");
+        (p, Some(id))
+    } else {
+        (audit_requested.clone(), None)
+    };
     let mut loaders: Vec<Loader> = Vec::new();
     let mut loader_infos: Vec<LoaderInfo> = Vec::new();
     for name in &cli.loaders {
         let (full, argv, path): (String, Vec<OsString>, PathBuf) = match name.as_str() {
             "glibc" => ("glibc".into(), vec![GLIBC_LDSO.into()], GLIBC_LDSO.into()),
+            "glibc+audit" => (
+                "glibc+audit".into(),
+                vec![GLIBC_LDSO.into(), "--audit".into(), audit.clone().into()],
+                audit.clone(),
+            ),
             "musl" => ("musl".into(), vec![MUSL_LDSO.into()], MUSL_LDSO.into()),
             "guard" | "prot-none" | "extend" => (
                 format!("guardld-{name}"),
                 vec![guardld.clone().into(), "--padding".into(), name.into()],
                 guardld.clone(),
             ),
-            _ => die(format!("unknown loader '{name}' (glibc, musl, guard, prot-none, extend)")),
+            _ => die(format!("unknown loader '{name}' (glibc, glibc+audit, musl, guard, prot-none, extend)")),
         };
-        let available = path.exists();
-        let skipped = (!available).then(|| format!("{} not found", path.display()));
-        if !available && name != "musl" {
+        let available = path.exists() && Path::new(&argv[0]).exists();
+        let skipped = (!available).then(|| match name.as_str() {
+            "glibc+audit" if !path.exists() => format!(
+                "{} not found beside guardld (build it: cargo build --release -p guardld-audit, or pass --guardld PATH with the module beside it)",
+                path.display()
+            ),
+            _ => format!("{} not found", if path.exists() { Path::new(&argv[0]) } else { path.as_path() }.display()),
+        });
+        if !available && !matches!(name.as_str(), "musl" | "glibc+audit") {
             die(format!("loader {full}: {} not found", path.display()));
         }
         loader_infos.push(LoaderInfo {
@@ -375,6 +404,7 @@ fn main() {
             row.median_ms = if row.all_exits_ok() { median(&row.times_ms) } else { None };
             let base = baseline.iter().find(|b| b.loader == row.loader).and_then(|b| b.stat.as_ref().map(|s| s.vmas_total));
             row.derive(vma_bytes, objsize.is_none(), base, max_map_count);
+            row.check();
         }
         if has_glibc {
             let glibc: Vec<(usize, Option<f64>)> = rows.iter().filter(|r| r.loader == "glibc").map(|r| (r.n, r.median_ms)).collect();
@@ -388,6 +418,7 @@ fn main() {
         }
         for row in baseline.iter_mut() {
             row.derive(vma_bytes, objsize.is_none(), None, max_map_count);
+            row.check();
         }
         config_reports.push(ConfigReport {
             config: c.name(),
@@ -430,6 +461,7 @@ fn main() {
         strace: if strace { format!("strace -f -c -e {}", measure::STRACE_SET) } else { "n/a".into() },
         loaders: loader_infos,
         guardld: guardld_id,
+        audit_module: audit_id,
         configs: config_reports,
         max_map_count_verification: verification,
         max_map_count_verification_note: verification_note,
@@ -452,9 +484,9 @@ fn main() {
         }
         None => print!("{}", report::table(&report)),
     }
-    let failed = report.configs.iter().flat_map(|c| c.rows.iter()).any(|r| !r.all_exits_ok());
+    let failed = report.configs.iter().flat_map(|c| c.rows.iter()).any(|r| !r.ok());
     if failed {
-        eprintln!("vmabench: some runs did not exit 0 (see exit_failures)");
+        eprintln!("vmabench: some runs did not exit 0 or a loader broke its padding promise (see the FAIL lines, exit_failures, check_failures)");
         std::process::exit(1);
     }
 }
@@ -462,24 +494,32 @@ fn main() {
 /// Copy guardld to `<cache>/guardld-<hash>` and describe it. Falls back to
 /// the original path if the copy fails.
 fn snapshot_guardld(path: &Path, cache: &Path) -> (PathBuf, report::GuardldId) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| die(format!("guardld {}: {e}", path.display())));
-    let hash = format!("{:016x}", generate::fnv(&[&bytes]));
-    let version = std::process::Command::new(path)
+    let (used, mut id) = snapshot(path, cache, "guardld-", "");
+    id.version = std::process::Command::new(path)
         .arg("--version")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
+    (used, id)
+}
+
+/// Copy `path` to `<cache>/<prefix><hash><suffix>` (executable) and describe
+/// it; forget copies with the same prefix unused for a day. Falls back to
+/// the original path if the copy fails.
+fn snapshot(path: &Path, cache: &Path, prefix: &str, suffix: &str) -> (PathBuf, report::GuardldId) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| die(format!("{}: {e}", path.display())));
+    let hash = format!("{:016x}", generate::fnv(&[&bytes]));
     let mtime = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs());
-    let snap = cache.join(format!("guardld-{hash}"));
+    let snap = cache.join(format!("{prefix}{hash}{suffix}"));
     let used = if snap.exists() {
         snap
     } else {
         use std::os::unix::fs::PermissionsExt;
-        let tmp = cache.join(format!("guardld-{hash}.tmp{}", std::process::id()));
+        let tmp = cache.join(format!("{prefix}{hash}.tmp{}", std::process::id()));
         let ok = std::fs::create_dir_all(cache).is_ok()
             && std::fs::write(&tmp, &bytes).is_ok()
             && std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).is_ok()
@@ -496,7 +536,7 @@ fn snapshot_guardld(path: &Path, cache: &Path) -> (PathBuf, report::GuardldId) {
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age.as_secs() > 86400);
-            if name.starts_with("guardld-") && e.path() != used && old {
+            if name.starts_with(prefix) && e.path() != used && old {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -504,7 +544,7 @@ fn snapshot_guardld(path: &Path, cache: &Path) -> (PathBuf, report::GuardldId) {
     let id = report::GuardldId {
         path: path.display().to_string(),
         run_as: used.display().to_string(),
-        version,
+        version: String::new(),
         fnv64: hash,
         mtime_unix: mtime,
     };

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
 pub struct Loader {
-    /// glibc, musl, guardld-guard, guardld-prot-none, guardld-extend
+    /// glibc, glibc+audit, musl, guardld-guard, guardld-prot-none,
+    /// guardld-extend
     pub name: String,
     /// argv before the program.
     pub argv: Vec<OsString>,
@@ -36,7 +37,7 @@ impl Loader {
 }
 
 pub fn clean_env(c: &mut Command) {
-    for v in ["GUARDLD_PADDING", "GUARDLD_DEBUG", "LD_LIBRARY_PATH", "LD_PRELOAD", "LD_BIND_NOW", "LD_DEBUG"] {
+    for v in ["GUARDLD_PADDING", "GUARDLD_DEBUG", "LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "LD_BIND_NOW", "LD_DEBUG"] {
         c.env_remove(v);
     }
 }
@@ -401,6 +402,10 @@ pub struct Syscalls {
     /// musl and guardld open files with open(2), not openat(2).
     pub open: u64,
     pub munmap: u64,
+    /// The audit module grows segment mappings over gaps with mremap.
+    pub mremap: u64,
+    /// The audit module checks each gap with ioctl(PROCMAP_QUERY).
+    pub ioctl: u64,
 }
 
 impl Syscalls {
@@ -414,7 +419,7 @@ impl Syscalls {
     }
 }
 
-pub const STRACE_SET: &str = "trace=mmap,mprotect,madvise,process_madvise,openat,open,munmap";
+pub const STRACE_SET: &str = "trace=mmap,mprotect,madvise,process_madvise,openat,open,munmap,mremap,ioctl";
 
 pub fn strace_available() -> bool {
     Command::new("strace").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
@@ -422,7 +427,7 @@ pub fn strace_available() -> bool {
 
 /// `strace -f -c -e trace=...` over one load (the brief's mmap, mprotect,
 /// madvise, openat, plus the calls musl and guardld use instead: open,
-/// process_madvise; and munmap).
+/// process_madvise; and munmap, and the audit module's mremap and ioctl).
 pub fn strace_run(loader: &Loader, program: &Path, dir: &Path, tmp: &Path) -> Result<Syscalls, String> {
     let inner = loader.command(program, dir);
     let mut c = Command::new("strace");
@@ -457,6 +462,8 @@ pub fn parse_strace(text: &str) -> Syscalls {
             "open" => s.open = calls,
             "process_madvise" => s.process_madvise = calls,
             "munmap" => s.munmap = calls,
+            "mremap" => s.mremap = calls,
+            "ioctl" => s.ioctl = calls,
             _ => {}
         }
     }

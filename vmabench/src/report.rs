@@ -23,12 +23,13 @@ pub struct LoaderInfo {
     pub name: String,
     pub argv: Vec<String>,
     pub available: bool,
-    /// Why the loader was skipped (musl not installed).
+    /// Why the loader was skipped (musl not installed, or no audit module
+    /// beside guardld for glibc+audit).
     pub skipped: Option<String>,
 }
 
-/// Which guardld binary ran (a private copy, so a rebuild during the run
-/// cannot change it).
+/// Which guardld binary (or audit module) ran (a private copy, so a rebuild
+/// during the run cannot change it).
 #[derive(Serialize)]
 pub struct GuardldId {
     pub path: String,
@@ -63,6 +64,8 @@ pub struct Report {
     pub strace: String,
     pub loaders: Vec<LoaderInfo>,
     pub guardld: Option<GuardldId>,
+    /// The audit module glibc+audit ran (version empty).
+    pub audit_module: Option<GuardldId>,
     pub configs: Vec<ConfigReport>,
     pub max_map_count_verification: Option<Verify>,
     pub max_map_count_verification_note: Option<String>,
@@ -107,6 +110,32 @@ pub struct Row {
     pub syscalls: Option<Syscalls>,
     pub syscalls_error: Option<String>,
     pub error: Option<String>,
+    /// The loader's padding promise (see [`Promise`]) not met by the stat
+    /// run's measurement, or objects not found; empty when all held.
+    pub check_failures: Vec<String>,
+}
+
+/// What a loader promises for the padding between segments, checked on
+/// every row against vmabench's own reading of maps and pagemap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Promise {
+    /// Padding readable (musl, guardld --padding extend): nothing to check.
+    None,
+    /// Every padding page inside a PROT_NONE VMA (glibc, prot-none).
+    ProtNone,
+    /// No PROT_NONE gap VMA in the spans, every padding page guarded
+    /// (guardld --padding guard, glibc's ld.so with the audit module).
+    Guarded,
+}
+
+impl Promise {
+    pub fn of(loader: &str) -> Promise {
+        match loader {
+            "glibc" | "guardld-prot-none" => Promise::ProtNone,
+            "guardld-guard" | "glibc+audit" => Promise::Guarded,
+            _ => Promise::None,
+        }
+    }
 }
 
 impl Row {
@@ -134,6 +163,7 @@ impl Row {
             syscalls: None,
             syscalls_error: None,
             error: None,
+            check_failures: Vec::new(),
         }
     }
 
@@ -153,6 +183,52 @@ impl Row {
 
     pub fn all_exits_ok(&self) -> bool {
         self.exit_failures.is_empty() && self.error.is_none()
+    }
+
+    /// Every run exited 0 and the loader kept its padding promise.
+    pub fn ok(&self) -> bool {
+        self.all_exits_ok() && self.check_failures.is_empty()
+    }
+
+    /// Check the stat run's measurement against the loader's [`Promise`].
+    pub fn check(&mut self) {
+        let Some(s) = &self.stat else { return };
+        let mut f = Vec::new();
+        if s.objects_not_found > 0 {
+            f.push(format!("{} objects not found in maps (their padding is not counted)", s.objects_not_found));
+        }
+        match Promise::of(&self.loader) {
+            Promise::None => {}
+            Promise::ProtNone => {
+                if s.padding_prot_none != s.padding_pages {
+                    f.push(format!(
+                        "{} of {} padding pages PROT_NONE (readable {}, guarded {}, unmapped {}), promised all",
+                        s.padding_prot_none,
+                        s.padding_pages,
+                        opt(s.readable_padding_pages),
+                        opt(s.padding_guard),
+                        s.padding_unmapped
+                    ));
+                }
+            }
+            Promise::Guarded => {
+                if s.gap_vmas != 0 {
+                    f.push(format!("{} PROT_NONE gap VMAs in the spans, promised 0", s.gap_vmas));
+                }
+                match (s.padding_guard, s.readable_padding_pages) {
+                    (Some(g), Some(r)) => {
+                        if g != s.padding_pages {
+                            f.push(format!(
+                                "{g} of {} padding pages guarded (readable {r}, PROT_NONE {}, unmapped {}), promised all",
+                                s.padding_pages, s.padding_prot_none, s.padding_unmapped
+                            ));
+                        }
+                    }
+                    _ => f.push("pagemap not readable: guarded padding cannot be verified".into()),
+                }
+            }
+        }
+        self.check_failures = f;
     }
 
     pub fn derive(&mut self, vma_bytes: u64, estimated: bool, baseline: Option<u64>, max_map_count: Option<u64>) {
@@ -195,6 +271,9 @@ pub fn table(r: &Report) -> String {
     if let Some(g) = &r.guardld {
         let _ = writeln!(o, "# guardld: {} ({}, fnv64 {}, run from a private copy)", g.path, g.version, g.fnv64);
     }
+    if let Some(a) = &r.audit_module {
+        let _ = writeln!(o, "# audit module (glibc+audit): {} (fnv64 {}, run from a private copy)", a.path, a.fnv64);
+    }
     for l in &r.loaders {
         if let Some(s) = &l.skipped {
             let _ = writeln!(o, "# {}: skipped ({s})", l.name);
@@ -205,7 +284,8 @@ pub fn table(r: &Report) -> String {
         "# VMAs: whole process; lib: VMAs inside library spans; /lib = lib / N; f/lib: file-backed ones (no bss) / N; gaps: ---p VMAs in library+main spans;\n\
          # pad r/none/guard: padding pages readable / PROT_NONE / guarded; guards: pagemap bit-58 pages in spans;\n\
          # vmaKiB: VMAs x vm_area_struct size; ms: median wall time of spawn..exit; x: ratio to glibc;\n\
-         # mmap/mprot/madv/open: syscalls per load (strace -f -c; madv = madvise+process_madvise, open = openat+open); maxlibs: libraries before vm.max_map_count"
+         # mmap/mprot/madv/open/unmap/mremap/ioctl: syscalls per load (strace -f -c; madv = madvise+process_madvise, open = openat+open); maxlibs: libraries before vm.max_map_count;\n\
+         # exit: ok = every run exited 0 and the loader's padding promise held (guard, glibc+audit: 0 gaps, all padding guarded; glibc, prot-none: all PROT_NONE)"
     );
     for c in &r.configs {
         let _ = writeln!(
@@ -215,18 +295,18 @@ pub fn table(r: &Report) -> String {
         );
         let _ = writeln!(
             o,
-            "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>7}",
-            "N", "loader", "exit", "VMAs", "lib", "/lib", "f/lib", "gaps", "pad-r", "pad-0", "pad-g", "guards", "vmaKiB", "RSS", "ms", "x", "mmap", "mprot", "madv", "open", "maxlibs"
+            "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>5} {:>6} {:>5} {:>7}",
+            "N", "loader", "exit", "VMAs", "lib", "/lib", "f/lib", "gaps", "pad-r", "pad-0", "pad-g", "guards", "vmaKiB", "RSS", "ms", "x", "mmap", "mprot", "madv", "open", "unmap", "mremap", "ioctl", "maxlibs"
         );
         for row in &c.rows {
             let s = row.stat.as_ref();
             let sc = row.syscalls.as_ref();
             let _ = writeln!(
                 o,
-                "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>7}",
+                "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>5} {:>6} {:>5} {:>7}",
                 row.n,
                 row.loader,
-                if row.all_exits_ok() { "ok" } else { "FAIL" },
+                if row.ok() { "ok" } else { "FAIL" },
                 opt(s.map(|s| s.vmas_total)),
                 opt(s.map(|s| s.vmas_in_lib_spans)),
                 opt(row.vmas_per_lib.map(|v| format!("{v:.2}"))),
@@ -244,8 +324,21 @@ pub fn table(r: &Report) -> String {
                 opt(sc.map(|s| s.mprotect)),
                 opt(sc.map(|s| s.advise())),
                 opt(sc.map(|s| s.opens())),
+                opt(sc.map(|s| s.munmap)),
+                opt(sc.map(|s| s.mremap)),
+                opt(sc.map(|s| s.ioctl)),
                 opt(row.max_libs_before_max_map_count),
             );
+        }
+        for row in c.rows.iter().filter(|r| !r.ok()) {
+            let why: Vec<String> = row
+                .exit_failures
+                .iter()
+                .cloned()
+                .chain(row.error.clone())
+                .chain(row.check_failures.iter().cloned())
+                .collect();
+            let _ = writeln!(o, "# FAIL N={} {}: {}", row.n, row.loader, why.join("; "));
         }
     }
     // guardld's own phase split (GUARDLD_DEBUG=statistics, one run each).
@@ -284,4 +377,58 @@ pub fn table(r: &Report) -> String {
     }
     let _ = writeln!(o, "\n# elapsed {:.1} s", r.elapsed_s);
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{Config, Layout};
+
+    fn row(loader: &str, s: Stat) -> Row {
+        let mut r = Row::new(&Config { layout: Layout::Lld, page_kib: 64 }, 10, loader);
+        r.stat = Some(s);
+        r.check();
+        r
+    }
+
+    fn guarded() -> Stat {
+        Stat { padding_pages: 45, padding_guard: Some(45), readable_padding_pages: Some(0), guard_pages: Some(45), ..Default::default() }
+    }
+
+    fn prot_none() -> Stat {
+        Stat { gap_vmas: 3, padding_pages: 45, padding_prot_none: 45, padding_guard: Some(0), readable_padding_pages: Some(0), ..Default::default() }
+    }
+
+    #[test]
+    fn promises_held() {
+        for l in ["glibc+audit", "guardld-guard"] {
+            assert!(row(l, guarded()).ok(), "{l}");
+        }
+        for l in ["glibc", "guardld-prot-none"] {
+            assert!(row(l, prot_none()).ok(), "{l}");
+        }
+        let readable = Stat { padding_pages: 45, padding_guard: Some(0), readable_padding_pages: Some(45), ..Default::default() };
+        assert!(row("musl", readable.clone()).ok());
+        assert!(row("guardld-extend", readable).ok());
+    }
+
+    #[test]
+    fn promises_broken() {
+        // The module left glibc's gaps (a kernel without guards, say).
+        let r = row("glibc+audit", prot_none());
+        assert!(!r.ok());
+        assert_eq!(r.check_failures.len(), 2, "{:?}", r.check_failures);
+        assert!(r.check_failures[0].contains("3 PROT_NONE gap VMAs"), "{:?}", r.check_failures);
+        assert!(r.check_failures[1].contains("0 of 45 padding pages guarded"), "{:?}", r.check_failures);
+        // Readable padding, no gap VMA.
+        let s = Stat { padding_pages: 45, padding_guard: Some(40), readable_padding_pages: Some(5), ..Default::default() };
+        assert!(!row("glibc+audit", s.clone()).ok());
+        assert!(!row("glibc", s).ok());
+        // Guards cannot be seen: not taken as kept.
+        let s = Stat { padding_pages: 45, ..Default::default() };
+        assert!(row("guardld-guard", s).check_failures[0].contains("pagemap not readable"));
+        // Objects missing from maps.
+        let s = Stat { objects_not_found: 1, ..guarded() };
+        assert!(!row("glibc+audit", s).ok());
+    }
 }

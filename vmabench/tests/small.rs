@@ -1,10 +1,13 @@
 //! Runs vmabench on a small configuration (N=10, lld layout at 64 KiB
-//! max-page-size, 3 runs) with --json and checks what guardld promises.
+//! max-page-size, 3 runs) with --json and checks what guardld and its audit
+//! module under glibc's ld.so (glibc+audit) promise, from vmabench's own
+//! reading of /proc/PID/maps and pagemap.
 //!
-//! guardld is built with a nested `cargo build --release -p guardld` into
-//! target/itest (the outer `cargo test` holds the lock on target/; the root
-//! package's tests use the same directory), unless VMABENCH_TEST_GUARDLD
-//! names a binary to use.
+//! guardld and the module are built with a nested `cargo build --release
+//! -p guardld -p guardld-audit` into target/itest (the outer `cargo test`
+//! holds the lock on target/; the root package's tests use the same
+//! directory), unless VMABENCH_TEST_GUARDLD names a binary to use (the
+//! module is then looked for beside it).
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -38,13 +41,13 @@ fn guardld() -> PathBuf {
         c.env_remove(v);
     }
     let out = c
-        .args(["build", "--release", "-p", "guardld"])
+        .args(["build", "--release", "-p", "guardld", "-p", "guardld-audit"])
         .env("CARGO_TARGET_DIR", &target)
         .current_dir(workspace())
         .stdin(Stdio::null())
         .output()
         .expect("run cargo");
-    assert!(out.status.success(), "building guardld failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "building guardld and guardld-audit failed:\n{}", String::from_utf8_lossy(&out.stderr));
     target.join("release/guardld")
 }
 
@@ -81,14 +84,16 @@ fn small_lld_64k() {
             .unwrap_or_else(|| panic!("no row for {loader}: {rows:?}"))
     };
 
-    // Every loader's program ran and exited 0 (stat run and timed runs).
+    // Every loader's program ran and exited 0 (stat run and timed runs),
+    // and kept its padding promise (vmabench's `ok`).
     let musl_installed = Path::new("/lib/ld-musl-x86_64.so.1").exists();
-    let expected = if musl_installed { 5 } else { 4 };
+    let expected = if musl_installed { 6 } else { 5 };
     assert_eq!(rows.len(), expected, "one row per available loader");
     for r in rows {
         assert_eq!(r["stat_exit"], "exit 0", "{r}");
         assert!(r["exit_failures"].as_array().unwrap().is_empty(), "{r}");
         assert!(r["error"].is_null(), "{r}");
+        assert!(r["check_failures"].as_array().unwrap().is_empty(), "{r}");
         assert_eq!(r["times_ms"].as_array().unwrap().len(), 3, "{r}");
         assert_eq!(u(r, "objects_not_found"), 0, "{r}");
     }
@@ -98,6 +103,7 @@ fn small_lld_64k() {
     }
 
     let glibc = row("glibc");
+    let audit = row("glibc+audit");
     let guard = row("guardld-guard");
     let prot_none = row("guardld-prot-none");
 
@@ -117,4 +123,59 @@ fn small_lld_64k() {
     assert_eq!(u(prot_none, "vmas_in_main_span"), u(glibc, "vmas_in_main_span"));
     assert_eq!(u(prot_none, "gap_vmas"), u(glibc, "gap_vmas"));
     assert_eq!(u(glibc, "readable_padding_pages"), 0);
+
+    // glibc's ld.so with the audit module: the module found beside guardld
+    // and run; glibc's gaps gone, every padding page guarded (the libraries'
+    // and the main program's, which ld.so maps itself here), as in guard
+    // mode: the same VMAs in the libraries' spans.
+    let l = report["loaders"].as_array().unwrap().iter().find(|l| l["name"] == "glibc+audit").unwrap();
+    assert_eq!(l["available"], true, "{l}");
+    assert_eq!(l["argv"][1], "--audit", "{l}");
+    assert!(l["argv"][2].as_str().unwrap().ends_with(".so"), "{l}");
+    assert!(u(glibc, "gap_vmas") >= 30, "glibc: 3 gaps per library {glibc}");
+    assert_eq!(u(audit, "gap_vmas"), 0, "{audit}");
+    assert_eq!(u(audit, "readable_padding_pages"), 0, "{audit}");
+    assert_eq!(u(audit, "padding_prot_none"), 0, "{audit}");
+    assert_eq!(u(audit, "padding_unmapped"), 0, "{audit}");
+    assert_eq!(u(audit, "padding_pages"), u(glibc, "padding_pages"), "{audit}");
+    assert!(u(audit, "padding_pages") >= 10 * u(c, "lib_padding_pages"), "{audit}");
+    assert_eq!(u(audit, "padding_guard"), u(audit, "padding_pages"), "{audit}");
+    assert!(u(audit, "guard_pages") >= u(audit, "padding_pages"), "{audit}");
+    assert_eq!(u(audit, "vmas_in_lib_spans"), u(guard, "vmas_in_lib_spans"), "audit {audit}\nguard {guard}");
+    assert!(u(audit, "vmas_in_lib_spans") < u(glibc, "vmas_in_lib_spans"));
+    if let Some(sc) = audit["syscalls"].as_object() {
+        // One guard call per object with gaps (process_madvise, or madvise
+        // per range where batching is refused).
+        let advise = sc["madvise"].as_u64().unwrap() + sc["process_madvise"].as_u64().unwrap();
+        assert!(advise >= 10, "{audit}");
+    }
+}
+
+/// Without the module beside guardld, glibc+audit is reported as skipped
+/// (and glibc still runs): never glibc alone under the module's name.
+#[test]
+fn audit_module_missing_is_skipped() {
+    let guardld = guardld();
+    let dir = workspace().join("target/itest/vmabench-nomodule");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lone = dir.join("guardld");
+    std::fs::copy(&guardld, &lone).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vmabench"))
+        .args(["--n", "1", "--configs", "lld-4k", "--runs", "1", "--no-strace", "--loaders", "glibc,glibc+audit", "--json", "--guardld"])
+        .arg(&lone)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vmabench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "vmabench failed ({}):\n{}\n{stdout}", out.status, String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}"));
+    let l = report["loaders"].as_array().unwrap().iter().find(|l| l["name"] == "glibc+audit").unwrap();
+    assert_eq!(l["available"], false, "{l}");
+    assert!(l["skipped"].as_str().unwrap().contains("libguardld_audit.so not found beside guardld"), "{l}");
+    let rows = report["configs"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["loader"], "glibc");
 }
