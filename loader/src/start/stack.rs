@@ -174,10 +174,7 @@ impl InitialStack {
         // SAFETY: `path` and every argv string are NUL-terminated and live
         // across the call; `ptrs` is NULL-terminated; envp is the kernel's
         // NULL-terminated environment on this stack.
-        let r = unsafe {
-            crate::arch::syscall3(linux_raw_sys::general::__NR_execve as usize, path.as_ptr() as usize, ptrs.as_ptr() as usize, self.envp_ptr() as usize)
-        };
-        rustix::io::Errno::from_raw_os_error(-r as i32)
+        unsafe { crate::sys::raw::execve(path, &ptrs, self.envp_ptr() as *const *const u8) }
     }
 
     /// AT_RANDOM's 16 bytes.

@@ -63,6 +63,17 @@ pub fn sigaction(sig: u32, handler: Option<Handler>) {
 /// rt_sigreturn's number, for the signal restorer's asm.
 pub const NR_RT_SIGRETURN: u32 = k::__NR_rt_sigreturn;
 
+/// execve(2). Returns only on failure.
+///
+/// # Safety
+/// `argv` and `envp` are NULL-terminated arrays of NUL-terminated strings
+/// that stay valid across the call.
+pub unsafe fn execve(path: &core::ffi::CStr, argv: &[*const u8], envp: *const *const u8) -> Errno {
+    // SAFETY: forwarded from the caller.
+    let r = unsafe { crate::arch::syscall3(k::__NR_execve as usize, path.as_ptr() as usize, argv.as_ptr() as usize, envp as usize) };
+    Errno::from_raw_os_error(-r as i32)
+}
+
 /// Write all of `buf` to a file descriptor, ignoring errors (used for
 /// diagnostics, which have nowhere else to go).
 pub fn write_fd(fd: i32, mut buf: &[u8]) {
