@@ -73,6 +73,11 @@ impl<'c> Session<'c> {
         self.opened
     }
 
+    /// Whether object `i` was loaded by this session.
+    pub fn is_fresh(&self, i: usize) -> bool {
+        i >= self.first
+    }
+
     /// The objects this session loaded, in load order.
     pub fn fresh(&self, reg: &Registry) -> Vec<usize> {
         reg.iter().map(|(i, _)| i).filter(|&i| i >= self.first).collect()
@@ -121,9 +126,11 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
         return Err(Failed);
     }
     s.stage_done()?;
-    // Stage 5: symbol versions.
-    versions(reg, s)?;
     let fresh = s.fresh(reg);
+
+    // Stage 5: symbol versions.
+    super::versions::check(reg, &fresh, &mut s.errors);
+    s.stage_done()?;
     if let Some((true, _)) = startup {
         return Ok(Linked { root: None, group, inits: Vec::new() });
     }
@@ -182,7 +189,7 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     // Stage 8: the initializer list, dependencies first; the caller runs
     // it after releasing the lock.
     let roots = if root.is_some() { group.clone() } else { reg.scope.clone() };
-    let order: Vec<usize> = init::order_of(reg, &roots).into_iter().filter(|&i| fresh.contains(&i) && reg[i].kind == super::dso::Kind::Library).collect();
+    let order: Vec<usize> = init::order_of(reg, &roots).into_iter().filter(|&i| s.is_fresh(i) && reg[i].kind == super::dso::Kind::Library).collect();
     let mut inits = Vec::with_capacity(order.len() + 1);
     if root.is_none() {
         inits.extend(reg.program().map(|m| init::preinit_calls(reg, m)));
@@ -190,12 +197,6 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     inits.extend(order.iter().map(|&i| init::init_calls(reg, i)));
     reg.init_order.extend(order);
     Ok(Linked { root, group, inits })
-}
-
-fn versions(reg: &Registry, s: &mut Session) -> Result<(), Failed> {
-    let fresh = s.fresh(reg);
-    super::versions::check(reg, &fresh, &mut s.errors);
-    s.stage_done()
 }
 
 /// Relocate `objs` (load order) in reverse, dependencies first, the
