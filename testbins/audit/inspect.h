@@ -50,16 +50,26 @@ static int collect(struct dl_phdr_info *info, size_t size, void *data) {
     return 0;
 }
 
+/* One line of /proc/self/maps (the one parser of these programs). */
+struct vma { unsigned long start, end, offset, inode; char perms[8], path[300]; };
+
+/* The next VMA of `f` (opened on /proc/self/maps); 0 at the end. */
+static int next_vma(FILE *f, struct vma *v) {
+    char line[512], dev[16];
+    while (f && fgets(line, sizeof line, f)) {
+        v->path[0] = 0;
+        if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %299s", &v->start, &v->end, v->perms, &v->offset, dev, &v->inode, v->path) >= 6) return 1;
+    }
+    return 0;
+}
+
 /* VMAs of /proc/self/maps inside [start, end), and how many are ---p. */
 static void vmas(uintptr_t start, uintptr_t end, int *all, int *none) {
     FILE *f = fopen("/proc/self/maps", "r");
-    char line[512];
+    struct vma v;
     *all = *none = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long a, b; char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) != 3) continue;
-        if (a < end && b > start) { (*all)++; if (!strcmp(perms, "---p")) (*none)++; }
-    }
+    while (next_vma(f, &v))
+        if (v.start < end && v.end > start) { (*all)++; if (!strcmp(v.perms, "---p")) (*none)++; }
     if (f) fclose(f);
 }
 

@@ -43,8 +43,8 @@ int main(int argc, char **argv) {
     dlclose(h);
     if (!strcmp(argv[1], "check")) {
         FILE *f = fopen("/proc/self/maps", "r");
-        char line[512]; int left = 0;
-        while (f && fgets(line, sizeof line, f)) left += strstr(line, "libauditplugin.so") != NULL;
+        struct vma v; int left = 0;
+        while (next_vma(f, &v)) left += strstr(v.path, "libauditplugin.so") != NULL;
         if (f) fclose(f);
         printf("plugin_vmas_after_dlclose=%d\n", left);
     }

@@ -38,18 +38,17 @@ static void *churn(void *arg) {
  * over padding. */
 static void check_span(const struct obj *o, int *foreign, int *readable_padding) {
     FILE *f = fopen("/proc/self/maps", "r");
-    char line[512];
+    struct vma v;
     *foreign = *readable_padding = 0;
     uintptr_t last_file_end = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long a, b; char perms[8]; unsigned long off; char dev[16]; unsigned long ino; char path[300] = "";
-        if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %299s", &a, &b, perms, &off, dev, &ino, path) < 6) continue;
+    while (next_vma(f, &v)) {
+        unsigned long a = v.start, b = v.end;
         if (b <= o->start || a >= o->end) continue;
-        int ours = strstr(path, NEEDLE) != NULL || (ino == 0 && a >= last_file_end && last_file_end);
-        if (strstr(path, NEEDLE)) last_file_end = b;
+        int ours = strstr(v.path, NEEDLE) != NULL || (v.inode == 0 && a >= last_file_end && last_file_end);
+        if (strstr(v.path, NEEDLE)) last_file_end = b;
         if (!ours) (*foreign)++;
         for (int k = 0; k < o->npad; k++)
-            if (a < o->pad[k][1] && b > o->pad[k][0] && perms[0] == 'r' && guarded(o->pad[k][0] > a ? o->pad[k][0] : a, o->pad[k][1] < b ? o->pad[k][1] : b) == 0)
+            if (a < o->pad[k][1] && b > o->pad[k][0] && v.perms[0] == 'r' && guarded(o->pad[k][0] > a ? o->pad[k][0] : a, o->pad[k][1] < b ? o->pad[k][1] : b) == 0)
                 (*readable_padding)++;
     }
     if (f) fclose(f);
