@@ -5,12 +5,20 @@
 //! if any is not, the object is left as it is. Then, per gap (`gaps.rs`
 //! says which): `Protect` guards the gap while it is still PROT_NONE and
 //! mprotects it to the segment's protection (it merges); `Grow` grows the
-//! segment's mapping over it. During start-up (one thread, nothing else
-//! maps) that is munmap + mremap in place; once threads may exist, the
-//! grown mapping is built elsewhere from a copy of the segment's last page
-//! (MREMAP_DONTUNMAP), guarded there, and moved over the last page and the
-//! gap in one MREMAP_FIXED, which replaces them atomically: another
-//! thread's mmap can never land in a momentary hole.
+//! segment's mapping over it.
+//!
+//! Start-up objects are only recorded (`defer`) and changed together at
+//! the first la_activity(LA_ACT_CONSISTENT) (`flush`), which glibc's ld.so
+//! calls after relocating every object and applying RELRO, before any
+//! initializer runs: one thread, nothing else maps, so a Grow is munmap +
+//! mremap in place; a RELRO segment is already read-only, so its extension
+//! is born read-only and merges; and every object's guards go in with one
+//! process_madvise. Objects dlopen'd later (other threads may exist) are
+//! changed in la_objopen, atomically: the grown mapping is built elsewhere
+//! from a copy of the segment's last page (MREMAP_DONTUNMAP), guarded
+//! there, and moved over the last page and the gap in one MREMAP_FIXED,
+//! which replaces them: another thread's mmap can never land in a
+//! momentary hole.
 //!
 //! On any failure the gap stays PROT_NONE (or becomes PROT_NONE again):
 //! padding is never left readable, and nothing foreign is ever inside an
@@ -19,7 +27,7 @@
 
 use crate::gaps::{Fix, Gap};
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use guard_abi::sys::IoVec;
 use rustix::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
 use rustix::mm::{MapFlags, MprotectFlags, MremapFlags, ProtFlags};
@@ -98,49 +106,134 @@ fn guard(ranges: &[IoVec]) -> bool {
     }
 }
 
-/// Replace the gaps of the object at `bias`. `threads`: other threads may
-/// exist (after start-up): only atomic replacements.
-pub fn apply(bias: usize, gaps: &[Gap], page: usize, threads: bool) {
+/// Replace the gaps of the object at `bias` now, atomically (other
+/// threads may exist).
+pub fn apply(bias: usize, gaps: &[Gap], page: usize) {
     if gaps.is_empty() || refused() {
         return;
     }
     let Some(maps) = maps() else { return };
-    if !gaps.iter().all(|g| is_glibc_gap(maps, bias, g)) {
-        return;
-    }
-    if threads {
+    if gaps.iter().all(|g| is_glibc_gap(maps, bias, g)) {
         gaps.iter().for_each(|g| apply_atomic(bias, g, page));
-    } else {
-        apply_startup(bias, gaps, page);
     }
 }
 
-/// Start-up: grow, then one guard call for the whole object, then protect.
-fn apply_startup(bias: usize, gaps: &[Gap], page: usize) {
-    let mut done = alloc::vec::Vec::with_capacity(gaps.len());
-    for g in gaps {
-        let (at, len) = (bias + g.addr as usize, g.len as usize);
-        let ok = match g.fix {
-            Fix::Protect { .. } => true,
-            Fix::Grow { readonly } => grow_in_place(at, len, page, readonly),
-        };
-        if ok {
-            done.push((g, IoVec { base: at, len }));
+/// A gap of a start-up object, waiting for `flush`.
+#[derive(Clone, Copy)]
+struct Pending {
+    bias: usize,
+    gap: Gap,
+}
+
+/// Start-up gaps recorded by `defer`. Fixed storage in the module's data
+/// (no allocation lives across hooks); glibc calls audit hooks under its
+/// loader lock, so they never run concurrently.
+struct Deferred {
+    gaps: core::cell::UnsafeCell<[Option<Pending>; DEFERRED_MAX]>,
+    len: AtomicUsize,
+}
+
+/// Gaps recorded at most (three per library: 680 libraries); an object
+/// that does not fit is changed at once, in place.
+const DEFERRED_MAX: usize = 2048;
+
+// SAFETY: only `defer` and `flush` touch `gaps`, and glibc serialises the
+// audit hooks that call them (its loader lock).
+unsafe impl Sync for Deferred {}
+
+#[unsafe(link_section = ".data")]
+static DEFERRED: Deferred = Deferred { gaps: core::cell::UnsafeCell::new([None; DEFERRED_MAX]), len: AtomicUsize::new(0) };
+
+/// Record a start-up object's gaps for `flush` (or change them now, in
+/// place, if the record is full: still one thread at start-up).
+pub fn defer(bias: usize, gaps: &[Gap], page: usize) {
+    if gaps.is_empty() || refused() {
+        return;
+    }
+    let n = DEFERRED.len.load(Ordering::Relaxed);
+    if n + gaps.len() > DEFERRED_MAX {
+        // One object's gaps, on the stack (a PT_LOAD table in one page
+        // has at most this many).
+        let mut one = [None; MAX_OBJECT_GAPS];
+        let mut iov = [IoVec::default(); MAX_OBJECT_GAPS];
+        for (slot, &gap) in one.iter_mut().zip(gaps) {
+            *slot = Some(Pending { bias, gap });
+        }
+        let k = gaps.len().min(MAX_OBJECT_GAPS);
+        return startup(&mut one[..k], &mut iov[..k], page, true);
+    }
+    // SAFETY: see `Deferred`: no other hook runs now.
+    let slots = unsafe { &mut *DEFERRED.gaps.get() };
+    for (slot, &gap) in slots[n..].iter_mut().zip(gaps) {
+        *slot = Some(Pending { bias, gap });
+    }
+    DEFERRED.len.store(n + gaps.len(), Ordering::Relaxed);
+}
+
+/// Gaps of one object at most: 4 KiB of program headers hold 73 entries.
+const MAX_OBJECT_GAPS: usize = 80;
+
+/// The ranges handed to one guard call in `flush` (no allocation: the
+/// module's small heap is for one object's planning).
+struct IoBuf(core::cell::UnsafeCell<[IoVec; DEFERRED_MAX]>);
+
+// SAFETY: used by `flush` only, which glibc's loader lock serialises.
+unsafe impl Sync for IoBuf {}
+
+#[unsafe(link_section = ".data")]
+static IOBUF: IoBuf = IoBuf(core::cell::UnsafeCell::new([IoVec { base: 0, len: 0 }; DEFERRED_MAX]));
+
+/// Change every recorded gap (the end of start-up: relocated, RELRO
+/// applied, no initializer run yet, one thread).
+pub fn flush(page: usize) {
+    let n = DEFERRED.len.swap(0, Ordering::Relaxed);
+    // SAFETY: see `Deferred` and `IoBuf`: no other hook runs now.
+    let (slots, iov) = unsafe { (&mut *DEFERRED.gaps.get(), &mut *IOBUF.0.get()) };
+    startup(&mut slots[..n], &mut iov[..n], page, false);
+}
+
+/// One thread, nothing else mapping: check, grow in place, guard all in
+/// one call, then protect. `readonly`: make RELRO extensions read-only
+/// (before relocation; after it, RELRO is read-only already). `iov` is
+/// scratch as long as `pending`; slots that fail become None.
+fn startup(pending: &mut [Option<Pending>], iov: &mut [IoVec], page: usize, readonly: bool) {
+    if pending.is_empty() || refused() {
+        return;
+    }
+    let Some(maps) = maps() else { return };
+    // An object with any gap that is not glibc's is left as it is.
+    for i in 0..pending.len() {
+        let Some(p) = pending[i] else { continue };
+        if !is_glibc_gap(maps, p.bias, &p.gap) {
+            pending.iter_mut().filter(|q| q.is_some_and(|q| q.bias == p.bias)).for_each(|q| *q = None);
         }
     }
-    let ranges: alloc::vec::Vec<IoVec> = done.iter().map(|d| d.1).collect();
-    if !guard(&ranges) {
-        for (g, r) in &done {
-            if matches!(g.fix, Fix::Grow { .. }) {
-                reprotect(r.base, r.len);
-            }
+    let mut k = 0;
+    for slot in pending.iter_mut() {
+        let Some(p) = *slot else { continue };
+        let (at, len) = (p.bias + p.gap.addr as usize, p.gap.len as usize);
+        let ok = match p.gap.fix {
+            Fix::Protect { .. } => true,
+            Fix::Grow { readonly: r } => grow_in_place(at, len, page, r && readonly),
+        };
+        if ok {
+            iov[k] = IoVec { base: at, len };
+            k += 1;
+        } else {
+            *slot = None;
+        }
+    }
+    let grown = |p: &Pending| matches!(p.gap.fix, Fix::Grow { .. });
+    if !guard(&iov[..k]) {
+        for p in pending.iter().flatten().filter(|p| grown(p)) {
+            reprotect(p.bias + p.gap.addr as usize, p.gap.len as usize);
         }
         return;
     }
-    for (g, r) in &done {
-        if let Fix::Protect { prot: p } = g.fix {
+    for p in pending.iter().flatten() {
+        if let Fix::Protect { prot: bits } = p.gap.fix {
             // SAFETY: the gap is guarded: making it accessible exposes nothing.
-            let _ = unsafe { rustix::mm::mprotect(r.base as *mut c_void, r.len, prot(p)) };
+            let _ = unsafe { rustix::mm::mprotect((p.bias + p.gap.addr as usize) as *mut c_void, p.gap.len as usize, prot(bits)) };
         }
     }
 }

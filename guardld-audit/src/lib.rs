@@ -38,8 +38,9 @@ const LA_ACT_CONSISTENT: u32 = 0;
 /// no system call.
 const MIN_PAGE: u64 = 1 << 12;
 
-/// Start-up is over (the first la_activity(LA_ACT_CONSISTENT)): other
-/// threads may exist from now on.
+/// Start-up is over (the first la_activity(LA_ACT_CONSISTENT), which
+/// changes the gaps recorded until then): other threads may exist from now
+/// on.
 static STARTED: AtomicBool = AtomicBool::new(false);
 
 /// `unsigned int la_version(unsigned int version)`: use interface 1 (or
@@ -54,8 +55,10 @@ pub extern "C" fn la_version(version: u32) -> u32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn la_activity(_cookie: *mut usize, flag: u32) {
     if flag == LA_ACT_CONSISTENT {
+        if !STARTED.swap(true, Ordering::Relaxed) {
+            apply::flush(rustix::param::page_size());
+        }
         apply::close_maps();
-        STARTED.store(true, Ordering::Relaxed);
     }
 }
 
@@ -81,5 +84,9 @@ fn guard_object(map: &LinkMap, layout: Option<object::Layout>) {
     }
     let page = rustix::param::page_size() as u64;
     let Some(gaps) = gaps::gaps(&l.segments, l.relro, page) else { return };
-    apply::apply(map.l_addr, &gaps, page as usize, STARTED.load(Ordering::Relaxed));
+    if STARTED.load(Ordering::Relaxed) {
+        apply::apply(map.l_addr, &gaps, page as usize);
+    } else {
+        apply::defer(map.l_addr, &gaps, page as usize);
+    }
 }

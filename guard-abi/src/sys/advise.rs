@@ -88,14 +88,22 @@ pub unsafe fn mremap_dontunmap(addr: usize, len: usize) -> Result<usize> {
 /// # Safety
 /// As `madvise`, for every range.
 pub unsafe fn install_guards(ranges: &[IoVec], try_batch: bool) -> core::result::Result<bool, Errno> {
-    let total: usize = ranges.iter().map(|r| r.len).sum();
     if ranges.is_empty() {
         return Ok(try_batch);
     }
-    // SAFETY: forwarded from the caller.
-    if try_batch && ranges.len() > 1 && unsafe { process_madvise_self(ranges, k::MADV_GUARD_INSTALL) } == Ok(total) {
-        return Ok(true);
+    // process_madvise takes at most UIO_MAXIOV ranges per call.
+    if try_batch && ranges.len() > 1 {
+        let batched = ranges.chunks(k::UIO_MAXIOV as usize).all(|c| {
+            let total: usize = c.iter().map(|r| r.len).sum();
+            // SAFETY: forwarded from the caller.
+            (unsafe { process_madvise_self(c, k::MADV_GUARD_INSTALL) }) == Ok(total)
+        });
+        if batched {
+            return Ok(true);
+        }
     }
+    // Range by range (a range already guarded by a partial batch is
+    // guarded again: installing is idempotent).
     for r in ranges {
         // SAFETY: forwarded from the caller.
         unsafe { madvise(r.base, r.len, k::MADV_GUARD_INSTALL) }?;
