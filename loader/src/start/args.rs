@@ -21,6 +21,11 @@ Options:
   --version             show the version and exit
   --                    end of options
 
+A glibc program (it needs libc.so.6) is handed to glibc's ld.so with guardld's
+audit module (libguardld_audit.so beside guardld), which gives it guard
+padding; with --padding prot-none, without the module. A musl program is
+refused with a message.
+
 Environment: GUARDLD_PADDING=MODE, GUARDLD_DEBUG=map,libs,symbols,bindings,
 reloc,init,statistics,all, LD_LIBRARY_PATH, LD_PRELOAD.
 ";

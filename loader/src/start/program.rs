@@ -62,7 +62,7 @@ pub fn from_auxv(st: &InitialStack, padding: Padding, page_size: u64, guards: &G
     d.origin = exe_dir();
     d.label = st.execfn().map(<[u8]>::to_vec);
     // The kernel applies no RELRO; and it left the padding as holes, which
-    // guardld fills like its own mappings: map/holes.rs plans it, the
+    // guardld fills like its own mappings: guard_plan::holes plans it, the
     // executor runs the plan (a hole it cannot fill and guard stays a
     // hole). The RELRO range is the planner's for what came out: with
     // every hole filled, the plan's own (widened over a filled extension,
