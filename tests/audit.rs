@@ -318,3 +318,18 @@ fn mlockall_keeps_prot_none() {
     assert_same(&plain, &o, |s| s.to_string());
     o.assert_stdout("mlock foreign=0 readable_padding=0 guarded=0 padding=45\n");
 }
+
+/// `guardld --list PROG` on a glibc program lists what glibc's ld.so
+/// --list lists (addresses aside: each run places objects anew).
+#[test]
+fn list_of_a_glibc_program_is_glibcs() {
+    let p = prog().to_str().unwrap();
+    let strip = |s: &str| s.lines().map(|l| l.split(" (0x").next().unwrap_or(l).to_string()).collect::<Vec<_>>().join("\n");
+    let mut c = Command::new(GLIBC_LD);
+    c.arg("--list").arg(p);
+    let glibc = run(&mut c);
+    glibc.assert_code(0);
+    let o = run_guardld(false, &["--list"], &[p], &[]);
+    assert_same(&glibc, &o, strip);
+    assert!(o.stdout_str().contains("/libaudit10.so (0x"), "{}", o.describe());
+}
