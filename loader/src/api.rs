@@ -4,6 +4,7 @@
 //! and runs object code (initializers, finalizers, callbacks, IFUNC
 //! resolvers) after the linker lock is released.
 //! C declarations: include/guardld.h; Rust binding: the guardld-api crate.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): The exported C entry points (dl*, guardld_*, _r_debug): thin wrappers that convert C arguments and call `runtime`.
 
 use crate::debugger::RDebug;
 use crate::runtime::{self, SymScope, SymValue};

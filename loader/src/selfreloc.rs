@@ -6,6 +6,7 @@
 //! wrapping integer arithmetic (an overflow check would call the panic
 //! machinery through unrelocated pointers) and has no bounds-checked
 //! indexing. A state that cannot happen in a correctly linked guardld traps.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): Relocating guardld itself before anything may be assumed.
 
 use crate::arch::{own_base, own_dynamic, raw_load, raw_store};
 

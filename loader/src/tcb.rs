@@ -9,6 +9,7 @@
 //! The TCB's head follows the x86_64 ABI and glibc where programs that
 //! don't link libc may look (the self pointer at %fs:0, the stack canary at
 //! %fs:0x28); the rest is guardld's.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): The thread control block and TLS area memory.
 
 use crate::sys::lock::SpinLock;
 use crate::tls::{Layout, Module, TlsError};

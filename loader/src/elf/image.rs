@@ -5,6 +5,7 @@
 //! (relocations, DT_DEBUG) are checked the same way against the writable
 //! segments: this is the one module that turns an object's addresses into
 //! memory accesses.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): Bounded views of mapped objects: the only reads and writes of their memory.
 
 use super::pod::{self, Pod};
 use alloc::vec::Vec;

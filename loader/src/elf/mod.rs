@@ -3,10 +3,8 @@
 pub mod dynamic;
 pub mod header;
 /// Bounded views of mapped objects: the only reads and writes of their memory.
-#[allow(unsafe_code)]
 pub mod image;
 pub mod note;
 /// The only casts from bytes to structs.
-#[allow(unsafe_code)]
 pub mod pod;
 pub mod symbols;

@@ -1,6 +1,7 @@
 //! ELF64 structures and the only code that reinterprets bytes as them.
 //! Everything else reads through `read`/`slice`, which check bounds and
 //! alignment and return None instead of trusting the file.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): The only casts from bytes to structs.
 
 /// Plain old data: any bit pattern is a valid value.
 ///

@@ -10,7 +10,6 @@ pub mod deps;
 pub mod dso;
 pub mod index;
 /// Every call into an object's code (initializers, finalizers, IFUNC resolvers).
-#[allow(unsafe_code)]
 pub mod init;
 pub mod lookup;
 pub mod reloc;

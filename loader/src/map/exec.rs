@@ -17,6 +17,7 @@
 //! The page size is the plan's. What guard support is known is not read
 //! from global state: the caller says whether to try the batched install,
 //! and each run reports what the kernel said (`GuardReport`).
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): The executor: plan operations become mmap/mremap/madvise/mprotect.
 
 use super::{GuardReport, Op, Plan};
 use guard_abi::sys::IoVec;

@@ -8,7 +8,6 @@
 use core::cell::Cell;
 
 /// The executor: plan operations become mmap/mremap/madvise/mprotect.
-#[allow(unsafe_code)]
 pub mod exec;
 pub mod load;
 pub mod probe;

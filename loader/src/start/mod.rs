@@ -11,7 +11,6 @@ pub mod handover;
 pub mod list;
 pub mod program;
 /// The kernel's initial stack and the pointers in it.
-#[allow(unsafe_code)]
 pub mod stack;
 
 use crate::error::{Bytes, fatal};

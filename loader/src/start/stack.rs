@@ -3,6 +3,7 @@
 //! sees its own argv and auxv (as glibc's ld.so does). The kernel's
 //! pointers in it (strings, AT_RANDOM, AT_PHDR) are trusted here, and only
 //! here: everything else gets slices.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): The kernel's initial stack and the pointers in it.
 
 use crate::elf::pod::{self, Phdr};
 use alloc::vec::Vec;

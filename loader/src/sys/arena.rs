@@ -2,6 +2,7 @@
 //! hundred small records per object and frees almost nothing, so freeing is
 //! only honoured for the most recent allocation. A spin lock keeps it sound
 //! if a program calls into guardld's runtime API from several threads.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): The global allocator (mmap'd chunks).
 
 use core::alloc::{GlobalAlloc, Layout};
 use super::lock::SpinLock;

@@ -1,5 +1,6 @@
 //! A spin lock: guardld's shared state is touched at start-up (one thread)
 //! and by the runtime API (rarely contended), so no futex is needed.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): The spin lock's interior mutability.
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};

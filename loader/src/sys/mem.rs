@@ -2,6 +2,7 @@
 //! and there is no libc. `rep movsb`/`rep stosb` are fast on current x86_64
 //! (ERMSB) and cannot be turned back into calls to themselves by the
 //! optimizer, as a plain Rust loop could.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): memcpy and friends, which the compiler calls (no libc).
 
 use core::arch::asm;
 

@@ -3,6 +3,7 @@
 //! calls whose safety is local (diagnostic writes, a mapping kept forever).
 //! The instructions themselves are `arch`'s; no other module names a
 //! syscall number.
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): Numbered syscalls and the few mappings guardld keeps or scratches.
 
 use linux_raw_sys::general as k;
 use rustix::io::Errno;
