@@ -333,3 +333,24 @@ fn list_of_a_glibc_program_is_glibcs() {
     assert_same(&glibc, &o, strip);
     assert!(o.stdout_str().contains("/libaudit10.so (0x"), "{}", o.describe());
 }
+
+/// Two libraries linked at the same nonzero base: glibc relocates the
+/// second, whose `l_addr` then lies below anything of its own. The module
+/// must not read there (it did, and the program died of SIGSEGV): same
+/// output as plain glibc.
+#[test]
+fn libraries_linked_at_a_nonzero_base() {
+    let d = { prog(); dir_path() };
+    let lib = |out: &str, name: &str| {
+        common::audit::glibc_lld64("audit", out).source("audit/based.c").shared().arg(format!("-DNAME={name}")).arg("-Wl,--image-base=0x40000000").build()
+    };
+    let a = lib("libbasedA.so", "based_a");
+    let b = lib("libbasedB.so", "based_b");
+    assert!(readelf(&["-lW"], &a).contains("0x0000000040000000"), "not linked at the base");
+    let p = common::audit::glibc_lld64("audit", "based_main").source("audit/based_main.c").arg(&a).arg(&b).arg(format!("-Wl,-rpath,{}", d.display())).build();
+    let p = p.to_str().unwrap();
+    let plain = run_prog(&[p], false);
+    plain.assert_code(0).assert_stdout("based_a 1\nbased_b 2\nsum=5\n");
+    let audited = run_prog(&[p], true);
+    assert_same(&plain, &audited, |s| s.to_string());
+}

@@ -1,10 +1,15 @@
 //! An object as la_objopen sees it: glibc's public `struct link_map` head,
 //! and the object's program headers read from its own first page.
 //!
-//! The ELF header of a shared object is mapped at `l_addr` (its first
-//! PT_LOAD has p_vaddr 0 and p_offset 0 in every linker's output), and its
-//! program headers follow it in the same page. Nothing else of glibc's
-//! private link_map is read: the module works with any glibc.
+//! The ELF header of a shared object is mapped at `l_addr` when its first
+//! PT_LOAD has p_vaddr 0 and p_offset 0 (every linker's default), and its
+//! program headers follow it in the same page. A library linked at another
+//! base (`--image-base`, `-Ttext-segment`) and loaded elsewhere has nothing
+//! of its own at `l_addr`: before reading there, the dynamic section
+//! (which glibc has just read, at `l_ld`) must name a symbol or string
+//! table in that first page, proving it mapped; no system call is needed.
+//! Nothing else of glibc's private link_map is read: the module works with
+//! any glibc.
 
 use alloc::vec::Vec;
 use guard_plan::Segment;
@@ -27,6 +32,29 @@ const PHDR_SIZE: usize = 56;
 /// The smallest page x86_64 has: the ELF header's page is mapped at least
 /// this far, so headers inside it can be read.
 const MIN_PAGE: usize = 1 << 12;
+
+const DT_NULL: i64 = 0;
+const DT_HASH: i64 = 4;
+const DT_STRTAB: i64 = 5;
+const DT_SYMTAB: i64 = 6;
+const DT_GNU_HASH: i64 = 0x6fff_fef5;
+/// Dynamic entries read at most (glibc's tables have a few dozen).
+const MAX_DYN: usize = 1024;
+
+/// Whether one of the tables the dynamic entries (tag, value) name lies in
+/// the object's first page `[l_addr, l_addr + MIN_PAGE)`. glibc stores
+/// their addresses relocated (absolute) in place, or leaves them relative
+/// when the dynamic section is read-only: both are accepted.
+pub fn table_in_first_page(dyns: impl Iterator<Item = (i64, u64)>, l_addr: usize) -> bool {
+    let l_addr = l_addr as u64;
+    dyns.take(MAX_DYN)
+        .take_while(|&(tag, _)| tag != DT_NULL)
+        .filter(|&(tag, _)| matches!(tag, DT_HASH | DT_STRTAB | DT_SYMTAB | DT_GNU_HASH))
+        .any(|(_, v)| {
+            let vaddr = if v >= l_addr { v - l_addr } else { v };
+            vaddr < MIN_PAGE as u64
+        })
+}
 
 /// What the module needs of an object.
 #[derive(Debug, PartialEq, Eq)]
@@ -89,13 +117,17 @@ pub fn parse(page: &[u8], dynamic_vaddr: u64) -> Option<Layout> {
 /// # Safety
 /// `map` is a link_map glibc passed to la_objopen: the object is mapped.
 pub unsafe fn layout(map: &LinkMap) -> Option<Layout> {
-    if map.l_addr == 0 || !map.l_addr.is_multiple_of(MIN_PAGE) || map.l_ld <= map.l_addr {
+    if map.l_addr == 0 || !map.l_addr.is_multiple_of(MIN_PAGE) || map.l_ld <= map.l_addr || !map.l_ld.is_multiple_of(8) {
         return None;
     }
-    // SAFETY: a shared object's first PT_LOAD maps file offset 0 at l_addr
-    // (p_vaddr 0): its first page, which holds the ELF and program headers,
-    // is mapped and readable (glibc read the headers from the file, mapped
-    // that segment readable, and is about to relocate through l_ld).
+    // SAFETY: l_ld is the object's dynamic section in its mapped segment;
+    // glibc has just read it entry by entry up to DT_NULL, as this does.
+    let dyns = (0..).map(|i| unsafe { ((map.l_ld as *const i64).add(2 * i).read(), (map.l_ld as *const u64).add(2 * i + 1).read()) });
+    if !table_in_first_page(dyns, map.l_addr) {
+        return None;
+    }
+    // SAFETY: a table glibc reads lies in [l_addr, l_addr + MIN_PAGE)
+    // (checked above): that page is mapped and readable.
     let page = unsafe { core::slice::from_raw_parts(map.l_addr as *const u8, MIN_PAGE) };
     parse(page, (map.l_ld - map.l_addr) as u64)
 }
@@ -131,6 +163,20 @@ mod tests {
         assert_eq!(l.relro, Some((0x10100, 0x20)));
         // The dynamic section elsewhere: not this object's headers.
         assert_eq!(parse(&b, 0x20000), None);
+    }
+
+    #[test]
+    fn first_page_must_hold_a_table() {
+        let base = 0x7f00_0000_0000usize;
+        // Absolute (relocated by glibc) and relative values in page 0.
+        assert!(table_in_first_page([(DT_GNU_HASH, base as u64 + 0x2a8), (DT_NULL, 0)].into_iter(), base));
+        assert!(table_in_first_page([(DT_STRTAB, 0x400), (DT_NULL, 0)].into_iter(), base));
+        // Linked at 0x40000000 and loaded elsewhere: nothing of it at l_addr.
+        assert!(!table_in_first_page([(DT_SYMTAB, base as u64 + 0x4000_0200), (DT_STRTAB, base as u64 + 0x4000_0300), (DT_NULL, 0)].into_iter(), base));
+        // Only before DT_NULL, and only the four table tags.
+        assert!(!table_in_first_page([(DT_NULL, 0), (DT_SYMTAB, 0x200)].into_iter(), base));
+        assert!(!table_in_first_page([(1, 0x10), (DT_NULL, 0)].into_iter(), base));
+        assert!(!table_in_first_page(core::iter::repeat((1, 0)), base));
     }
 
     #[test]
