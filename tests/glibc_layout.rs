@@ -100,16 +100,25 @@ fn table_agrees_with_the_guide() {
 }
 
 /// GUARDLD_DEBUG=libs on a glibc program says whether guardld knows the
-/// machine's glibc build (by its ld.so's build ID).
+/// machine's glibc build (by the build IDs of its ld.so and libc.so.6).
 #[test]
 fn handover_names_the_glibc_build() {
     let Some(here) = build_id(Path::new(LD_SO)) else {
         println!("skipped: no build ID in {LD_SO}");
         return;
     };
+    // The libc.so.6 that ld.so.cache names (where glibc's libc lives).
+    let libc_path = Path::new("/lib/x86_64-linux-gnu/libc.so.6");
+    let Some(libc) = build_id(libc_path) else {
+        println!("skipped: no build ID in {}", libc_path.display());
+        return;
+    };
     let o = run(command(guardld(), &[("GUARDLD_DEBUG", "libs")]).arg("/bin/true"));
     o.assert_code(0);
-    let known = here == build_value(&table(), "ld_so_build_id");
-    let want = if known { format!("(ld.so build ID {here}): layouts known") } else { format!("glibc build unknown (ld.so build ID {here})") };
+    let t = table();
+    // Known only as the exact pair the table was generated from.
+    let known = here == build_value(&t, "ld_so_build_id") && libc == build_value(&t, "libc_build_id");
+    let ids = format!("(ld.so build ID {here}, libc {libc})");
+    let want = if known { format!("{ids}: layouts known") } else { format!("glibc build unknown {ids}") };
     o.assert_stderr_contains(&want);
 }

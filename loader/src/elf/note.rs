@@ -2,6 +2,8 @@
 //! exactly (glibc builds are recognised by it: `crate::glibc`).
 
 const NT_GNU_BUILD_ID: u32 = 3;
+/// A note segment larger than this is not read (build IDs sit in small ones).
+const MAX_NOTES: u64 = 1 << 12;
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
@@ -27,15 +29,12 @@ pub fn gnu_build_id(notes: &[u8]) -> Option<&[u8]> {
 pub fn file_build_id(path: &core::ffi::CStr) -> Option<alloc::vec::Vec<u8>> {
     let f = crate::sys::file::open(path).ok()?;
     let (_, phdrs) = crate::map::load::read_headers(&f).ok()?;
-    let p = phdrs.iter().find(|p| p.p_type == super::header::PT_NOTE)?;
-    if p.p_filesz > 4096 {
-        return None;
-    }
-    let mut buf = alloc::vec![0u8; p.p_filesz as usize];
-    if !f.read_exact_at(&mut buf, p.p_offset) {
-        return None;
-    }
-    gnu_build_id(&buf).map(<[u8]>::to_vec)
+    // Every PT_NOTE (glibc's libc has one for .note.gnu.property first).
+    phdrs.iter().filter(|p| p.p_type == super::header::PT_NOTE && p.p_filesz <= MAX_NOTES).find_map(|p| {
+        let mut buf = alloc::vec![0u8; p.p_filesz as usize];
+        f.read_exact_at(&mut buf, p.p_offset).then_some(())?;
+        gnu_build_id(&buf).map(<[u8]>::to_vec)
+    })
 }
 
 #[cfg(test)]

@@ -55,6 +55,12 @@ pub fn by_ld_so(build_id: &[u8]) -> Option<&'static Build> {
     KNOWN.iter().find(|b| hex_eq(b.ld_so_build_id, build_id))
 }
 
+/// The known build whose ld.so and libc.so.6 both have these build IDs:
+/// a layout is used only for exactly the pair it was generated from.
+pub fn by_pair(ld_so: &[u8], libc: &[u8]) -> Option<&'static Build> {
+    KNOWN.iter().find(|b| hex_eq(b.ld_so_build_id, ld_so) && hex_eq(b.libc_build_id, libc))
+}
+
 fn hex_eq(hex: &str, bytes: &[u8]) -> bool {
     let h = hex.as_bytes();
     h.len() == bytes.len() * 2
@@ -78,6 +84,10 @@ mod tests {
         assert!(by_ld_so(&other).is_none());
         assert!(by_ld_so(&id[..id.len() - 1]).is_none());
         assert!(by_ld_so(&[]).is_none());
+        let libc: Vec<u8> = (0..b.libc_build_id.len() / 2).map(|i| u8::from_str_radix(&b.libc_build_id[2 * i..2 * i + 2], 16).unwrap()).collect();
+        assert_eq!(by_pair(&id, &libc).map(|k| k.package), Some(b.package));
+        assert!(by_pair(&id, &other).is_none(), "an ld.so ID is not a libc ID");
+        assert!(by_pair(&other, &libc).is_none());
     }
 
     #[test]

@@ -90,14 +90,17 @@ fn to_glibc(st: &InitialStack, because: &[u8], h: &Handover<'_>) -> ! {
     args.extend([c(b"--argv0"), argv0, c(h.program)]);
     args.extend((1..st.argc()).filter_map(|i| st.arg(i)).map(CString::from));
     if crate::log::enabled(crate::log::Cat::Libs) {
-        // Whether guardld has this build's layouts (crate::glibc): read
-        // only for the message, until the glibc personality uses them.
-        match crate::elf::note::file_build_id(ld.as_c_str()) {
-            Some(id) => match crate::glibc::by_ld_so(&id) {
-                Some(b) => crate::eprint!("guardld: glibc build {} (ld.so build ID {}): layouts known\n", b.package, Hex(&id)),
-                None => crate::eprint!("guardld: glibc build unknown (ld.so build ID {})\n", Hex(&id)),
+        // Whether guardld has this build's layouts (crate::glibc), by the
+        // build IDs of the ld.so and of the libc.so.6 ld.so.cache names:
+        // read only for the message, until the glibc personality uses them.
+        let libc = crate::link::search::ld_so_cache().and_then(|c| c.lookup(b"libc.so.6").map(<[u8]>::to_vec));
+        let libc_id = libc.and_then(|p| crate::elf::note::file_build_id(&c(&p)));
+        match (crate::elf::note::file_build_id(ld.as_c_str()), libc_id) {
+            (Some(ld_id), Some(libc_id)) => match crate::glibc::by_pair(&ld_id, &libc_id) {
+                Some(b) => crate::eprint!("guardld: glibc build {} (ld.so build ID {}, libc {}): layouts known\n", b.package, Hex(&ld_id), Hex(&libc_id)),
+                None => crate::eprint!("guardld: glibc build unknown (ld.so build ID {}, libc {})\n", Hex(&ld_id), Hex(&libc_id)),
             },
-            None => crate::eprint!("guardld: {}: no build ID\n", Bytes(ld.as_bytes())),
+            _ => crate::eprint!("guardld: glibc build unknown (no build ID for {} or libc.so.6)\n", Bytes(ld.as_bytes())),
         }
         let mut line = Vec::new();
         for a in &args {
