@@ -2,7 +2,8 @@
 //! libc reads from its ld.so (`_rtld_global`, `_rtld_global_ro`, `struct
 //! link_map`, `struct pthread`, the TCB, `struct cpu_features`), generated
 //! from each build's debug information by glibc/gen-layout.py, never typed
-//! by hand. A build is known by the GNU build IDs of its ld.so and libc.so.6;
+//! by hand. A build is known by the GNU build IDs of its ld.so and libc.so.6
+//! (both: `by_pair`);
 //! any other build is unknown, and its programs go to glibc's own ld.so
 //! with the audit module (start/handover.rs), never to a guessed layout.
 //!
