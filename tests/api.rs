@@ -984,4 +984,15 @@ fn zygote_children_inherit_guards() {
     assert_eq!((n(&gl, "ranges_prot_none"), n(&gl, "inherited"), n(&gl, "guarded_pages")), (30, 0, 0), "{}", o.describe());
     assert_eq!((n(&ga, "ranges_guard"), n(&ga, "inherited"), n(&ga, "guarded_pages")), (30, 5, 450), "{}", o.describe());
     assert!(n(&ga, "vmas_per_child") + 20 < n(&gl, "vmas_per_child"), "{}", o.describe());
+
+    // --json: the same record as one JSON document, with every child's
+    // fork() time (a small run: 3 libraries, 2 children).
+    let mut c = command(&bench, &[("PATH", &path)]);
+    c.arg("--sysroot").arg(rust_sysroot()).arg("--guardld").arg(guardld()).args(["-n", "3", "-m", "2", "--rounds", "1", "--modes", "guard", "--json", "--work-dir"]).arg(work.join("json"));
+    let o = run_with_timeout(&mut c, Duration::from_secs(300));
+    o.assert_code(0);
+    let j: serde_json::Value = serde_json::from_str(&o.stdout_str()).unwrap_or_else(|e| panic!("{e}\n{}", o.describe()));
+    let m = &j["modes"][0];
+    assert_eq!((m["mode"].as_str(), m["ok"].as_bool(), m["ranges_guard"].as_u64(), m["segv"].as_u64()), (Some("guard"), Some(true), Some(9), Some(2)), "{j}");
+    assert_eq!(m["fork_call_ns_each"].as_array().map(Vec::len), Some(2), "{j}");
 }

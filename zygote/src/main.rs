@@ -467,60 +467,62 @@ fn table(o: &Opts, runs: &[Run], st: &[Stats], objsize: Option<u64>) -> String {
 }
 
 /// A JSON string literal's contents.
-fn esc(v: &str) -> String {
-    v.chars().flat_map(|c| if c == '"' || c == '\\' || c.is_control() { format!("\\u{:04x}", c as u32).chars().collect::<Vec<_>>() } else { vec![c] }).collect()
+/// One mode's results: the record behind both `--json` and the
+/// `summary` lines (one list of fields, kept once).
+fn record(o: &Opts, r: &Run, s: &Stats, objsize: Option<u64>) -> serde_json::Map<String, serde_json::Value> {
+    let total = o.m * o.rounds;
+    let vsize = objsize.unwrap_or(ESTIMATED_VMA_SIZE);
+    let v = serde_json::json!({
+        "mode": r.mode,
+        "libs": o.n,
+        "children": o.m,
+        "rounds": o.rounds,
+        "linker": if o.bfd { "bfd" } else { "lld" },
+        "ranges": s.ranges,
+        "ranges_guard": s.ranges_guard,
+        "ranges_prot_none": s.ranges_prot_none,
+        "guarded_pages": s.guarded_pages,
+        "parent_vmas": s.parent_vmas,
+        "vmas_per_child": s.vmas_child,
+        "fleet_vmas": s.fleet_vmas,
+        "vma_objsize": vsize,
+        "vma_size_source": if objsize.is_some() { "slabinfo" } else { "estimate" },
+        "fleet_vma_bytes": s.fleet_vmas * vsize,
+        "parent_pte_kb": s.parent_pte_kb,
+        "fleet_pte_kb": s.fleet_pte_kb,
+        "slab_delta": s.slab_delta,
+        "avc_delta": s.avc_delta,
+        "fork_call_ns": s.fork_call,
+        "start_ns": s.start,
+        "report_ns": s.report,
+        "segv": s.segv,
+        "inherited": s.inherited,
+        "calls_ok": s.calls_ok,
+        "total": total,
+        "ok": mode_ok(r, s, total),
+        "fork_call_ns_each": r.children.iter().map(|c| c.fork_call_ns).collect::<Vec<_>>(),
+    });
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!("json! of an object literal"),
+    }
 }
 
-/// The run as one JSON document (no dependencies: every value is a number,
-/// a boolean, null or a string).
-fn json(o: &Opts, runs: &[Run], st: &[Stats], objsize: Option<u64>) -> String {
-    let total = o.m * o.rounds;
-    let opt = |v: Option<i64>| v.map_or("null".to_string(), |d| d.to_string());
-    let mut j = String::new();
-    let _ = write!(
-        j,
-        "{{\"libs\":{},\"children\":{},\"rounds\":{},\"linker\":\"{}\",\"vma_objsize\":{},\"vma_size_source\":\"{}\",\"modes\":[",
-        o.n,
-        o.m,
-        o.rounds,
-        if o.bfd { "bfd" } else { "lld" },
-        objsize.unwrap_or(ESTIMATED_VMA_SIZE),
-        if objsize.is_some() { "slabinfo" } else { "estimate" }
-    );
-    for (i, (r, s)) in runs.iter().zip(st).enumerate() {
-        if i > 0 {
-            j.push(',');
-        }
-        let forks: Vec<String> = r.children.iter().map(|c| c.fork_call_ns.to_string()).collect();
-        let _ = write!(
-            j,
-            "{{\"mode\":\"{}\",\"ranges\":{},\"ranges_guard\":{},\"ranges_prot_none\":{},\"guarded_pages\":{},\"parent_vmas\":{},\"vmas_per_child\":{},\"fleet_vmas\":{},\"fleet_vma_bytes\":{},\"parent_pte_kb\":{},\"fleet_pte_kb\":{},\"slab_delta\":{},\"avc_delta\":{},\"fork_call_ns\":{},\"start_ns\":{},\"report_ns\":{},\"segv\":{},\"inherited\":{},\"calls_ok\":{},\"total\":{},\"ok\":{},\"fork_call_ns_each\":[{}]}}",
-            esc(&r.mode),
-            s.ranges,
-            s.ranges_guard,
-            s.ranges_prot_none,
-            s.guarded_pages,
-            s.parent_vmas,
-            s.vmas_child,
-            s.fleet_vmas,
-            s.fleet_vmas * objsize.unwrap_or(ESTIMATED_VMA_SIZE),
-            s.parent_pte_kb,
-            s.fleet_pte_kb,
-            opt(s.slab_delta),
-            opt(s.avc_delta),
-            s.fork_call,
-            s.start,
-            s.report,
-            s.segv,
-            s.inherited,
-            s.calls_ok,
-            total,
-            mode_ok(r, s, total),
-            forks.join(",")
-        );
+/// A record as one `summary mode=M key=value ...` line: booleans as 1/0,
+/// null as `-`, lists left out.
+fn summary_line(rec: &serde_json::Map<String, serde_json::Value>) -> String {
+    use serde_json::Value;
+    let text = |v: &Value| match v {
+        Value::Null => "-".to_string(),
+        Value::Bool(b) => u8::from(*b).to_string(),
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    };
+    let mut line = format!("summary mode={}", rec.get("mode").map_or_else(String::new, text));
+    for (k, v) in rec.iter().filter(|(k, v)| *k != "mode" && !v.is_array()) {
+        let _ = write!(line, " {k}={}", text(v));
     }
-    j.push_str("]}");
-    j
+    line
 }
 
 fn main() -> ExitCode {
@@ -567,42 +569,14 @@ fn main() -> ExitCode {
     let ok = runs.iter().zip(&st).all(|(r, s)| mode_ok(r, s, total) && r.kv.get("children_exit_ok").map(String::as_str) == Some("1"));
 
     let objsize = st.iter().find_map(|s| s.objsize);
-    let vsize = objsize.unwrap_or(ESTIMATED_VMA_SIZE);
+    let records: Vec<_> = runs.iter().zip(&st).map(|(r, s)| record(&o, r, s, objsize)).collect();
     if o.json {
-        println!("{}", json(&o, &runs, &st, objsize));
+        println!("{}", serde_json::json!({ "modes": records }));
     } else {
         print!("{}", table(&o, &runs, &st, objsize));
         println!();
-        for (r, s) in runs.iter().zip(&st) {
-            println!(
-                "summary mode={} libs={} children={} rounds={} linker={} ranges={} ranges_guard={} ranges_prot_none={} guarded_pages={} parent_vmas={} vmas_per_child={} fleet_vmas={} vma_objsize={} vma_size_source={} fleet_vma_bytes={} parent_pte_kb={} fleet_pte_kb={} slab_delta={} avc_delta={} fork_call_ns={} start_ns={} report_ns={} segv={} inherited={} calls_ok={} ok={}",
-                r.mode,
-                o.n,
-                o.m,
-                o.rounds,
-                if o.bfd { "bfd" } else { "lld" },
-                s.ranges,
-                s.ranges_guard,
-                s.ranges_prot_none,
-                s.guarded_pages,
-                s.parent_vmas,
-                s.vmas_child,
-                s.fleet_vmas,
-                vsize,
-                if objsize.is_some() { "slabinfo" } else { "estimate" },
-                s.fleet_vmas * vsize,
-                s.parent_pte_kb,
-                s.fleet_pte_kb,
-                s.slab_delta.map_or("-".into(), |d| d.to_string()),
-                s.avc_delta.map_or("-".into(), |d| d.to_string()),
-                s.fork_call,
-                s.start,
-                s.report,
-                s.segv,
-                s.inherited,
-                s.calls_ok,
-                u8::from(mode_ok(r, s, total))
-            );
+        for rec in &records {
+            println!("{}", summary_line(rec));
         }
     }
     if o.raw {
