@@ -22,7 +22,40 @@ STRUCTS = [
     ("struct cpu_features", "ld", "CPU_FEATURES"),
     ("struct pthread", "libc", "PTHREAD"),
     ("tcbhead_t", "libc", "TCBHEAD"),
+    ("struct libname_list", "ld", "LIBNAME_LIST"),
+    ("struct r_scope_elem", "ld", "R_SCOPE_ELEM"),
+    ("struct r_debug_extended", "ld", "R_DEBUG_EXTENDED"),
+    ("struct dl_find_object", "ld", "DL_FIND_OBJECT"),
+    ("struct dtv_slotinfo_list", "ld", "DTV_SLOTINFO_LIST"),
+    ("struct dtv_slotinfo", "ld", "DTV_SLOTINFO"),
+    ("dtv_t", "ld", "DTV"),
+    ("struct list_head", "ld", "LIST_HEAD"),
+    ("pthread_mutex_t", "ld", "PTHREAD_MUTEX"),
 ]
+
+# Enumerators and expressions evaluated by gdb in the build's debug
+# information: (expression, object, Rust name).
+CONSTS = [
+    ("(int)PTHREAD_MUTEX_RECURSIVE_NP", "ld", "PTHREAD_MUTEX_RECURSIVE_NP"),
+    ("(int)lt_executable", "ld", "LT_EXECUTABLE"),
+    ("(int)lt_library", "ld", "LT_LIBRARY"),
+    ("(int)lt_loaded", "ld", "LT_LOADED"),
+    ("(int)RT_CONSISTENT", "ld", "RT_CONSISTENT"),
+    ("(int)RT_ADD", "ld", "RT_ADD"),
+    ("(int)RT_DELETE", "ld", "RT_DELETE"),
+    ("sizeof(((struct link_map *)0)->l_info) / sizeof(((struct link_map *)0)->l_info[0])", "ld", "L_INFO_LEN"),
+]
+
+# Dynamic tags whose l_info index glibc's elf_get_dynamic_info uses, by
+# <elf.h>'s numbering and glibc's index rule (ldsodefs.h: tags below DT_NUM
+# index themselves; version, extra, value and address tags follow).
+L_INFO_TAGS = ["DT_PLTRELSZ", "DT_PLTGOT", "DT_HASH", "DT_STRTAB", "DT_SYMTAB", "DT_RELA", "DT_RELASZ",
+               "DT_RELAENT", "DT_STRSZ", "DT_SYMENT", "DT_INIT", "DT_FINI", "DT_SONAME", "DT_RPATH",
+               "DT_SYMBOLIC", "DT_DEBUG", "DT_JMPREL", "DT_BIND_NOW", "DT_INIT_ARRAY", "DT_FINI_ARRAY",
+               "DT_INIT_ARRAYSZ", "DT_FINI_ARRAYSZ", "DT_RUNPATH", "DT_FLAGS", "DT_PREINIT_ARRAY",
+               "DT_PREINIT_ARRAYSZ", "DT_RELRSZ", "DT_RELR", "DT_RELRENT", "DT_NEEDED", "DT_PLTREL", "DT_TEXTREL",
+               "DT_VERSYM", "DT_VERDEF", "DT_VERDEFNUM", "DT_VERNEED", "DT_VERNEEDNUM", "DT_RELACOUNT",
+               "DT_FLAGS_1", "DT_GNU_HASH"]
 
 LINE = re.compile(r"^/\*\s+(\d+)(?::\s*(\d+))?\s+\|\s+(\d+)\s+\*/\s+(.*)$")
 # A union member: gdb prints its size only (its offset is the union's).
@@ -66,7 +99,7 @@ def field_name(decl):
 
 
 def layout(expr, obj):
-    """[(dotted name, byte offset, bit offset or None, size)] and the total."""
+    """[(dotted name, byte offset, (bit offset, width) or None, size)] and the total."""
     out = subprocess.run(["gdb", "-nx", "-batch", "-ex", f"ptype /o {expr}", obj],
                          capture_output=True, text=True, check=True).stdout
     lines = out.splitlines()
@@ -87,7 +120,9 @@ def layout(expr, obj):
             name = field_name(decl)
             if name:
                 prefix = ".".join(n for (_, _, n) in stack if n)
-                fields.append((f"{prefix}.{name}" if prefix else name, off, int(bit) if bit else None, size))
+                width = re.search(r":\s*(\d+);?$", decl)
+                bits = (int(bit), int(width.group(1))) if bit is not None and width else None
+                fields.append((f"{prefix}.{name}" if prefix else name, off, bits, size))
             continue
         t = TOTAL.search(s)
         if t and not stack:
@@ -111,6 +146,48 @@ def layout(expr, obj):
     if total is None:
         sys.exit(f"{expr}: no total size in gdb's output")
     return [f for f in fields if f and f[0] and not f[0].endswith(".")], total
+
+
+def gdb_value(expr, obj):
+    out = subprocess.run(["gdb", "-nx", "-batch", "-ex", f"p/d {expr}", obj],
+                         capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    m = re.match(r"^\$\d+ = (-?\d+)$", out[-1] if out else "")
+    if not m:
+        sys.exit(f"{expr}: gdb printed {out!r}")
+    return int(m.group(1))
+
+
+def elf_h_tags(path="/usr/include/elf.h"):
+    """DT_* numbers of the build's <elf.h>."""
+    tags = {}
+    for line in open(path):
+        m = re.match(r"#define\s+(DT_\w+)\s+(0x[0-9a-fA-F]+|\d+)\b", line)
+        if m:
+            tags[m.group(1)] = int(m.group(2), 0)
+    return tags
+
+
+def l_info_index(t, tag):
+    """glibc's l_info slot of a dynamic tag (DT_THISPROCNUM is 0 on x86_64)."""
+    procnum = 0
+    if tag < t["DT_NUM"]:
+        return tag
+    base = t["DT_NUM"] + procnum
+    if t["DT_VERSYM"] <= tag <= t["DT_VERNEEDNUM"]:
+        return base + (t["DT_VERNEEDNUM"] - tag)
+    base += t["DT_VERSIONTAGNUM"]
+    if tag in (t["DT_FLAGS_1"], t["DT_AUXILIARY"], t["DT_FILTER"]):
+        shifted = (tag << 1) & 0xffffffff  # DT_EXTRATAGIDX: a signed 32-bit shift pair
+        if shifted >= 1 << 31:
+            shifted -= 1 << 32
+        return base + (-(shifted >> 1)) - 1
+    base += t["DT_EXTRANUM"]
+    if t["DT_VALRNGLO"] <= tag <= t["DT_VALRNGHI"]:
+        return base + (t["DT_VALRNGHI"] - tag)
+    base += t["DT_VALNUM"]
+    if t["DT_ADDRRNGLO"] <= tag <= t["DT_ADDRRNGHI"]:
+        return base + (t["DT_ADDRRNGHI"] - tag)
+    sys.exit(f"tag {tag:#x} has no l_info slot")
 
 
 def package_version():
@@ -144,17 +221,38 @@ def main():
         w(f"    size: {total},")
         w("    fields: &[")
         for name, off, bit, size in fields:
-            b = "None" if bit is None else f"Some({bit})"
-            w(f'        Field {{ name: "{name}", offset: {off}, bit: {b}, size: {size} }},')
+            b = "None" if bit is None else f"Some(({bit[0]}, {bit[1]}))"
+            w(f'        Field {{ name: "{name}", offset: {off}, bits: {b}, size: {size} }},')
         w("    ],")
         w("};")
         w("")
+    w("/// Enumerators and sizes, evaluated by gdb in the debug information.")
+    w("pub const CONSTS: &[(&str, i64)] = &[")
+    consts = {}
+    for expr, obj, rust in CONSTS:
+        consts[rust] = gdb_value(expr, objs[obj])
+        w(f'    ("{rust}", {consts[rust]}),')
+    w("];")
+    w("")
+    t = elf_h_tags()
+    total = t["DT_NUM"] + t["DT_VERSIONTAGNUM"] + t["DT_EXTRANUM"] + t["DT_VALNUM"] + t["DT_ADDRNUM"]
+    if total != consts["L_INFO_LEN"]:
+        sys.exit(f"<elf.h> gives {total} l_info slots, the debug information {consts['L_INFO_LEN']}")
+    w("/// (dynamic tag, its index in `link_map.l_info`), by <elf.h> and glibc's")
+    w("/// index rule; the slot count agrees with the debug information.")
+    w("pub const L_INFO: &[(u64, usize)] = &[")
+    for name in L_INFO_TAGS:
+        w(f"    ({t[name]:#x}, {l_info_index(t, t[name])}), // {name}")
+    w("];")
+    w("")
     w("/// The build these layouts are of.")
     w("pub const BUILD: Build = Build {")
     w(f'    package: "{package_version()}",')
     w(f'    ld_so_build_id: "{build_id(a.ld_so)}",')
     w(f'    libc_build_id: "{build_id(a.libc)}",')
     w("    structs: &[" + ", ".join(r for (_, _, r) in STRUCTS) + "],")
+    w("    consts: CONSTS,")
+    w("    l_info: L_INFO,")
     w("};")
     text = "\n".join(out) + "\n"
     if a.out:

@@ -22,6 +22,15 @@ fn main() {
         "-Wl,--export-dynamic-symbol=_r_debug",
         "-Wl,--export-dynamic-symbol=_dl_debug_state",
         "-Wl,--export-dynamic-symbol=dl*",
+        // glibc's private loader interface (glibc/exports.rs): what
+        // libc.so.6 imports from its ld.so, for the glibc personality.
+        "-Wl,--export-dynamic-symbol=_dl_*",
+        "-Wl,--export-dynamic-symbol=_rtld_global*",
+        "-Wl,--export-dynamic-symbol=__libc_stack_end",
+        "-Wl,--export-dynamic-symbol=__libc_enable_secure",
+        "-Wl,--export-dynamic-symbol=__rseq_*",
+        "-Wl,--export-dynamic-symbol=__tunable_get_val",
+        "-Wl,--export-dynamic-symbol=__nptl_change_stack_perm",
         "-Wl,--hash-style=gnu",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");

@@ -12,13 +12,35 @@
 //! GUARDLD_DEBUG=libs says whether its build is one of these.
 
 pub mod debian12;
+pub mod cpu;
+pub mod layout;
+pub mod tunables;
+
+/// `--list-tunables` / `--list-diagnostics`: what glibc's ld.so would
+/// print for the machine's glibc build, computed by the personality.
+pub fn diagnostics(env: Option<&[u8]>, secure: bool, tunables: bool, cpu_lines: bool) {
+    let Some(build) = KNOWN.first() else { return };
+    let mut t = tunables::Tunables::new(build, env, secure);
+    let size = build.structure("struct cpu_features").map_or(0, |s| s.size);
+    let mut cpu = alloc::vec![0u8; size];
+    if let Err(e) = cpu::init(build, &mut cpu, &mut t) {
+        crate::error::fatal("guardld", e);
+    }
+    if tunables {
+        t.print_list();
+    }
+    if cpu_lines {
+        cpu::print_diagnostics(build, &cpu);
+    }
+}
 
 /// One member of a structure: byte offset, bit offset for bitfields, size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Field {
     pub name: &'static str,
     pub offset: usize,
-    pub bit: Option<u8>,
+    /// Bitfields: (bit offset, width) in the storage unit at `offset`.
+    pub bits: Option<(u8, u8)>,
     pub size: usize,
 }
 
@@ -46,6 +68,10 @@ pub struct Build {
     pub ld_so_build_id: &'static str,
     pub libc_build_id: &'static str,
     pub structs: &'static [Struct],
+    /// Enumerators and sizes from the debug information.
+    pub consts: &'static [(&'static str, i64)],
+    /// (dynamic tag, `link_map.l_info` index).
+    pub l_info: &'static [(u64, usize)],
 }
 
 /// Every build guardld has layouts for.

@@ -16,6 +16,12 @@ Options:
   --library-path PATH   use PATH instead of LD_LIBRARY_PATH
   --preload LIST        preload the objects in LIST (colon or space separated)
   --list                list the objects PROGRAM loads and exit (like ldd)
+  --glibc MODE          for glibc programs: native (guardld runs them itself;
+                        known glibc builds only) or audit (default: glibc's
+                        ld.so with guardld's audit module)
+  --list-tunables       print the glibc tunables as glibc's ld.so would, exit
+  --list-diagnostics    print the x86 CPU features glibc's ld.so would compute
+                        (its x86.cpu_features lines), exit
   --probe               report the kernel's guard-region support and exit
   --help                show this help and exit
   --version             show the version and exit
@@ -26,7 +32,7 @@ audit module (libguardld_audit.so beside guardld), which gives it guard
 padding; with --padding prot-none, without the module. A musl program is
 refused with a message.
 
-Environment: GUARDLD_PADDING=MODE, GUARDLD_DEBUG=map,libs,symbols,bindings,
+Environment: GUARDLD_PADDING=MODE, GUARDLD_GLIBC=MODE, GUARDLD_DEBUG=map,libs,symbols,bindings,
 reloc,init,statistics,all, LD_LIBRARY_PATH, LD_PRELOAD.
 ";
 
@@ -34,6 +40,9 @@ reloc,init,statistics,all, LD_LIBRARY_PATH, LD_PRELOAD.
 pub struct Options {
     pub argv0: Option<&'static CStr>,
     pub padding: Option<Padding>,
+    pub glibc: Option<GlibcMode>,
+    pub list_tunables: bool,
+    pub list_diagnostics: bool,
     pub library_path: Option<&'static [u8]>,
     pub preload: Option<&'static [u8]>,
     pub list: bool,
@@ -42,6 +51,23 @@ pub struct Options {
     pub version: bool,
     /// Index in argv of PROGRAM, if one was given.
     pub program: Option<usize>,
+}
+
+/// How a glibc program is run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlibcMode {
+    /// guardld links it itself (the glibc personality, known builds).
+    Native,
+    /// glibc's ld.so runs it with guardld's audit module.
+    Audit,
+}
+
+pub fn parse_glibc_mode(s: &[u8]) -> Option<GlibcMode> {
+    match s {
+        b"native" => Some(GlibcMode::Native),
+        b"audit" => Some(GlibcMode::Audit),
+        _ => None,
+    }
 }
 
 pub fn parse_padding(s: &[u8]) -> Option<Padding> {
@@ -58,6 +84,7 @@ pub enum UsageError {
     Unknown(&'static [u8]),
     MissingValue(&'static [u8]),
     BadPadding(&'static [u8]),
+    BadGlibcMode(&'static [u8]),
 }
 
 /// Parse argv[1..] up to PROGRAM.
@@ -65,6 +92,9 @@ pub fn parse(arg: impl Fn(usize) -> Option<&'static CStr>) -> Result<Options, Us
     let mut o = Options {
         argv0: None,
         padding: None,
+        glibc: None,
+        list_tunables: false,
+        list_diagnostics: false,
         library_path: None,
         preload: None,
         list: false,
@@ -93,6 +123,12 @@ pub fn parse(arg: impl Fn(usize) -> Option<&'static CStr>) -> Result<Options, Us
             b"--version" => o.version = true,
             b"--list" => o.list = true,
             b"--probe" => o.probe = true,
+            b"--list-tunables" => o.list_tunables = true,
+            b"--list-diagnostics" => o.list_diagnostics = true,
+            b"--glibc" => {
+                let v = value()?.to_bytes();
+                o.glibc = Some(parse_glibc_mode(v).ok_or(UsageError::BadGlibcMode(v))?);
+            }
             b"--argv0" => o.argv0 = Some(value()?),
             b"--library-path" => o.library_path = Some(value()?.to_bytes()),
             b"--preload" => o.preload = Some(value()?.to_bytes()),

@@ -70,6 +70,7 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
         Err(args::UsageError::Unknown(o)) => usage_error(format_args!("unrecognized option '{}'", Bytes(o))),
         Err(args::UsageError::MissingValue(o)) => usage_error(format_args!("option '{}' requires an argument", Bytes(o))),
         Err(args::UsageError::BadPadding(v)) => usage_error(format_args!("unknown padding mode '{}'", Bytes(v))),
+        Err(args::UsageError::BadGlibcMode(v)) => usage_error(format_args!("unknown glibc mode '{}' (native or audit)", Bytes(v))),
     };
     if opts.help {
         crate::sys::write_fd(1, args::USAGE.as_bytes());
@@ -81,6 +82,11 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     }
     if let Some(p) = opts.padding {
         padding = p;
+    }
+    if opts.list_tunables || opts.list_diagnostics {
+        let env = if secure { None } else { st.getenv(b"GLIBC_TUNABLES") };
+        crate::glibc::diagnostics(env, secure, opts.list_tunables, opts.list_diagnostics);
+        crate::sys::exit(0);
     }
     if opts.probe {
         crate::map::probe::report(page_size);

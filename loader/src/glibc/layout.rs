@@ -1,0 +1,143 @@
+//! Reading and writing glibc's structures through the generated layouts:
+//! a field is looked up by its generated name once (`Struct::at`), then
+//! read or written in a byte buffer with bounds checks. No offset is typed
+//! by hand anywhere in the personality.
+
+use super::{Build, Struct};
+use core::fmt;
+
+/// Where a field lies in its structure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct At {
+    pub offset: usize,
+    pub size: usize,
+    /// Bitfields: (bit offset, width) inside the `size`-byte unit.
+    pub bits: Option<(u8, u8)>,
+}
+
+/// A field or constant the layout of a known build lacks: the build's
+/// table and the personality disagree, so the build is not usable.
+#[derive(Debug)]
+pub struct Missing {
+    pub structure: &'static str,
+    pub field: &'static str,
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "glibc layout table: {} has no {}", self.structure, self.field)
+    }
+}
+
+impl Struct {
+    /// The field named `name` (nested members as `outer.inner`).
+    pub fn at(&self, name: &'static str) -> Result<At, Missing> {
+        let f = self.field(name).ok_or(Missing { structure: self.name, field: name })?;
+        Ok(At { offset: f.offset, size: f.size, bits: f.bits })
+    }
+}
+
+impl Build {
+    /// The structure generated under `name` (e.g. "struct link_map").
+    pub fn structure(&self, name: &'static str) -> Result<&'static Struct, Missing> {
+        self.structs.iter().find(|s| s.name == name).ok_or(Missing { structure: "build", field: name })
+    }
+
+    /// An enumerator or size evaluated in the debug information.
+    pub fn constant(&self, name: &'static str) -> Result<i64, Missing> {
+        self.consts.iter().find(|c| c.0 == name).map(|c| c.1).ok_or(Missing { structure: "constants", field: name })
+    }
+
+    /// The `link_map.l_info` slot of dynamic tag `tag`.
+    pub fn l_info_index(&self, tag: u64) -> Option<usize> {
+        self.l_info.iter().find(|t| t.0 == tag).map(|t| t.1)
+    }
+}
+
+impl At {
+    /// Element `i` of an array field whose elements are `elem` bytes.
+    pub fn element(self, i: usize, elem: usize) -> Option<At> {
+        let offset = self.offset.checked_add(i.checked_mul(elem)?)?;
+        (offset + elem <= self.offset + self.size).then_some(At { offset, size: elem, bits: None })
+    }
+
+    /// A field at `delta` bytes into this one (a member of a nested
+    /// structure whose own layout is generated separately).
+    pub fn member(self, inner: At) -> Option<At> {
+        (inner.offset + inner.size <= self.size).then_some(At { offset: self.offset + inner.offset, ..inner })
+    }
+}
+
+/// Write `v` into field `a` of `buf` (little-endian; bitfields keep their
+/// neighbours). False if the field lies outside `buf` or `v` does not fit.
+#[must_use]
+pub fn put(buf: &mut [u8], a: At, v: u64) -> bool {
+    let Some(bytes) = buf.get_mut(a.offset..a.offset.saturating_add(a.size)) else { return false };
+    if a.size > 8 {
+        return false;
+    }
+    let mut unit = [0u8; 8];
+    unit[..a.size].copy_from_slice(bytes);
+    let old = u64::from_le_bytes(unit);
+    let new = match a.bits {
+        Some((bit, width)) => {
+            let mask = if width >= 64 { u64::MAX } else { (1u64 << width) - 1 };
+            if v & !mask != 0 || u32::from(bit) + u32::from(width) > 8 * a.size as u32 {
+                return false;
+            }
+            (old & !(mask << bit)) | (v << bit)
+        }
+        None => {
+            if a.size < 8 && v >> (8 * a.size) != 0 {
+                return false;
+            }
+            v
+        }
+    };
+    bytes.copy_from_slice(&new.to_le_bytes()[..a.size]);
+    true
+}
+
+/// Read field `a` of `buf`.
+pub fn get(buf: &[u8], a: At) -> Option<u64> {
+    let bytes = buf.get(a.offset..a.offset.checked_add(a.size)?)?;
+    if a.size > 8 {
+        return None;
+    }
+    let mut unit = [0u8; 8];
+    unit[..a.size].copy_from_slice(bytes);
+    let v = u64::from_le_bytes(unit);
+    Some(match a.bits {
+        Some((bit, width)) if width < 64 => (v >> bit) & ((1u64 << width) - 1),
+        Some((bit, _)) => v >> bit,
+        None => v,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitfields_keep_their_neighbours() {
+        let mut b = [0xffu8; 4];
+        let a = At { offset: 1, size: 2, bits: Some((3, 2)) };
+        assert!(put(&mut b, a, 0));
+        assert_eq!(b, [0xff, 0xe7, 0xff, 0xff]);
+        assert!(put(&mut b, a, 2));
+        assert_eq!(get(&b, a), Some(2));
+        assert!(!put(&mut b, a, 4), "wider than the field");
+        assert!(!put(&mut b, At { offset: 3, size: 2, bits: None }, 1), "past the buffer");
+        assert!(!put(&mut b, At { offset: 0, size: 1, bits: None }, 256));
+    }
+
+    #[test]
+    fn known_build_has_what_the_personality_names() {
+        let b = &super::super::debian12::BUILD;
+        let lm = b.structure("struct link_map").unwrap();
+        assert_eq!(lm.at("l_type").unwrap().bits, Some((0, 2)));
+        assert_eq!(b.constant("L_INFO_LEN").unwrap() as usize * 8, lm.at("l_info").unwrap().size);
+        let gnu = b.l_info_index(0x6fff_fef5).unwrap();
+        assert!(lm.at("l_info").unwrap().element(gnu, 8).is_some());
+    }
+}
