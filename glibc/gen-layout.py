@@ -20,6 +20,7 @@ STRUCTS = [
     ("struct rtld_global_ro", "ld", "RTLD_GLOBAL_RO"),
     ("struct link_map", "ld", "LINK_MAP"),
     ("struct cpu_features", "ld", "CPU_FEATURES"),
+    ("struct cpuid_feature_internal", "ld", "CPUID_FEATURE_INTERNAL"),
     ("struct pthread", "libc", "PTHREAD"),
     ("tcbhead_t", "libc", "TCBHEAD"),
     ("struct libname_list", "ld", "LIBNAME_LIST"),
@@ -31,6 +32,7 @@ STRUCTS = [
     ("dtv_t", "ld", "DTV"),
     ("struct list_head", "ld", "LIST_HEAD"),
     ("pthread_mutex_t", "ld", "PTHREAD_MUTEX"),
+    ("struct link_namespaces", "ld", "LINK_NAMESPACES"),
 ]
 
 # Enumerators and expressions evaluated by gdb in the build's debug
@@ -43,8 +45,84 @@ CONSTS = [
     ("(int)RT_CONSISTENT", "ld", "RT_CONSISTENT"),
     ("(int)RT_ADD", "ld", "RT_ADD"),
     ("(int)RT_DELETE", "ld", "RT_DELETE"),
+    # x86 CPU features (loader/src/glibc/cpu.rs): cpuid slots, register
+    # order, vendor kinds, preferred bits, hwcaps, sysconf cache names.
+    ("(int)CPUID_INDEX_1", "ld", "CPUID_INDEX_1"),
+    ("(int)CPUID_INDEX_7", "ld", "CPUID_INDEX_7"),
+    ("(int)CPUID_INDEX_80000001", "ld", "CPUID_INDEX_80000001"),
+    ("(int)CPUID_INDEX_D_ECX_1", "ld", "CPUID_INDEX_D_ECX_1"),
+    ("(int)CPUID_INDEX_80000007", "ld", "CPUID_INDEX_80000007"),
+    ("(int)CPUID_INDEX_80000008", "ld", "CPUID_INDEX_80000008"),
+    ("(int)CPUID_INDEX_7_ECX_1", "ld", "CPUID_INDEX_7_ECX_1"),
+    ("(int)CPUID_INDEX_19", "ld", "CPUID_INDEX_19"),
+    ("(int)CPUID_INDEX_14_ECX_0", "ld", "CPUID_INDEX_14_ECX_0"),
+    ("(int)CPUID_INDEX_MAX", "ld", "CPUID_INDEX_MAX"),
+    ("(int)cpuid_register_index_eax", "ld", "CPUID_REGISTER_INDEX_EAX"),
+    ("(int)cpuid_register_index_ebx", "ld", "CPUID_REGISTER_INDEX_EBX"),
+    ("(int)cpuid_register_index_ecx", "ld", "CPUID_REGISTER_INDEX_ECX"),
+    ("(int)cpuid_register_index_edx", "ld", "CPUID_REGISTER_INDEX_EDX"),
+    ("(int)arch_kind_unknown", "ld", "ARCH_KIND_UNKNOWN"),
+    ("(int)arch_kind_intel", "ld", "ARCH_KIND_INTEL"),
+    ("(int)arch_kind_amd", "ld", "ARCH_KIND_AMD"),
+    ("(int)arch_kind_zhaoxin", "ld", "ARCH_KIND_ZHAOXIN"),
+    ("(int)arch_kind_other", "ld", "ARCH_KIND_OTHER"),
+    ("(int)PREFERRED_FEATURE_INDEX_MAX", "ld", "PREFERRED_FEATURE_INDEX_MAX"),
+    ("(int)index_arch_Fast_Rep_String", "ld", "INDEX_ARCH_FAST_REP_STRING"),
+    ("(long)bit_arch_Fast_Rep_String", "ld", "BIT_ARCH_FAST_REP_STRING"),
+    ("(int)index_arch_Fast_Copy_Backward", "ld", "INDEX_ARCH_FAST_COPY_BACKWARD"),
+    ("(long)bit_arch_Fast_Copy_Backward", "ld", "BIT_ARCH_FAST_COPY_BACKWARD"),
+    ("(int)index_arch_Slow_BSF", "ld", "INDEX_ARCH_SLOW_BSF"),
+    ("(long)bit_arch_Slow_BSF", "ld", "BIT_ARCH_SLOW_BSF"),
+    ("(int)index_arch_Fast_Unaligned_Load", "ld", "INDEX_ARCH_FAST_UNALIGNED_LOAD"),
+    ("(long)bit_arch_Fast_Unaligned_Load", "ld", "BIT_ARCH_FAST_UNALIGNED_LOAD"),
+    ("(int)index_arch_Prefer_PMINUB_for_stringop", "ld", "INDEX_ARCH_PREFER_PMINUB_FOR_STRINGOP"),
+    ("(long)bit_arch_Prefer_PMINUB_for_stringop", "ld", "BIT_ARCH_PREFER_PMINUB_FOR_STRINGOP"),
+    ("(int)index_arch_Fast_Unaligned_Copy", "ld", "INDEX_ARCH_FAST_UNALIGNED_COPY"),
+    ("(long)bit_arch_Fast_Unaligned_Copy", "ld", "BIT_ARCH_FAST_UNALIGNED_COPY"),
+    ("(int)index_arch_I586", "ld", "INDEX_ARCH_I586"),
+    ("(long)bit_arch_I586", "ld", "BIT_ARCH_I586"),
+    ("(int)index_arch_I686", "ld", "INDEX_ARCH_I686"),
+    ("(long)bit_arch_I686", "ld", "BIT_ARCH_I686"),
+    ("(int)index_arch_Slow_SSE4_2", "ld", "INDEX_ARCH_SLOW_SSE4_2"),
+    ("(long)bit_arch_Slow_SSE4_2", "ld", "BIT_ARCH_SLOW_SSE4_2"),
+    ("(int)index_arch_AVX_Fast_Unaligned_Load", "ld", "INDEX_ARCH_AVX_FAST_UNALIGNED_LOAD"),
+    ("(long)bit_arch_AVX_Fast_Unaligned_Load", "ld", "BIT_ARCH_AVX_FAST_UNALIGNED_LOAD"),
+    ("(int)index_arch_Prefer_No_VZEROUPPER", "ld", "INDEX_ARCH_PREFER_NO_VZEROUPPER"),
+    ("(long)bit_arch_Prefer_No_VZEROUPPER", "ld", "BIT_ARCH_PREFER_NO_VZEROUPPER"),
+    ("(int)index_arch_Prefer_ERMS", "ld", "INDEX_ARCH_PREFER_ERMS"),
+    ("(long)bit_arch_Prefer_ERMS", "ld", "BIT_ARCH_PREFER_ERMS"),
+    ("(int)index_arch_Prefer_No_AVX512", "ld", "INDEX_ARCH_PREFER_NO_AVX512"),
+    ("(long)bit_arch_Prefer_No_AVX512", "ld", "BIT_ARCH_PREFER_NO_AVX512"),
+    ("(int)index_arch_MathVec_Prefer_No_AVX512", "ld", "INDEX_ARCH_MATHVEC_PREFER_NO_AVX512"),
+    ("(long)bit_arch_MathVec_Prefer_No_AVX512", "ld", "BIT_ARCH_MATHVEC_PREFER_NO_AVX512"),
+    ("(int)index_arch_Prefer_FSRM", "ld", "INDEX_ARCH_PREFER_FSRM"),
+    ("(long)bit_arch_Prefer_FSRM", "ld", "BIT_ARCH_PREFER_FSRM"),
+    ("(int)index_arch_Avoid_Short_Distance_REP_MOVSB", "ld", "INDEX_ARCH_AVOID_SHORT_DISTANCE_REP_MOVSB"),
+    ("(long)bit_arch_Avoid_Short_Distance_REP_MOVSB", "ld", "BIT_ARCH_AVOID_SHORT_DISTANCE_REP_MOVSB"),
+    ("(int)HWCAP_X86_64", "ld", "HWCAP_X86_64"),
+    ("(int)HWCAP_X86_AVX512_1", "ld", "HWCAP_X86_AVX512_1"),
+    ("(int)_SC_LEVEL1_ICACHE_SIZE", "ld", "SC_LEVEL1_ICACHE_SIZE"),
+    ("(int)_SC_LEVEL1_ICACHE_LINESIZE", "ld", "SC_LEVEL1_ICACHE_LINESIZE"),
+    ("(int)_SC_LEVEL1_DCACHE_SIZE", "ld", "SC_LEVEL1_DCACHE_SIZE"),
+    ("(int)_SC_LEVEL1_DCACHE_ASSOC", "ld", "SC_LEVEL1_DCACHE_ASSOC"),
+    ("(int)_SC_LEVEL1_DCACHE_LINESIZE", "ld", "SC_LEVEL1_DCACHE_LINESIZE"),
+    ("(int)_SC_LEVEL2_CACHE_SIZE", "ld", "SC_LEVEL2_CACHE_SIZE"),
+    ("(int)_SC_LEVEL2_CACHE_ASSOC", "ld", "SC_LEVEL2_CACHE_ASSOC"),
+    ("(int)_SC_LEVEL2_CACHE_LINESIZE", "ld", "SC_LEVEL2_CACHE_LINESIZE"),
+    ("(int)_SC_LEVEL3_CACHE_SIZE", "ld", "SC_LEVEL3_CACHE_SIZE"),
+    ("(int)_SC_LEVEL3_CACHE_ASSOC", "ld", "SC_LEVEL3_CACHE_ASSOC"),
+    ("(int)_SC_LEVEL3_CACHE_LINESIZE", "ld", "SC_LEVEL3_CACHE_LINESIZE"),
+    ("(int)_SC_LEVEL4_CACHE_SIZE", "ld", "SC_LEVEL4_CACHE_SIZE"),
+    ("sizeof(intel_02_known) / sizeof(intel_02_known[0])", "ld", "INTEL_02_KNOWN_LEN"),
+    ("_Alignof(struct pthread)", "libc", "PTHREAD_ALIGN"),
     ("sizeof(((struct link_map *)0)->l_info) / sizeof(((struct link_map *)0)->l_info[0])", "ld", "L_INFO_LEN"),
 ]
+
+# The enumerators of ld.so's tunable types and security levels
+# (elf/dl-tunable-types.h), emitted into CONSTS after the list above: the
+# loader reads `TUNABLES`' type_code and security_level through them.
+TUNABLE_ENUMS = ["TUNABLE_TYPE_INT_32", "TUNABLE_TYPE_UINT_64", "TUNABLE_TYPE_SIZE_T", "TUNABLE_TYPE_STRING",
+                 "TUNABLE_SECLEVEL_SXID_ERASE", "TUNABLE_SECLEVEL_SXID_IGNORE", "TUNABLE_SECLEVEL_NONE"]
 
 # Dynamic tags whose l_info index glibc's elf_get_dynamic_info uses, by
 # <elf.h>'s numbering and glibc's index rule (ldsodefs.h: tags below DT_NUM
@@ -157,6 +235,39 @@ def gdb_value(expr, obj):
     return int(m.group(1))
 
 
+def tunables(obj):
+    """ld.so's `tunable_list`, in id order: [(name, type_code, min, max,
+    default numval, default string or None, security_level, env_alias)]."""
+    n = gdb_value("sizeof(tunable_list) / sizeof(tunable_list[0])", obj)
+    fmt = "%s\\t%d\\t%ld\\t%ld\\t%ld\\t%d\\t%d\\t%s\\n"
+    cmds = []
+    for i in range(n):
+        t = f"tunable_list[{i}]"
+        args = ", ".join(f"{t}.{m}" for m in ("name", "type.type_code", "type.min", "type.max", "val.numval",
+                                               "initialized", "security_level", "env_alias"))
+        cmds += ["-ex", f'printf "{fmt}", {args}']
+    out = subprocess.run(["gdb", "-nx", "-batch", *cmds, obj], capture_output=True, text=True, check=True).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    if len(rows) != n or any(len(r) != 8 for r in rows):
+        sys.exit(f"tunable_list: gdb printed {out!r}")
+    string = gdb_value("(int)TUNABLE_TYPE_STRING", obj)
+    result = []
+    for i, (name, code, lo, hi, num, init, sec, alias) in enumerate(rows):
+        if not re.fullmatch(r"[\w.]+", name) or not re.fullmatch(r"\w*", alias) or init != "0":
+            sys.exit(f"tunable_list[{i}]: unexpected {rows[i]!r}")
+        default_str = None
+        if int(code) == string and int(num) != 0:  # a string default: strval is not NULL
+            default_str = subprocess.run(["gdb", "-nx", "-batch", "-ex", f'printf "%s", tunable_list[{i}].val.strval', obj],
+                                         capture_output=True, text=True, check=True).stdout
+        result.append((name, int(code), int(lo), int(hi), int(num), default_str, int(sec), alias))
+    return result
+
+
+def rust_str(s):
+    """A Rust string literal of `s`."""
+    return '"' + "".join(c if c.isprintable() and c not in '"\\' else f"\\u{{{ord(c):x}}}" for c in s) + '"'
+
+
 def elf_h_tags(path="/usr/include/elf.h"):
     """DT_* numbers of the build's <elf.h>."""
     tags = {}
@@ -190,6 +301,72 @@ def l_info_index(t, tag):
     sys.exit(f"tag {tag:#x} has no l_info slot")
 
 
+def elf_sections(data):
+    """{name: (addr, offset, size, type)} of an ELF64 file."""
+    shoff, = struct.unpack_from("<Q", data, 40)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 58)
+    raw = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    strtab_off = raw[shstrndx][4]
+    name = lambda o: data[strtab_off + o:data.index(b"\0", strtab_off + o)].decode()
+    return {name(r[0]): (r[3], r[4], r[5], r[1]) for r in raw}
+
+
+def dynsym(data, secs, wanted):
+    """(value, size) of a .dynsym symbol."""
+    _, sym_off, sym_size, _ = secs[".dynsym"]
+    _, str_off, _, _ = secs[".dynstr"]
+    for i in range(sym_size // 24):
+        st_name, _, _, _, value, size = struct.unpack_from("<IBBHQQ", data, sym_off + 24 * i)
+        if data[str_off + st_name:data.index(b"\0", str_off + st_name)].decode() == wanted:
+            return value, size
+    sys.exit(f"no dynamic symbol {wanted}")
+
+
+def relocated_words(data, secs):
+    """Addresses ld.so relocates in itself (RELA and RELR): their link-time
+    contents are not values."""
+    out = set()
+    for name, (addr, off, size, typ) in secs.items():
+        if typ == 4:  # SHT_RELA
+            for i in range(size // 24):
+                out.add(struct.unpack_from("<Q", data, off + 24 * i)[0])
+        elif typ == 19:  # SHT_RELR
+            where = 0
+            for i in range(size // 8):
+                e, = struct.unpack_from("<Q", data, off + 8 * i)
+                if e & 1 == 0:
+                    out.add(e)
+                    where = e + 8
+                else:
+                    for bit in range(63):
+                        if e >> (bit + 1) & 1:
+                            out.add(where + 8 * bit)
+                    where += 8 * 63
+    return out
+
+
+def initial_image(path, symbol):
+    """The nonzero 8-byte words of a global's static initializer in the
+    build's ld.so file, by offset, and the offsets of the words ld.so
+    relocates (pointers: the personality stores its own)."""
+    data = open(path, "rb").read()
+    secs = elf_sections(data)
+    value, size = dynsym(data, secs, symbol)
+    sec = next((s for s in secs.values() if s[0] <= value < s[0] + s[2] and s[3] == 1), None)
+    if sec is None:
+        return [], []  # all-zero (.bss)
+    relocated = relocated_words(data, secs)
+    words, pointers = [], []
+    for at in range(0, size - size % 8, 8):
+        if value + at in relocated:
+            pointers.append(at)
+            continue
+        w, = struct.unpack_from("<Q", data, sec[1] + (value - sec[0]) + at)
+        if w:
+            words.append((at, w))
+    return words, pointers
+
+
 def package_version():
     try:
         return subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libc6"],
@@ -212,6 +389,7 @@ def main():
     w(f"//! libc6 {package_version()}")
     w("")
     w("use super::{Build, Field, Struct};")
+    w("use super::tunables::TunableDef;")
     w("")
     for expr, obj, rust in STRUCTS:
         fields, total = layout(expr, objs[obj])
@@ -232,6 +410,18 @@ def main():
     for expr, obj, rust in CONSTS:
         consts[rust] = gdb_value(expr, objs[obj])
         w(f'    ("{rust}", {consts[rust]}),')
+    for name in TUNABLE_ENUMS:
+        consts[name] = gdb_value(f"(int){name}", objs["ld"])
+        w(f'    ("{name}", {consts[name]}),')
+    w("];")
+    w("")
+    w("/// ld.so's `tunable_list` (elf/dl-tunables.c), indexed by tunable id;")
+    w("/// type_code and security_level are the CONSTS' TUNABLE_* enumerators.")
+    w("pub const TUNABLES: &[TunableDef] = &[")
+    for name, code, lo, hi, num, dstr, sec, alias in tunables(objs["ld"]):
+        d = "None" if dstr is None else f"Some({rust_str(dstr)})"
+        w(f'    TunableDef {{ name: "{name}", type_code: {code}, min: {lo}, max: {hi}, default: {num}, '
+          f'default_str: {d}, security_level: {sec}, env_alias: "{alias}" }},')
     w("];")
     w("")
     t = elf_h_tags()
@@ -245,6 +435,15 @@ def main():
         w(f"    ({t[name]:#x}, {l_info_index(t, t[name])}), // {name}")
     w("];")
     w("")
+    for symbol, rust in (("_rtld_global", "RTLD_GLOBAL_INIT"), ("_rtld_global_ro", "RTLD_GLOBAL_RO_INIT")):
+        words, pointers = initial_image(a.ld_so, symbol)
+        w(f"/// `{symbol}`'s static initializer in the build's ld.so: its nonzero")
+        w("/// words (offset, value); the words ld.so relocates are left out.")
+        w(f"pub const {rust}: &[(usize, u64)] = &[")
+        for at, v in words:
+            w(f"    ({at}, {v:#x}),")
+        w("];")
+        w("")
     w("/// The build these layouts are of.")
     w("pub const BUILD: Build = Build {")
     w(f'    package: "{package_version()}",')
@@ -252,7 +451,10 @@ def main():
     w(f'    libc_build_id: "{build_id(a.libc)}",')
     w("    structs: &[" + ", ".join(r for (_, _, r) in STRUCTS) + "],")
     w("    consts: CONSTS,")
+    w("    r_init: RTLD_GLOBAL_INIT,")
+    w("    ro_init: RTLD_GLOBAL_RO_INIT,")
     w("    l_info: L_INFO,")
+    w("    tunables: TUNABLES,")
     w("};")
     text = "\n".join(out) + "\n"
     if a.out:

@@ -73,6 +73,8 @@ pub fn publish(reg: &Registry) {
         node.l_next = if k + 1 == n { null_mut() } else { base.wrapping_add(k + 1) };
     }
     let head = if n == 0 { null_mut() } else { base };
+    // A glibc program's debugger list is glibc's own link maps (same head).
+    let head = crate::glibc::state::debugger_head().map_or(head, |h| h as *mut LinkMap);
     crate::api::r_debug_update(|r| {
         r.r_version = 1;
         r.r_map = head;

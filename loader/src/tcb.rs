@@ -18,13 +18,18 @@ use core::ffi::c_void;
 use core::mem::offset_of;
 use rustix::mm::{MapFlags, ProtFlags};
 
-/// The TCB, at the thread pointer.
+/// The head of the TCB, at the thread pointer: the fields the x86_64 ABI
+/// and compilers use, where glibc keeps them (`tcbhead_t`). The TCB is
+/// `Layout::tcb_size` bytes: guardld's own size for libc-less programs,
+/// glibc's `struct pthread` under the glibc personality (which fills the
+/// rest through the generated layout).
 #[repr(C)]
 pub struct Tcb {
     /// The TCB's own address: the ABI's %fs:0.
     pub tcb: usize,
-    /// The dynamic thread vector: word 0 = module count, then one block
-    /// address per module id.
+    /// The dynamic thread vector, in glibc's format: 16-byte entries
+    /// {block, to_free}; entry -1 holds the entry count, entry 0 the
+    /// generation, entry `id` module `id`'s block.
     pub dtv: usize,
     /// The TCB's address again (glibc's `self`).
     pub self_ptr: usize,
@@ -33,23 +38,23 @@ pub struct Tcb {
     pub stack_guard: u64,
     /// Pointer-mangling guard (%fs:0x30).
     pub pointer_guard: u64,
-    /// guardld's own: the size of the thread's whole area (for freeing).
-    pub area_size: usize,
-    _pad: [u8; TCB_SIZE - 0x40],
 }
 
-/// Bytes of TCB above the thread pointer.
+/// Bytes of TCB above the thread pointer for libc-less programs.
 pub const TCB_SIZE: usize = 0x100;
 
 const _: () = {
-    assert!(core::mem::size_of::<Tcb>() == TCB_SIZE);
+    assert!(core::mem::size_of::<Tcb>() <= TCB_SIZE);
     assert!(offset_of!(Tcb, dtv) == 0x8);
     assert!(offset_of!(Tcb, self_ptr) == 0x10);
     assert!(offset_of!(Tcb, stack_guard) == 0x28);
     assert!(offset_of!(Tcb, pointer_guard) == 0x30);
 };
 
-/// DTV slots in a thread area: the modules known now, plus room; a module
+/// One DTV entry (glibc's `dtv_t` pointer member).
+type DtvEntry = [usize; 2];
+
+/// DTV entries in a thread area: the modules known now, plus room; a module
 /// dlopen adds past a thread's DTV takes __tls_get_addr's slow path.
 fn dtv_slots(lay: &Layout) -> usize {
     lay.modules.len() + 16
@@ -59,32 +64,26 @@ fn dtv_slots(lay: &Layout) -> usize {
 /// thread pointer. `guards`: (stack_guard, pointer_guard).
 pub fn allocate(lay: &Layout, guards: (u64, u64)) -> Result<usize, TlsError> {
     let slots = dtv_slots(lay);
-    let size = lay.static_size + TCB_SIZE + slots * 8;
+    // The DTV: entry -1 (count), entry 0 (generation), the modules.
+    let size = lay.static_size + lay.tcb_size + (slots + 2) * size_of::<DtvEntry>();
     // SAFETY: a fresh private anonymous mapping.
     let p = unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), size, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }
         .map_err(|_| TlsError::NoMemory)? as usize;
     let tp = p + lay.static_size;
-    let dtv = tp + TCB_SIZE;
+    let dtv = tp + lay.tcb_size + size_of::<DtvEntry>();
     // SAFETY: the TCB and the DTV lie inside the mapping just made, which
     // is page-aligned, so `tp` (static_size is a multiple of the layout's
-    // alignment) is aligned for Tcb.
+    // alignment) is aligned for Tcb; tcb_size is a multiple of 16.
     unsafe {
-        (tp as *mut Tcb).write(Tcb {
-            tcb: tp,
-            dtv,
-            self_ptr: tp,
-            _reserved: [0; 2],
-            stack_guard: guards.0,
-            pointer_guard: guards.1,
-            area_size: size,
-            _pad: [0; TCB_SIZE - 0x40],
-        });
-        let dtv = core::slice::from_raw_parts_mut(dtv as *mut usize, slots);
-        dtv[0] = lay.modules.len() - 1;
+        (tp as *mut Tcb).write(Tcb { tcb: tp, dtv, self_ptr: tp, _reserved: [0; 2], stack_guard: guards.0, pointer_guard: guards.1 });
+        let all = core::slice::from_raw_parts_mut((dtv - size_of::<DtvEntry>()) as *mut DtvEntry, slots + 2);
+        all[0][0] = slots;
+        all[1][0] = lay.generation;
         for (id, m) in lay.modules.iter().enumerate().skip(1) {
-            dtv[id] = m.map_or(0, |m| tp - m.offset);
+            all[1 + id][0] = m.map_or(0, |m| tp - m.offset);
         }
     }
+    THREADS.lock().push((tp, size));
     Ok(tp)
 }
 
@@ -103,6 +102,36 @@ pub fn fill_block(tp: usize, m: &Module, zero: bool) {
     }
 }
 
+/// The TCB of the main thread as bytes (`Layout::tcb_size` of them), for
+/// the glibc personality's `struct pthread` fields; start-up only.
+pub fn main_tcb_bytes(lay: &Layout) -> Option<&'static mut [u8]> {
+    let tp = THREADS.lock().first()?.0;
+    // SAFETY: the main thread's area (made by `allocate`, never freed)
+    // holds tcb_size bytes at tp; start-up runs on one thread and hands
+    // the view to the personality before any object code runs.
+    Some(unsafe { core::slice::from_raw_parts_mut(tp as *mut u8, lay.tcb_size) })
+}
+
+/// What glibc's `__tls_init_tp` tells the kernel about the main thread:
+/// where to clear its TID at exit, its robust-futex list, its rseq area
+/// (`rseq`: address, length, signature; None skips registration).
+/// Returns (TID, whether rseq registration succeeded).
+pub fn register_main_with_kernel(tid: usize, robust: (usize, usize), rseq: Option<(usize, usize, u32)>) -> (usize, bool) {
+    let main = THREADS.lock().first().copied();
+    let inside = |a: usize, len: usize| main.is_some_and(|(tp, size)| a >= tp && a + len <= tp + size);
+    if !inside(tid, 4) || !inside(robust.0, robust.1) || rseq.is_some_and(|r| !inside(r.0, r.1)) {
+        return (0, false);
+    }
+    // SAFETY: every address lies inside the main thread's area, which is
+    // never freed (checked just above).
+    unsafe {
+        let t = crate::sys::raw::set_tid_address(tid);
+        let _ = crate::sys::raw::set_robust_list(robust.0, robust.1);
+        let r = rseq.is_some_and(|(a, len, sig)| crate::sys::raw::rseq(a, len, sig).is_ok());
+        (t, r)
+    }
+}
+
 /// The stack and pointer guards of the calling thread (0s before TLS).
 pub fn current_guards() -> (u64, u64) {
     let tp = current();
@@ -116,16 +145,13 @@ pub fn current_guards() -> (u64, u64) {
 /// Thread pointers of every live thread whose area guardld made (the main
 /// thread's first), so that a module loaded later by dlopen can be
 /// initialised in all of them.
-static THREADS: SpinLock<Vec<usize>> = SpinLock::new(Vec::new());
-
-/// Record a new thread's area (made by `allocate`).
-pub fn register(tp: usize) {
-    THREADS.lock().push(tp);
-}
+/// (thread pointer, area size) of every area `allocate` made; the main
+/// thread's is installed first.
+static THREADS: SpinLock<Vec<(usize, usize)>> = SpinLock::new(Vec::new());
 
 /// The live threads' thread pointers.
 pub fn threads() -> Vec<usize> {
-    THREADS.lock().clone()
+    THREADS.lock().iter().map(|t| t.0).collect()
 }
 
 /// Unmap the area of a thread registered after the main one. Pointers
@@ -133,19 +159,18 @@ pub fn threads() -> Vec<usize> {
 /// (guardld_tls_free's contract) says the thread has exited.
 pub fn free(lay: &Layout, tp: usize) {
     let mut threads = THREADS.lock();
-    let Some(k) = threads.iter().skip(1).position(|&t| t == tp) else { return };
-    threads.remove(k + 1);
-    // SAFETY: the area was made by `allocate` (it was registered), which
-    // recorded its size; no thread uses it any more.
+    let Some(k) = threads.iter().skip(1).position(|&t| t.0 == tp) else { return };
+    let (_, size) = threads.remove(k + 1);
+    // SAFETY: the area was made by `allocate`, which recorded its size; no
+    // thread uses it any more.
     unsafe {
-        let size = (*(tp as *const Tcb)).area_size;
         let _ = rustix::mm::munmap((tp - lay.static_size) as *mut c_void, size);
     }
 }
 
 /// The calling thread's thread pointer, or 0 before guardld set up TLS.
 pub fn current() -> usize {
-    if THREADS.lock().is_empty() {
+    if !MAIN_INSTALLED.load(core::sync::atomic::Ordering::Acquire) {
         return 0;
     }
     // SAFETY: once the main thread's TLS is set up, %fs points at a TCB
@@ -153,12 +178,20 @@ pub fn current() -> usize {
     unsafe { crate::arch::thread_pointer() }
 }
 
+/// %fs points at a TCB guardld made.
+static MAIN_INSTALLED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// Make `tp` (from `allocate`) the main thread's area: point %fs at it.
 /// It lives for the process (`free` never releases the first area).
 pub fn install_main(tp: usize) -> Result<(), TlsError> {
     // SAFETY: `tp` is a TCB from `allocate`, never freed.
     unsafe { crate::sys::raw::set_fs_base(tp) }.map_err(|_| TlsError::NoMemory)?;
-    THREADS.lock().insert(0, tp);
+    let mut threads = THREADS.lock();
+    if let Some(k) = threads.iter().position(|t| t.0 == tp) {
+        let main = threads.remove(k);
+        threads.insert(0, main);
+    }
+    MAIN_INSTALLED.store(true, core::sync::atomic::Ordering::Release);
     Ok(())
 }
 
@@ -172,10 +205,10 @@ pub unsafe extern "C" fn __tls_get_addr(ti: *const [usize; 2]) -> *mut c_void {
     // field is its DTV; the module id came from a relocation guardld applied.
     unsafe {
         let tp = crate::arch::thread_pointer();
-        let dtv = (*(tp as *const Tcb)).dtv as *const usize;
+        let dtv = (*(tp as *const Tcb)).dtv as *const DtvEntry;
         let [module, offset] = *ti;
-        if module <= *dtv {
-            return (*dtv.add(module) + offset) as *mut c_void;
+        if module < (*dtv.sub(1))[0] && (*dtv.add(module))[0] != 0 {
+            return ((*dtv.add(module))[0] + offset) as *mut c_void;
         }
         // A module added by dlopen after this thread's DTV was filled: it
         // sits in static TLS at a known offset.

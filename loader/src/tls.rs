@@ -44,11 +44,28 @@ pub struct Layout {
     /// Bytes below the thread pointer, surplus included, a multiple of `align`.
     pub static_size: usize,
     pub align: usize,
+    /// Static TLS kept free for initial-exec modules dlopen adds.
+    pub surplus: usize,
     /// Where the surplus starts (offset below tp) for later IE modules.
     pub surplus_used: usize,
+    /// Bytes of TCB above the thread pointer (and its alignment, at least
+    /// `align`): guardld's own, or glibc's `struct pthread`.
+    pub tcb_size: usize,
+    /// The DTV generation new threads start with.
+    pub generation: usize,
 }
 
-pub static LAYOUT: SpinLock<Layout> = SpinLock::new(Layout { free: Vec::new(), modules: Vec::new(), static_size: 0, align: 16, surplus_used: 0 });
+pub static LAYOUT: SpinLock<Layout> =
+    SpinLock::new(Layout { free: Vec::new(), modules: Vec::new(), static_size: 0, align: 16, surplus: SURPLUS, surplus_used: 0, tcb_size: crate::tcb::TCB_SIZE, generation: 1 });
+
+/// The TCB and static TLS of another C library's ABI (glibc's `struct
+/// pthread`, its alignment and static surplus), set before `assign`.
+pub fn set_abi(tcb_size: usize, tcb_align: usize, surplus: usize) {
+    let mut lay = LAYOUT.lock();
+    lay.tcb_size = tcb_size;
+    lay.align = tcb_align.max(16);
+    lay.surplus = surplus;
+}
 
 
 /// Why a PT_TLS is unusable.
@@ -111,7 +128,7 @@ pub fn assign(reg: &mut Registry, errs: &mut crate::link::Errors) {
     lay.modules.clear();
     lay.modules.push(None);
     let mut offset = 0usize;
-    let mut align = 16usize;
+    let mut align = lay.align;
     let objs: Vec<usize> = reg.iter().map(|(i, _)| i).collect();
     for i in objs {
         let d = &mut reg[i];
@@ -129,7 +146,7 @@ pub fn assign(reg: &mut Registry, errs: &mut crate::link::Errors) {
         }
     }
     lay.surplus_used = offset;
-    lay.static_size = round_up(offset + SURPLUS, align);
+    lay.static_size = round_up(offset + lay.surplus, align);
     lay.align = align;
 }
 
@@ -230,7 +247,6 @@ pub fn alloc_thread() -> Result<usize, TlsError> {
     let lay = LAYOUT.lock();
     let tp = crate::tcb::allocate(&lay, crate::tcb::current_guards())?;
     init_blocks(&lay, tp);
-    crate::tcb::register(tp);
     Ok(tp)
 }
 

@@ -113,3 +113,11 @@ pub unsafe fn mapped<'a>(addr: usize, len: usize) -> &'a [u8] {
     // SAFETY: the caller vouches for the range.
     unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
 }
+
+/// Words viewed as their bytes (glibc structures guardld builds in
+/// word-aligned memory and fills through the generated layouts).
+pub fn words_as_bytes_mut(w: &mut [u64]) -> &mut [u8] {
+    // SAFETY: u8 has no alignment or validity requirement; the view covers
+    // exactly the words' memory and borrows them mutably.
+    unsafe { core::slice::from_raw_parts_mut(w.as_mut_ptr().cast::<u8>(), w.len() * 8) }
+}

@@ -3,6 +3,7 @@
 //! libc6 2.36-9+deb12u14
 
 use super::{Build, Field, Struct};
+use super::tunables::TunableDef;
 
 /// `struct rtld_global` (4336 bytes).
 pub const RTLD_GLOBAL: Struct = Struct {
@@ -390,6 +391,26 @@ pub const CPU_FEATURES: Struct = Struct {
     ],
 };
 
+/// `struct cpuid_feature_internal` (32 bytes).
+pub const CPUID_FEATURE_INTERNAL: Struct = Struct {
+    name: "struct cpuid_feature_internal",
+    size: 32,
+    fields: &[
+        Field { name: "cpuid_array", offset: 0, bits: None, size: 16 },
+        Field { name: "cpuid", offset: 0, bits: None, size: 16 },
+        Field { name: "cpuid.eax", offset: 0, bits: None, size: 4 },
+        Field { name: "cpuid.ebx", offset: 4, bits: None, size: 4 },
+        Field { name: "cpuid.ecx", offset: 8, bits: None, size: 4 },
+        Field { name: "cpuid.edx", offset: 12, bits: None, size: 4 },
+        Field { name: "active_array", offset: 16, bits: None, size: 16 },
+        Field { name: "active", offset: 16, bits: None, size: 16 },
+        Field { name: "active.eax", offset: 16, bits: None, size: 4 },
+        Field { name: "active.ebx", offset: 20, bits: None, size: 4 },
+        Field { name: "active.ecx", offset: 24, bits: None, size: 4 },
+        Field { name: "active.edx", offset: 28, bits: None, size: 4 },
+    ],
+};
+
 /// `struct pthread` (2368 bytes).
 pub const PTHREAD: Struct = Struct {
     name: "struct pthread",
@@ -621,6 +642,34 @@ pub const PTHREAD_MUTEX: Struct = Struct {
     ],
 };
 
+/// `struct link_namespaces` (160 bytes).
+pub const LINK_NAMESPACES: Struct = Struct {
+    name: "struct link_namespaces",
+    size: 160,
+    fields: &[
+        Field { name: "_ns_loaded", offset: 0, bits: None, size: 8 },
+        Field { name: "_ns_nloaded", offset: 8, bits: None, size: 4 },
+        Field { name: "_ns_main_searchlist", offset: 16, bits: None, size: 8 },
+        Field { name: "_ns_global_scope_alloc", offset: 24, bits: None, size: 4 },
+        Field { name: "_ns_global_scope_pending_adds", offset: 28, bits: None, size: 4 },
+        Field { name: "libc_map", offset: 32, bits: None, size: 8 },
+        Field { name: "_ns_unique_sym_table", offset: 40, bits: None, size: 72 },
+        Field { name: "_ns_unique_sym_table.lock", offset: 40, bits: None, size: 40 },
+        Field { name: "_ns_unique_sym_table.entries", offset: 80, bits: None, size: 8 },
+        Field { name: "_ns_unique_sym_table.size", offset: 88, bits: None, size: 8 },
+        Field { name: "_ns_unique_sym_table.n_elements", offset: 96, bits: None, size: 8 },
+        Field { name: "_ns_unique_sym_table.free", offset: 104, bits: None, size: 8 },
+        Field { name: "_ns_debug", offset: 112, bits: None, size: 48 },
+        Field { name: "_ns_debug.base", offset: 112, bits: None, size: 40 },
+        Field { name: "_ns_debug.base.r_version", offset: 112, bits: None, size: 4 },
+        Field { name: "_ns_debug.base.r_map", offset: 120, bits: None, size: 8 },
+        Field { name: "_ns_debug.base.r_brk", offset: 128, bits: None, size: 8 },
+        Field { name: "_ns_debug.base.r_state", offset: 136, bits: None, size: 4 },
+        Field { name: "_ns_debug.base.r_ldbase", offset: 144, bits: None, size: 8 },
+        Field { name: "_ns_debug.r_next", offset: 152, bits: None, size: 8 },
+    ],
+};
+
 /// Enumerators and sizes, evaluated by gdb in the debug information.
 pub const CONSTS: &[(&str, i64)] = &[
     ("PTHREAD_MUTEX_RECURSIVE_NP", 1),
@@ -630,7 +679,124 @@ pub const CONSTS: &[(&str, i64)] = &[
     ("RT_CONSISTENT", 0),
     ("RT_ADD", 1),
     ("RT_DELETE", 2),
+    ("CPUID_INDEX_1", 0),
+    ("CPUID_INDEX_7", 1),
+    ("CPUID_INDEX_80000001", 2),
+    ("CPUID_INDEX_D_ECX_1", 3),
+    ("CPUID_INDEX_80000007", 4),
+    ("CPUID_INDEX_80000008", 5),
+    ("CPUID_INDEX_7_ECX_1", 6),
+    ("CPUID_INDEX_19", 7),
+    ("CPUID_INDEX_14_ECX_0", 8),
+    ("CPUID_INDEX_MAX", 9),
+    ("CPUID_REGISTER_INDEX_EAX", 0),
+    ("CPUID_REGISTER_INDEX_EBX", 1),
+    ("CPUID_REGISTER_INDEX_ECX", 2),
+    ("CPUID_REGISTER_INDEX_EDX", 3),
+    ("ARCH_KIND_UNKNOWN", 0),
+    ("ARCH_KIND_INTEL", 1),
+    ("ARCH_KIND_AMD", 2),
+    ("ARCH_KIND_ZHAOXIN", 3),
+    ("ARCH_KIND_OTHER", 4),
+    ("PREFERRED_FEATURE_INDEX_MAX", 1),
+    ("INDEX_ARCH_FAST_REP_STRING", 0),
+    ("BIT_ARCH_FAST_REP_STRING", 1),
+    ("INDEX_ARCH_FAST_COPY_BACKWARD", 0),
+    ("BIT_ARCH_FAST_COPY_BACKWARD", 2),
+    ("INDEX_ARCH_SLOW_BSF", 0),
+    ("BIT_ARCH_SLOW_BSF", 4),
+    ("INDEX_ARCH_FAST_UNALIGNED_LOAD", 0),
+    ("BIT_ARCH_FAST_UNALIGNED_LOAD", 8),
+    ("INDEX_ARCH_PREFER_PMINUB_FOR_STRINGOP", 0),
+    ("BIT_ARCH_PREFER_PMINUB_FOR_STRINGOP", 16),
+    ("INDEX_ARCH_FAST_UNALIGNED_COPY", 0),
+    ("BIT_ARCH_FAST_UNALIGNED_COPY", 32),
+    ("INDEX_ARCH_I586", 0),
+    ("BIT_ARCH_I586", 64),
+    ("INDEX_ARCH_I686", 0),
+    ("BIT_ARCH_I686", 128),
+    ("INDEX_ARCH_SLOW_SSE4_2", 0),
+    ("BIT_ARCH_SLOW_SSE4_2", 256),
+    ("INDEX_ARCH_AVX_FAST_UNALIGNED_LOAD", 0),
+    ("BIT_ARCH_AVX_FAST_UNALIGNED_LOAD", 512),
+    ("INDEX_ARCH_PREFER_NO_VZEROUPPER", 0),
+    ("BIT_ARCH_PREFER_NO_VZEROUPPER", 1024),
+    ("INDEX_ARCH_PREFER_ERMS", 0),
+    ("BIT_ARCH_PREFER_ERMS", 2048),
+    ("INDEX_ARCH_PREFER_NO_AVX512", 0),
+    ("BIT_ARCH_PREFER_NO_AVX512", 4096),
+    ("INDEX_ARCH_MATHVEC_PREFER_NO_AVX512", 0),
+    ("BIT_ARCH_MATHVEC_PREFER_NO_AVX512", 8192),
+    ("INDEX_ARCH_PREFER_FSRM", 0),
+    ("BIT_ARCH_PREFER_FSRM", 16384),
+    ("INDEX_ARCH_AVOID_SHORT_DISTANCE_REP_MOVSB", 0),
+    ("BIT_ARCH_AVOID_SHORT_DISTANCE_REP_MOVSB", 32768),
+    ("HWCAP_X86_64", 2),
+    ("HWCAP_X86_AVX512_1", 4),
+    ("SC_LEVEL1_ICACHE_SIZE", 185),
+    ("SC_LEVEL1_ICACHE_LINESIZE", 187),
+    ("SC_LEVEL1_DCACHE_SIZE", 188),
+    ("SC_LEVEL1_DCACHE_ASSOC", 189),
+    ("SC_LEVEL1_DCACHE_LINESIZE", 190),
+    ("SC_LEVEL2_CACHE_SIZE", 191),
+    ("SC_LEVEL2_CACHE_ASSOC", 192),
+    ("SC_LEVEL2_CACHE_LINESIZE", 193),
+    ("SC_LEVEL3_CACHE_SIZE", 194),
+    ("SC_LEVEL3_CACHE_ASSOC", 195),
+    ("SC_LEVEL3_CACHE_LINESIZE", 196),
+    ("SC_LEVEL4_CACHE_SIZE", 197),
+    ("INTEL_02_KNOWN_LEN", 68),
+    ("PTHREAD_ALIGN", 64),
     ("L_INFO_LEN", 80),
+    ("TUNABLE_TYPE_INT_32", 0),
+    ("TUNABLE_TYPE_UINT_64", 1),
+    ("TUNABLE_TYPE_SIZE_T", 2),
+    ("TUNABLE_TYPE_STRING", 3),
+    ("TUNABLE_SECLEVEL_SXID_ERASE", 0),
+    ("TUNABLE_SECLEVEL_SXID_IGNORE", 1),
+    ("TUNABLE_SECLEVEL_NONE", 2),
+];
+
+/// ld.so's `tunable_list` (elf/dl-tunables.c), indexed by tunable id;
+/// type_code and security_level are the CONSTS' TUNABLE_* enumerators.
+pub const TUNABLES: &[TunableDef] = &[
+    TunableDef { name: "glibc.rtld.nns", type_code: 2, min: 1, max: 16, default: 4, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.elision.skip_lock_after_retries", type_code: 0, min: 0, max: 2147483647, default: 3, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.trim_threshold", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 1, env_alias: "MALLOC_TRIM_THRESHOLD_" },
+    TunableDef { name: "glibc.malloc.perturb", type_code: 0, min: 0, max: 255, default: 0, default_str: None, security_level: 1, env_alias: "MALLOC_PERTURB_" },
+    TunableDef { name: "glibc.cpu.x86_shared_cache_size", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.pthread.rseq", type_code: 0, min: 0, max: 1, default: 1, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.mem.tagging", type_code: 0, min: 0, max: 255, default: 0, default_str: None, security_level: 1, env_alias: "" },
+    TunableDef { name: "glibc.elision.tries", type_code: 0, min: 0, max: 2147483647, default: 3, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.elision.enable", type_code: 0, min: 0, max: 1, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.hugetlb", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.cpu.x86_rep_movsb_threshold", type_code: 2, min: 1, max: -1, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.mxfast", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 1, env_alias: "" },
+    TunableDef { name: "glibc.rtld.dynamic_sort", type_code: 0, min: 1, max: 2, default: 2, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.elision.skip_lock_busy", type_code: 0, min: 0, max: 2147483647, default: 3, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.top_pad", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 1, env_alias: "MALLOC_TOP_PAD_" },
+    TunableDef { name: "glibc.cpu.x86_rep_stosb_threshold", type_code: 2, min: 1, max: -1, default: 2048, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.cpu.x86_non_temporal_threshold", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.cpu.x86_shstk", type_code: 3, min: 0, max: 0, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.pthread.stack_cache_size", type_code: 2, min: 0, max: -1, default: 41943040, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.gmon.minarcs", type_code: 0, min: 50, max: 2147483647, default: 50, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.cpu.hwcap_mask", type_code: 1, min: 0, max: -1, default: 6, default_str: None, security_level: 0, env_alias: "LD_HWCAP_MASK" },
+    TunableDef { name: "glibc.malloc.mmap_max", type_code: 0, min: 0, max: 2147483647, default: 0, default_str: None, security_level: 1, env_alias: "MALLOC_MMAP_MAX_" },
+    TunableDef { name: "glibc.elision.skip_trylock_internal_abort", type_code: 0, min: 0, max: 2147483647, default: 3, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.tcache_unsorted_limit", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.cpu.x86_ibt", type_code: 3, min: 0, max: 0, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.cpu.hwcaps", type_code: 3, min: 0, max: 0, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.elision.skip_lock_internal_abort", type_code: 0, min: 0, max: 2147483647, default: 3, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.arena_max", type_code: 2, min: 1, max: -1, default: 0, default_str: None, security_level: 1, env_alias: "MALLOC_ARENA_MAX" },
+    TunableDef { name: "glibc.malloc.mmap_threshold", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 1, env_alias: "MALLOC_MMAP_THRESHOLD_" },
+    TunableDef { name: "glibc.cpu.x86_data_cache_size", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.tcache_count", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.arena_test", type_code: 2, min: 1, max: -1, default: 0, default_str: None, security_level: 1, env_alias: "MALLOC_ARENA_TEST" },
+    TunableDef { name: "glibc.pthread.mutex_spin_count", type_code: 0, min: 0, max: 32767, default: 100, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.gmon.maxarcs", type_code: 0, min: 50, max: 2147483647, default: 1048576, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.rtld.optional_static_tls", type_code: 2, min: 0, max: -1, default: 512, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.tcache_max", type_code: 2, min: 0, max: -1, default: 0, default_str: None, security_level: 0, env_alias: "" },
+    TunableDef { name: "glibc.malloc.check", type_code: 0, min: 0, max: 3, default: 0, default_str: None, security_level: 0, env_alias: "MALLOC_CHECK_" },
 ];
 
 /// (dynamic tag, its index in `link_map.l_info`), by <elf.h> and glibc's
@@ -678,12 +844,42 @@ pub const L_INFO: &[(u64, usize)] = &[
     (0x6ffffef5, 79), // DT_GNU_HASH
 ];
 
+/// `_rtld_global`'s static initializer in the build's ld.so: its nonzero
+/// words (offset, value); the words ld.so relocates are left out.
+pub const RTLD_GLOBAL_INIT: &[(usize, u64)] = &[
+    (56, 0x1),
+    (2560, 0x1),
+    (2584, 0x1),
+    (2624, 0x1),
+    (2664, 0x1),
+    (4192, 0x7),
+];
+
+/// `_rtld_global_ro`'s static initializer in the build's ld.so: its nonzero
+/// words (offset, value); the words ld.so relocates are left out.
+pub const RTLD_GLOBAL_RO_INIT: &[(usize, u64)] = &[
+    (24, 0x1000),
+    (72, 0x100000002),
+    (88, 0x37f),
+    (592, 0x32657373),
+    (600, 0x34365f36387800),
+    (608, 0x3231357876610000),
+    (616, 0x3638356900315f),
+    (624, 0x3638366900000000),
+    (632, 0x7361680000000000),
+    (640, 0x657800006c6c6577),
+    (648, 0x6968705f6e6f),
+];
+
 /// The build these layouts are of.
 pub const BUILD: Build = Build {
     package: "2.36-9+deb12u14",
     ld_so_build_id: "7ebc65e52f2bbea498b4040fa92f7238377aaba9",
     libc_build_id: "93ac61ec5a8eb1396f9fbd350e3169a558528a40",
-    structs: &[RTLD_GLOBAL, RTLD_GLOBAL_RO, LINK_MAP, CPU_FEATURES, PTHREAD, TCBHEAD, LIBNAME_LIST, R_SCOPE_ELEM, R_DEBUG_EXTENDED, DL_FIND_OBJECT, DTV_SLOTINFO_LIST, DTV_SLOTINFO, DTV, LIST_HEAD, PTHREAD_MUTEX],
+    structs: &[RTLD_GLOBAL, RTLD_GLOBAL_RO, LINK_MAP, CPU_FEATURES, CPUID_FEATURE_INTERNAL, PTHREAD, TCBHEAD, LIBNAME_LIST, R_SCOPE_ELEM, R_DEBUG_EXTENDED, DL_FIND_OBJECT, DTV_SLOTINFO_LIST, DTV_SLOTINFO, DTV, LIST_HEAD, PTHREAD_MUTEX, LINK_NAMESPACES],
     consts: CONSTS,
+    r_init: RTLD_GLOBAL_INIT,
+    ro_init: RTLD_GLOBAL_RO_INIT,
     l_info: L_INFO,
+    tunables: TUNABLES,
 };

@@ -12,6 +12,8 @@
 //! GUARDLD_DEBUG=libs says whether its build is one of these.
 
 pub mod debian12;
+pub mod exports;
+pub mod state;
 pub mod cpu;
 pub mod layout;
 pub mod tunables;
@@ -19,7 +21,9 @@ pub mod tunables;
 /// `--list-tunables` / `--list-diagnostics`: what glibc's ld.so would
 /// print for the machine's glibc build, computed by the personality.
 pub fn diagnostics(env: Option<&[u8]>, secure: bool, tunables: bool, cpu_lines: bool) {
-    let Some(build) = KNOWN.first() else { return };
+    let Some(build) = detect(crate::start::handover::GLIBC_LD) else {
+        crate::error::fatal("guardld", "this machine's glibc build is not one guardld knows");
+    };
     let mut t = tunables::Tunables::new(build, env, secure);
     let size = build.structure("struct cpu_features").map_or(0, |s| s.size);
     let mut cpu = alloc::vec![0u8; size];
@@ -70,8 +74,14 @@ pub struct Build {
     pub structs: &'static [Struct],
     /// Enumerators and sizes from the debug information.
     pub consts: &'static [(&'static str, i64)],
+    /// The static initializers of `_rtld_global` and `_rtld_global_ro` in
+    /// the build's ld.so: nonzero words (offset, value), pointers left out.
+    pub r_init: &'static [(usize, u64)],
+    pub ro_init: &'static [(usize, u64)],
     /// (dynamic tag, `link_map.l_info` index).
     pub l_info: &'static [(u64, usize)],
+    /// ld.so's `tunable_list`, indexed by tunable id.
+    pub tunables: &'static [tunables::TunableDef],
 }
 
 /// Every build guardld has layouts for.
@@ -86,6 +96,16 @@ pub fn by_ld_so(build_id: &[u8]) -> Option<&'static Build> {
 /// a layout is used only for exactly the pair it was generated from.
 pub fn by_pair(ld_so: &[u8], libc: &[u8]) -> Option<&'static Build> {
     KNOWN.iter().find(|b| hex_eq(b.ld_so_build_id, ld_so) && hex_eq(b.libc_build_id, libc))
+}
+
+/// The machine's glibc build, by the build IDs of glibc's ld.so (`ld`)
+/// and of the libc.so.6 ld.so.cache names, if guardld knows it.
+pub fn detect(ld: &core::ffi::CStr) -> Option<&'static Build> {
+    let libc = crate::link::search::ld_so_cache().and_then(|c| c.lookup(b"libc.so.6").map(<[u8]>::to_vec))?;
+    let mut libc = libc;
+    libc.push(0);
+    let libc = core::ffi::CStr::from_bytes_until_nul(&libc).ok()?;
+    by_pair(&crate::elf::note::file_build_id(ld)?, &crate::elf::note::file_build_id(libc)?)
 }
 
 fn hex_eq(hex: &str, bytes: &[u8]) -> bool {

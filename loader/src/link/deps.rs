@@ -52,6 +52,9 @@ pub struct LoadConfig {
     pub secure: bool,
     /// /etc/ld.so.cache, opened the first time a search reaches it.
     pub cache: core::cell::OnceCell<Option<Cache>>,
+    /// The glibc build guardld runs natively (`--glibc native` and a known
+    /// build): glibc's libc.so.6 is then loaded, not handed over.
+    pub glibc: Option<&'static crate::glibc::Build>,
 }
 
 /// Indices of already loaded objects by identity and name, so a dependency
@@ -173,11 +176,13 @@ pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     // (GLIBC_PRIVATE of ld-linux-x86-64.so.2) is glibc's too; public
     // versions (__tls_get_addr@GLIBC_2.3) are guardld's to provide.
     let who = || req.map_or(b"LD_PRELOAD".to_vec(), |r| reg[r].name().to_vec());
-    if let Some(f) = Foreign::of_needed(name) {
+    let native = s.cfg.glibc.is_some();
+    if let Some(f) = Foreign::of_needed(name).filter(|&f| !(native && f == Foreign::Glibc)) {
         s.foreign.get_or_insert((f, who()));
         return None;
     }
     if name == b"ld-linux-x86-64.so.2"
+        && !native
         && let Some(r) = req
         && reg[r].syms.needs.iter().flatten().any(|v| v.file == Some(name) && v.name == b"GLIBC_PRIVATE")
     {
@@ -289,7 +294,8 @@ impl Bfs {
             let needed: Vec<u64> = reg[req].dyn_.needed.clone();
             // A foreign C library among them: stop before loading any
             // (the program is handed over, or dlopen fails).
-            if let Some(f) = needed.iter().filter_map(|&o| reg[req].string(o)).find_map(Foreign::of_needed) {
+            let native = s.cfg.glibc.is_some();
+            if let Some(f) = needed.iter().filter_map(|&o| reg[req].string(o)).find_map(Foreign::of_needed).filter(|&f| !(native && f == Foreign::Glibc)) {
                 s.foreign = Some((f, reg[req].name().to_vec()));
                 return;
             }

@@ -93,6 +93,12 @@ fn call_fini(f: usize) {
     unsafe { crate::arch::call0(f) };
 }
 
+/// glibc's `void __libc_early_init(_Bool initial)`, called with true.
+pub fn call_early_init(f: usize) {
+    // SAFETY: libc.so.6's exported __libc_early_init, after relocation.
+    unsafe { crate::arch::call_init(f, 1, 0, 0) }
+}
+
 /// Run an IFUNC resolver: an STT_GNU_IFUNC symbol's value or an IRELATIVE
 /// addend, of an object relocated (or, in a dependency cycle, being
 /// relocated: as glibc). Returns the implementation's address.
@@ -135,7 +141,10 @@ pub extern "C" fn fini() {
             return;
         }
         reg.fini_done = true;
-        reg.init_order.iter().rev().map(|&i| fini_calls(reg, i)).collect()
+        // glibc's _dl_fini also runs the program's destructors (libc ran
+        // its constructors); the program was initialised last.
+        let program = reg.program().filter(|_| crate::glibc::state::active());
+        program.into_iter().chain(reg.init_order.iter().rev().copied()).map(|i| fini_calls(reg, i)).collect()
     };
     calls.into_iter().for_each(Calls::run_fini);
 }

@@ -26,7 +26,9 @@ pub enum Request<'a> {
     /// preloads and the program's DT_NEEDED closure (the global scope).
     /// `list_only`: stop after the version check (`--list`).
     /// `random`: AT_RANDOM's bytes, for the stack and pointer guards.
-    Startup { preload: &'a [Vec<u8>], list_only: bool, random: Option<[u8; 16]> },
+    /// `glibc`: what the glibc personality needs from the kernel's stack,
+    /// when `--glibc native` may apply.
+    Startup { preload: &'a [Vec<u8>], list_only: bool, random: Option<[u8; 16]>, glibc: Option<&'a crate::glibc::state::Start<'a>> },
     /// dlopen: `name` and its closure, searched with `requester`'s paths.
     Open { name: &'a [u8], requester: Option<usize> },
 }
@@ -108,9 +110,9 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     crate::debugger::begin(crate::debugger::RT_ADD);
     // Stage 4: the closure of new objects.
     let (root, group, startup) = crate::stats::timed(&crate::stats::MAP, || match req {
-        Request::Startup { preload, list_only, random } => {
+        Request::Startup { preload, list_only, random, glibc } => {
             deps::load_startup(reg, s, preload);
-            (None, Vec::new(), Some((list_only, random)))
+            (None, Vec::new(), Some((list_only, random, glibc)))
         }
         Request::Open { name, requester } => {
             let root = deps::load_needed(reg, s, name, requester);
@@ -131,21 +133,32 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     // Stage 5: symbol versions.
     super::versions::check(reg, &fresh, &mut s.errors);
     s.stage_done()?;
-    if let Some((true, _)) = startup {
+    if let Some((true, _, _)) = startup {
         return Ok(Linked { root: None, group, inits: Vec::new() });
     }
+    // A glibc program run natively: the personality's globals, before any
+    // layout decision (stage 3 of glibc's ld.so).
+    let glibc = match startup {
+        Some((_, _, Some(start))) => glibc_program(reg, s, start)?,
+        _ => None,
+    };
 
     // Stage 6: thread-local storage. At start-up the static layout is made
     // and %fs set before any IFUNC resolver or initializer runs; blocks are
     // filled once relocation is done (.tdata may hold relocated pointers).
     let tp = match startup {
-        Some((_, random)) => {
+        Some((_, random, _)) => {
             crate::tls::assign(reg, &mut s.errors);
             s.stage_done()?;
-            Some(crate::tls::setup_main(random).map_err(|e| {
+            let tp = crate::tls::setup_main(random).map_err(|e| {
                 s.errors.report(b"guardld", format_args!("{}", e.message()));
                 Failed
-            })?)
+            })?;
+            if glibc.is_some() {
+                let r = crate::glibc::state::init_main_thread(&crate::tls::LAYOUT.lock(), tp);
+                glibc_check(s, r)?;
+            }
+            Some(tp)
         }
         None => {
             for &i in &fresh {
@@ -170,6 +183,10 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     if tp.is_some() {
         crate::stats::timed(&crate::stats::INDEX, || reg.refresh_index());
     }
+    if glibc.is_some() {
+        let r = crate::glibc::state::build_maps(reg, s.cfg.page_size);
+        glibc_check(s, r)?;
+    }
     crate::stats::timed(&crate::stats::RELOC, || relocate(reg, s, &fresh));
     s.stage_done()?;
     match tp {
@@ -185,6 +202,11 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     protect_relro(reg, s, &fresh);
     s.stage_done()?;
     crate::debugger::publish(reg);
+    // glibc's ld.so calls libc's __libc_early_init once libc is relocated,
+    // before any initializer.
+    if let Some(libc) = glibc {
+        early_init(reg, s, libc)?;
+    }
 
     // Stage 8: the initializer list, dependencies first; the caller runs
     // it after releasing the lock.
@@ -245,4 +267,45 @@ fn protect_relro(reg: &Registry, s: &mut Session, objs: &[usize]) {
             s.errors.report(d.name(), format_args!("{msg}"));
         }
     }
+}
+
+/// At start-up with the glibc personality allowed: whether the program
+/// loaded glibc's libc.so.6 and it is the known build (its build ID); a
+/// different libc (LD_LIBRARY_PATH, a chroot) is handed over. Returns
+/// libc's registry index, with the personality's globals set up.
+fn glibc_program(reg: &Registry, s: &mut Session, start: &crate::glibc::state::Start<'_>) -> Result<Option<usize>, Failed> {
+    let Some(build) = s.cfg.glibc else { return Ok(None) };
+    let Some((libc, d)) = reg.iter().find(|(_, d)| d.soname == Some(b"libc.so.6")) else { return Ok(None) };
+    if !crate::glibc::state::is_build_libc(d, build) {
+        crate::debug!(Libs, "{}: not the glibc build guardld knows: handing over", Bytes(d.name()));
+        s.foreign = Some((deps::Foreign::Glibc, d.name().to_vec()));
+        return Err(Failed);
+    }
+    crate::debug!(Libs, "glibc {}: running natively (glibc personality)", build.package);
+    let r = crate::glibc::state::tls_abi(build).and_then(|(size, align)| {
+        crate::tls::set_abi(size, align, crate::tls::SURPLUS);
+        crate::glibc::state::begin(build, start)
+    });
+    glibc_check(s, r)?;
+    Ok(Some(libc))
+}
+
+/// A personality step's error ends the session (exit 127 at start-up).
+fn glibc_check(s: &mut Session, r: Result<(), alloc::string::String>) -> Result<(), Failed> {
+    r.map_err(|e| {
+        s.errors.report(b"guardld", format_args!("glibc personality: {e}"));
+        Failed
+    })
+}
+
+/// Call libc's `__libc_early_init(true)`.
+fn early_init(reg: &Registry, s: &mut Session, libc: usize) -> Result<(), Failed> {
+    let d = &reg[libc];
+    let mut name = crate::elf::symbols::Name::new(b"__libc_early_init");
+    let Some((_, sym)) = d.syms.lookup(&mut name, None, false) else {
+        s.errors.report(d.name(), format_args!("no __libc_early_init"));
+        return Err(Failed);
+    };
+    init::call_early_init(d.img.addr(sym.st_value));
+    Ok(())
 }

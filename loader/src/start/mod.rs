@@ -60,7 +60,8 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
         crate::sys::signals::working_on(name);
         let main = program::from_auxv(&st, padding, page_size, &guards).unwrap_or_else(|e| fatal(Bytes(name), e));
         let list = !secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty());
-        let settings = Settings { padding, page_size, guards, secure, list, library_path: None, preload: None, program: name, explicit: false };
+        let glibc = glibc_mode(None, &st, secure);
+        let settings = Settings { padding, page_size, guards, secure, list, library_path: None, preload: None, program: name, explicit: false, glibc };
         link_and_init(&mut st, main, base, &settings);
         return Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize };
     }
@@ -112,7 +113,8 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     st.set_aux(AT_BASE, base);
     st.set_aux(AT_EXECFN, path.as_ptr() as usize);
     let list = opts.list || (!secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty()));
-    let settings = Settings { padding, page_size, guards, secure, list, library_path: opts.library_path, preload: opts.preload, program: path.to_bytes(), explicit: true };
+    let glibc = glibc_mode(opts.glibc, &st, secure);
+    let settings = Settings { padding, page_size, guards, secure, list, library_path: opts.library_path, preload: opts.preload, program: path.to_bytes(), explicit: true, glibc };
     link_and_init(&mut st, main, base, &settings);
     crate::debug!(Map, "jumping to {:#x} with sp {:#x}", entry, st.sp());
     Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize }
@@ -133,6 +135,18 @@ struct Settings {
     program: &'static [u8],
     /// guardld was run as `guardld PROGRAM` (not as PT_INTERP).
     explicit: bool,
+    /// How a glibc program runs.
+    glibc: args::GlibcMode,
+}
+
+/// `--glibc`, else GUARDLD_GLIBC (ignored under AT_SECURE), else audit.
+fn glibc_mode(opt: Option<args::GlibcMode>, st: &InitialStack, secure: bool) -> args::GlibcMode {
+    let env = if secure { None } else { st.getenv(b"GUARDLD_GLIBC") };
+    match (opt, env) {
+        (Some(m), _) => m,
+        (None, Some(v)) => args::parse_glibc_mode(v).unwrap_or_else(|| fatal("GUARDLD_GLIBC", format_args!("unknown glibc mode '{}' (native or audit)", Bytes(v)))),
+        (None, None) => args::GlibcMode::Audit,
+    }
 }
 
 impl Settings {
@@ -172,14 +186,23 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     let l = &mut *guard;
     l.reg.push(main);
     l.reg.push(me);
-    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new() });
+    // The glibc personality, for a build guardld knows; any other build is
+    // handed over as in audit mode.
+    let glibc = (s.glibc == args::GlibcMode::Native).then(|| crate::glibc::detect(handover::GLIBC_LD)).flatten();
+    if s.glibc == args::GlibcMode::Native && glibc.is_none() {
+        crate::debug!(Libs, "--glibc native: this glibc build is not one guardld knows; glibc programs are handed over");
+    }
+    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc });
     let main_path = l.reg[0].name().to_vec();
     if let Some(f) = l.reg[0].interp().and_then(crate::link::deps::Foreign::of_interp) {
         let own = l.reg[1].path.clone();
         handover::foreign(st, f, &main_path, &s.handover(&l.reg[0], &own));
     }
     let mut sess = session::Session::new(cfg, Errors::default(), 0, Opened::AtStartup);
-    let req = session::Request::Startup { preload: &preload, list_only: s.list, random: st.random() };
+    let tunables_env = env(b"GLIBC_TUNABLES");
+    let aux = |k: usize| st.aux(k);
+    let start = crate::glibc::state::Start { aux: &aux, auxv: st.auxv_addr(), stack_end: st.sp(), argv: st.sp() + 8, secure: s.secure, platform: st.platform(), tunables_env };
+    let req = session::Request::Startup { preload: &preload, list_only: s.list, random: st.random(), glibc: glibc.map(|_| &start) };
     let Ok(linked) = session::run(&mut l.reg, &mut sess, req) else {
         if let Some((f, because)) = sess.foreign.take() {
             let own = l.reg[1].path.clone();

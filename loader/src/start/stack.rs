@@ -19,6 +19,7 @@ pub const AT_ENTRY: usize = 9;
 pub const AT_SECURE: usize = 23;
 pub const AT_RANDOM: usize = 25;
 pub const AT_EXECFN: usize = 31;
+pub const AT_PLATFORM: usize = linux_raw_sys::auxvec::AT_PLATFORM as usize;
 pub const AT_SYSINFO_EHDR: usize = 33;
 
 /// The kernel-built stack. All pointers stay inside it.
@@ -165,6 +166,19 @@ impl InitialStack {
         // SAFETY: AT_EXECFN points at the NUL-terminated path the kernel
         // placed on the stack.
         Some(unsafe { CStr::from_ptr(p as *const core::ffi::c_char) }.to_bytes())
+    }
+
+    /// AT_PLATFORM's string (on the kernel's stack, NUL not included).
+    pub fn platform(&self) -> Option<&'static [u8]> {
+        let p = self.aux(AT_PLATFORM).filter(|&p| p != 0)?;
+        // SAFETY: AT_PLATFORM points at a NUL-terminated string the kernel
+        // placed on the stack.
+        Some(unsafe { CStr::from_ptr(p as *const core::ffi::c_char) }.to_bytes())
+    }
+
+    /// The auxiliary vector's address.
+    pub fn auxv_addr(&self) -> usize {
+        self.auxv_ptr() as usize
     }
 
     /// Replace the process with `path` run with `argv`, keeping this

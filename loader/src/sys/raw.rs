@@ -145,3 +145,31 @@ impl Drop for Scratch {
         let _ = unsafe { rustix::mm::munmap(self.addr as *mut core::ffi::c_void, self.len) };
     }
 }
+
+/// set_tid_address(2): the kernel clears `*tid` and wakes it at thread
+/// exit; returns the caller's thread ID.
+///
+/// # Safety
+/// `tid` must stay valid for the thread's life.
+pub unsafe fn set_tid_address(tid: usize) -> usize {
+    // SAFETY: forwarded from the caller.
+    unsafe { crate::arch::syscall3(k::__NR_set_tid_address as usize, tid, 0, 0) as usize }
+}
+
+/// set_robust_list(2).
+///
+/// # Safety
+/// `head` must be a robust list head valid for the thread's life.
+pub unsafe fn set_robust_list(head: usize, len: usize) -> Result<(), Errno> {
+    // SAFETY: forwarded from the caller.
+    result(unsafe { crate::arch::syscall3(k::__NR_set_robust_list as usize, head, len, 0) }).map(drop)
+}
+
+/// rseq(2) registration of the calling thread.
+///
+/// # Safety
+/// `area` must be the thread's rseq area, valid for the thread's life.
+pub unsafe fn rseq(area: usize, len: usize, sig: u32) -> Result<(), Errno> {
+    // SAFETY: forwarded from the caller.
+    result(unsafe { crate::arch::syscall5(k::__NR_rseq as usize, area, len, 0, sig as usize, 0) }).map(drop)
+}
