@@ -169,3 +169,23 @@ pub unsafe fn call0(f: usize) -> usize {
 pub unsafe extern "C" fn sigreturn_restorer() {
     core::arch::naked_asm!("mov eax, {nr}", "syscall", "ud2", nr = const crate::sys::raw::NR_RT_SIGRETURN)
 }
+
+/// CPUID leaf `leaf`, subleaf `sub`: [eax, ebx, ecx, edx]. (core's
+/// intrinsic is safe on x86_64, where CPUID always exists.)
+pub fn cpuid(leaf: u32, sub: u32) -> [u32; 4] {
+    let r = core::arch::x86_64::__cpuid_count(leaf, sub);
+    [r.eax, r.ebx, r.ecx, r.edx]
+}
+
+/// XCR0 (XGETBV with ECX = 0), or None where the OS has not enabled XSAVE
+/// (CPUID.1:ECX.OSXSAVE, bit 27, clear), where XGETBV would fault.
+pub fn xcr0() -> Option<u64> {
+    if cpuid(1, 0)[2] & (1 << 27) == 0 {
+        return None;
+    }
+    let (lo, hi): (u32, u32);
+    // SAFETY: OSXSAVE is set, so XGETBV with ECX = 0 is defined in every
+    // mode; it only reads XCR0 into EDX:EAX and touches no memory.
+    unsafe { asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) };
+    Some(u64::from(hi) << 32 | u64::from(lo))
+}
