@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 pub mod audit;
 pub mod elf;
+pub mod glibc;
 pub mod paused;
 pub mod victim;
 
