@@ -38,30 +38,30 @@ const _: () = {
 };
 
 /// `struct rtld_global _rtld_global`.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub static _rtld_global: Global<R_SIZE> = Global(UnsafeCell::new([0; R_SIZE]));
 /// `struct rtld_global_ro _rtld_global_ro` (in RELRO: read-only once
 /// start-up has filled it, as glibc's).
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 #[unsafe(link_section = ".data.rel.ro.glibc")]
 pub static _rtld_global_ro: Global<RO_SIZE> = Global(UnsafeCell::new([0; RO_SIZE]));
 /// `void *__libc_stack_end`: the initial stack pointer (argc's address).
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub static __libc_stack_end: AtomicUsize = AtomicUsize::new(0);
 /// `char **_dl_argv`.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub static _dl_argv: AtomicUsize = AtomicUsize::new(0);
 /// `int __libc_enable_secure`: AT_SECURE.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub static __libc_enable_secure: AtomicI32 = AtomicI32::new(0);
 /// `ptrdiff_t __rseq_offset`: the rseq area's offset from the thread pointer.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub static __rseq_offset: AtomicIsize = AtomicIsize::new(0);
 /// `unsigned int __rseq_size`: 0 when the main thread is not registered.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub static __rseq_size: AtomicU32 = AtomicU32::new(0);
 /// `unsigned int __rseq_flags`.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub static __rseq_flags: AtomicU32 = AtomicU32::new(0);
 
 /// The bytes of `_rtld_global` and `_rtld_global_ro`.
@@ -117,7 +117,7 @@ unsafe fn c_str<'a>(p: *const c_char) -> &'a [u8] {
 
 /// `int _dl_find_object(void *pc, struct dl_find_object *result)`: the
 /// object containing `pc` and its PT_GNU_EH_FRAME, for the unwinder.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_find_object(pc: *mut c_void, result: *mut c_void) -> c_int {
     let Some(found) = super::state::find_object(pc as usize) else { return -1 };
     let size = super::state::dl_find_object_size();
@@ -127,7 +127,7 @@ pub extern "C" fn _dl_find_object(pc: *mut c_void, result: *mut c_void) -> c_int
 }
 
 /// `struct link_map *_dl_find_dso_for_object(ElfW(Addr) addr)`.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_find_dso_for_object(addr: usize) -> *mut c_void {
     super::state::find_object(addr).map_or(core::ptr::null_mut(), |f| f.link_map as *mut c_void)
 }
@@ -143,7 +143,7 @@ pub extern "C" fn tls_get_addr_soft(map: *mut c_void) -> *mut c_void {
 }
 
 /// `void __tunable_get_val(tunable_id_t id, void *valp, tunable_callback_t cb)`.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn __tunable_get_val(id: c_uint, valp: *mut c_void, cb: Option<extern "C" fn(*mut u64)>) {
     let Some(v) = super::state::tunable(id as usize) else { return };
     // SAFETY: libc passes storage of the tunable's type: 4 bytes for the
@@ -159,13 +159,13 @@ pub extern "C" fn __tunable_get_val(id: c_uint, valp: *mut c_void, cb: Option<ex
 }
 
 /// `const struct cpu_features *_dl_x86_get_cpu_features(unsigned int)`.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_x86_get_cpu_features(_max: c_uint) -> *const c_void {
     super::state::cpu_features_addr().map_or(core::ptr::null(), |a| a as *const c_void)
 }
 
 /// `void _dl_get_tls_static_info(size_t *size, size_t *align)`.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_get_tls_static_info(size: *mut usize, align: *mut usize) {
     let (s, a) = super::state::tls_static_info();
     // SAFETY: the caller passes two size_t slots.
@@ -177,17 +177,17 @@ pub extern "C" fn _dl_get_tls_static_info(size: *mut usize, align: *mut usize) {
 
 /// `void _dl_audit_preinit(struct link_map *)`: guardld runs no audit
 /// modules (RO's naudit is 0), so there is nothing to notify.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_audit_preinit(_main: *mut c_void) {}
 
 /// `void _dl_audit_symbind_alt(...)`: called by libc's dlsym only when
 /// RO's naudit is nonzero, which it never is under guardld.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_audit_symbind_alt(_l: *mut c_void, _r: *const c_void, _v: *mut *mut c_void, _res: *mut c_void) {}
 
 /// `void _dl_mcount(ElfW(Addr) frompc, ElfW(Addr) selfpc)`: profiling of a
 /// shared object (LD_PROFILE), which guardld does not offer: nothing.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_mcount(_from: usize, _to: usize) {}
 
 /// `void _dl_libc_freeres(void)` (RO's pointer): guardld keeps nothing
@@ -211,7 +211,9 @@ pub extern "C" fn catch_error(objname: *mut *const c_char, err: *mut *const c_ch
         err.write(c"guardld: dlopen and dlsym are not supported by guardld's glibc personality yet".as_ptr());
         malloced.write(false);
     }
-    -1
+    // No errno goes with the message (glibc's errcode 0: dlerror adds no
+    // strerror text).
+    0
 }
 
 /// What guardld's personality cannot do yet, reached through libc: a
@@ -230,27 +232,27 @@ pub extern "C" fn lookup_unsupported() -> ! {
     unsupported("symbol lookup at run time")
 }
 
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_allocate_tls(_mem: *mut c_void) -> *mut c_void {
     unsupported("pthread_create (_dl_allocate_tls)")
 }
 
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_allocate_tls_init(_mem: *mut c_void, _init_dtv: bool) -> *mut c_void {
     unsupported("pthread_create (_dl_allocate_tls_init)")
 }
 
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_deallocate_tls(_tcb: *mut c_void, _dealloc: bool) {
     unsupported("thread exit (_dl_deallocate_tls)")
 }
 
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn __nptl_change_stack_perm(_pd: *mut c_void) -> c_int {
     unsupported("an executable thread stack (__nptl_change_stack_perm)")
 }
 
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_rtld_di_serinfo(_l: *mut c_void, _si: *mut c_void, _counting: bool) {
     unsupported("dlinfo RTLD_DI_SERINFO")
 }
@@ -260,7 +262,7 @@ pub extern "C" fn _dl_rtld_di_serinfo(_l: *mut c_void, _si: *mut c_void, _counti
 /// The strings are referenced, not copied (libc passes literals and
 /// names that outlive the exception); `message_buffer` stays NULL so
 /// `_dl_exception_free` frees nothing.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_exception_create(exc: *mut [usize; 3], objname: *const c_char, errstring: *const c_char) {
     let obj = if objname.is_null() { c"".as_ptr() } else { objname };
     // SAFETY: libc passes a `struct dl_exception` {objname, errstring,
@@ -271,7 +273,7 @@ pub extern "C" fn _dl_exception_create(exc: *mut [usize; 3], objname: *const c_c
 /// `void _dl_fatal_printf(const char *fmt, ...)`: print and exit 127. The
 /// integer arguments arrive in the registers of the first five (the
 /// variadic convention passes them as a fixed-argument call would).
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_fatal_printf(fmt: *const c_char, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> ! {
     print_c_format(fmt, [a1, a2, a3, a4, a5]);
     crate::sys::exit(crate::error::EXIT_FAILURE)

@@ -196,7 +196,7 @@ pub fn init_main_thread(lay: &crate::tls::Layout, tp: usize) -> Result<(), Strin
     // rseq, unless glibc.pthread.rseq=0; __rseq_size keeps the build's
     // initial value when registered, 0 otherwise.
     let area = field("rseq_area")?;
-    let want = super::cpu::CpuTunables::num(&s.tunables, "glibc.pthread.rseq").unwrap_or(1) != 0;
+    let want = s.tunables.value("glibc.pthread.rseq").is_none_or(|v| v != 0);
     let (tid, registered) = crate::tcb::register_main_with_kernel(tid_at, (rh_addr, rh.size), want.then_some((tp + area.offset, area.size, RSEQ_SIG)));
     set(pd, pds, "tid", tid as u64)?;
     if !registered {
