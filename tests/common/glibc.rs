@@ -26,7 +26,6 @@ pub fn run_input(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> 
         .stderr(Stdio::piped())
         .process_group(0);
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {command}: {e}"));
-    let pid = child.id();
     // Fed from a thread: a program may write (and fill its stdout pipe)
     // before it has read all of its input.
     let feeder = input.map(|d| {
@@ -44,34 +43,12 @@ pub fn run_input(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> 
     };
     let t_out = reader(Box::new(child.stdout.take().unwrap()));
     let t_err = reader(Box::new(child.stderr.take().unwrap()));
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if start.elapsed() > timeout {
-            timed_out = true;
-            kill_group(pid);
-            let _ = child.kill();
-            break child.wait().expect("wait");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let (status, timed_out) = super::wait_group(&mut child, start, timeout);
     let elapsed = start.elapsed();
-    // Leftover members of the group would keep the pipes open.
-    kill_group(pid);
     if let Some(f) = feeder {
         let _ = f.join();
     }
     Outcome { command, status, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), timed_out, elapsed }
-}
-
-fn kill_group(pgid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// How a run ended, in a few words: "exit 0", "signal 11 (SIGSEGV)",

@@ -511,9 +511,26 @@ pub fn run(cmd: &mut Command) -> Outcome {
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Outcome {
     let start = Instant::now();
     let (command, mut child) = spawn_piped(cmd);
-    let pid = child.id();
     let t_out = read_to_end_thread(child.stdout.take().unwrap());
     let t_err = read_to_end_thread(child.stderr.take().unwrap());
+    let (status, timed_out) = wait_group(&mut child, start, timeout);
+    let elapsed = start.elapsed();
+    Outcome {
+        command,
+        status,
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+        timed_out,
+        elapsed,
+    }
+}
+
+/// Wait for `child` (leader of its own process group), killing the group
+/// once `timeout` has passed since `start`; then kill what is left of the
+/// group (leftover members would keep the pipes open). Returns the status
+/// and whether it timed out.
+pub fn wait_group(child: &mut Child, start: Instant, timeout: Duration) -> (ExitStatus, bool) {
+    let pid = child.id();
     let mut timed_out = false;
     let status = loop {
         if let Some(s) = child.try_wait().expect("wait") {
@@ -525,19 +542,10 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Outcome {
             let _ = child.kill();
             break child.wait().expect("wait");
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(2));
     };
-    let elapsed = start.elapsed();
-    // Leftover members of the group would keep the pipes open.
     kill_group(pid);
-    Outcome {
-        command,
-        status,
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-        timed_out,
-        elapsed,
-    }
+    (status, timed_out)
 }
 
 /// Spawn `cmd` in its own process group (so that the whole group can be killed), stdin
