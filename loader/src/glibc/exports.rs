@@ -165,8 +165,11 @@ pub extern "C" fn _dl_x86_get_cpu_features(_max: c_uint) -> *const c_void {
 }
 
 /// `void _dl_get_tls_static_info(size_t *size, size_t *align)`.
+///
+/// # Safety
+/// Both pointers are writable `size_t`s.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
-pub extern "C" fn _dl_get_tls_static_info(size: *mut usize, align: *mut usize) {
+pub unsafe extern "C" fn _dl_get_tls_static_info(size: *mut usize, align: *mut usize) {
     let (s, a) = super::state::tls_static_info();
     // SAFETY: the caller passes two size_t slots.
     unsafe {
@@ -203,7 +206,10 @@ pub extern "C" fn error_free(_p: *mut c_void) {}
 /// behind dlopen/dlclose/dlsym and libc's own NSS, iconv and libgcc_s
 /// loading): loading at run time belongs to part 2 of the personality, so
 /// it fails as a failed dlopen fails, with a message dlerror shows.
-pub extern "C" fn catch_error(objname: *mut *const c_char, err: *mut *const c_char, malloced: *mut bool, _op: *const c_void, _args: *mut c_void) -> c_int {
+///
+/// # Safety
+/// The first three pointers are writable (libc's out-parameters).
+pub unsafe extern "C" fn catch_error(objname: *mut *const c_char, err: *mut *const c_char, malloced: *mut bool, _op: *const c_void, _args: *mut c_void) -> c_int {
     crate::debug!(Libs, "glibc program asked to load or look up at run time: not supported yet (dlopen fails)");
     // SAFETY: libc passes three out-pointers.
     unsafe {
@@ -262,8 +268,11 @@ pub extern "C" fn _dl_rtld_di_serinfo(_l: *mut c_void, _si: *mut c_void, _counti
 /// The strings are referenced, not copied (libc passes literals and
 /// names that outlive the exception); `message_buffer` stays NULL so
 /// `_dl_exception_free` frees nothing.
+///
+/// # Safety
+/// `exc` points at a writable `struct dl_exception`.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
-pub extern "C" fn _dl_exception_create(exc: *mut [usize; 3], objname: *const c_char, errstring: *const c_char) {
+pub unsafe extern "C" fn _dl_exception_create(exc: *mut [usize; 3], objname: *const c_char, errstring: *const c_char) {
     let obj = if objname.is_null() { c"".as_ptr() } else { objname };
     // SAFETY: libc passes a `struct dl_exception` {objname, errstring,
     // message_buffer} (three pointers).
@@ -309,8 +318,8 @@ fn print_c_format(fmt: *const c_char, args: [usize; 5]) {
             continue;
         };
         let text = match conv {
-            // SAFETY: %s arguments are C strings.
             b's' => {
+                // SAFETY: %s arguments are C strings.
                 out.extend_from_slice(unsafe { c_str(v as *const c_char) });
                 continue;
             }

@@ -336,9 +336,7 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
         } else {
             let mut m = alloc::vec![0u64; words].into_boxed_slice();
             let a = m.as_mut_ptr() as usize;
-            let mut v = Vec::new();
-            v.push(m);
-            (a, v)
+            (a, alloc::vec![m])
         };
         maps.push(Map { dso: i, lm: addr, start, end, eh_frame: eh, tls_offset: d.tls_slot.map(|t| t.offset), _mem: mem });
     }
