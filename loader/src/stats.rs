@@ -9,8 +9,13 @@ pub static MAP: AtomicU64 = AtomicU64::new(0);
 pub static INDEX: AtomicU64 = AtomicU64::new(0);
 pub static RELOC: AtomicU64 = AtomicU64::new(0);
 pub static INIT: AtomicU64 = AtomicU64::new(0);
+/// The glibc personality's own start-up: recognising the build, the
+/// globals, tunables and CPU features.
+pub static GLIBC: AtomicU64 = AtomicU64::new(0);
 pub static RELOCS: AtomicU64 = AtomicU64::new(0);
 pub static LOOKUPS: AtomicU64 = AtomicU64::new(0);
+/// Nonzero when start-up built the global symbol index.
+pub static INDEXED: AtomicU64 = AtomicU64::new(0);
 
 pub fn on() -> bool {
     crate::log::enabled(crate::log::Cat::Statistics)
@@ -51,10 +56,13 @@ pub fn report(objects: usize) {
          guardld:   map and load {} objects: {} us ({}%)\n\
          guardld:   build symbol index: {} us ({}%)\n\
          guardld:   relocation ({} relocations): {} us ({}%)\n\
-         guardld:     symbol lookups: {} (through the index)\n\
+         guardld:     symbol lookups: {} ({})\n\
          guardld:   initializers: {} us ({}%)\n",
         us(total), objects, us(g(&MAP)), pct(g(&MAP)), us(g(&INDEX)), pct(g(&INDEX)),
-        g(&RELOCS), us(g(&RELOC)), pct(g(&RELOC)), g(&LOOKUPS),
+        g(&RELOCS), us(g(&RELOC)), pct(g(&RELOC)), g(&LOOKUPS), if g(&INDEXED) != 0 { "through the index" } else { "walking the scope" },
         us(g(&INIT)), pct(g(&INIT))
     );
+    if g(&GLIBC) != 0 {
+        crate::eprint!("guardld:   glibc personality (build, globals, tunables, CPU features): {} us ({}%)\n", us(g(&GLIBC)), pct(g(&GLIBC)));
+    }
 }

@@ -73,7 +73,26 @@ impl Image {
 
     /// Write a 64-bit word at `vaddr` (unaligned allowed), if writable.
     pub fn write_u64(&self, vaddr: u64, v: u64) -> bool {
-        self.write_bytes(vaddr, &v.to_le_bytes())
+        if !self.writable(vaddr, 8) {
+            return false;
+        }
+        // SAFETY: checked inside a writable PT_LOAD of this object, which
+        // stays mapped while its record exists. (A word store, not a call
+        // to memcpy: relocation does this thousands of times.)
+        unsafe { (self.addr(vaddr) as *mut u64).write_unaligned(v) };
+        true
+    }
+
+    /// Add `delta` to the 64-bit word at `vaddr`, if writable (a relative
+    /// relocation applied in place: RELR).
+    pub fn add_u64(&self, vaddr: u64, delta: u64) -> bool {
+        if !self.writable(vaddr, 8) {
+            return false;
+        }
+        let p = self.addr(vaddr) as *mut u64;
+        // SAFETY: as in `write_u64`; writable segments are also readable.
+        unsafe { p.write_unaligned(p.read_unaligned().wrapping_add(delta)) };
+        true
     }
 
     /// Write a 32-bit word at `vaddr`, if writable.

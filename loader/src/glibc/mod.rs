@@ -93,6 +93,13 @@ pub fn by_ld_so(build_id: &[u8]) -> Option<&'static Build> {
 }
 
 /// The known build whose ld.so and libc.so.6 both have these build IDs:
+/// The known build whose libc.so.6 has this build ID. The personality
+/// replaces ld.so, so the libc it talks to is what must match: a libc.so.6
+/// build ID names exactly one package build (and its ld.so).
+pub fn by_libc(build_id: &[u8]) -> Option<&'static Build> {
+    KNOWN.iter().find(|b| hex_eq(b.libc_build_id, build_id))
+}
+
 /// a layout is used only for exactly the pair it was generated from.
 pub fn by_pair(ld_so: &[u8], libc: &[u8]) -> Option<&'static Build> {
     KNOWN.iter().find(|b| hex_eq(b.ld_so_build_id, ld_so) && hex_eq(b.libc_build_id, libc))
@@ -136,6 +143,8 @@ mod tests {
         assert!(by_pair(&id, &other).is_none(), "an ld.so ID is not a libc ID");
         assert!(by_pair(&other, &libc).is_none());
     }
+        assert_eq!(by_libc(&libc).map(|k| k.package), Some(b.package));
+        assert!(by_libc(&id).is_none(), "an ld.so ID is not a libc ID");
 
     #[test]
     fn fields_lie_inside_their_structures() {

@@ -515,9 +515,7 @@ pub fn debugger_head() -> Option<usize> {
 
 /// Whether `d` (a loaded libc.so.6) is the libc of `build`: its build ID,
 /// from its PT_NOTE segments in memory.
-pub fn is_build_libc(d: &Dso, build: &Build) -> bool {
+pub fn libc_build(d: &Dso) -> Option<&'static Build> {
     const PT_NOTE: u32 = 4;
-    phdrs(d).iter().filter(|p| p.p_type == PT_NOTE && p.p_filesz <= 1 << 12).any(|p| {
-        d.img.bytes(p.p_vaddr, p.p_filesz).and_then(crate::elf::note::gnu_build_id).is_some_and(|id| super::hex_eq(build.libc_build_id, id))
-    })
+    phdrs(d).iter().filter(|p| p.p_type == PT_NOTE && p.p_filesz <= 1 << 12).find_map(|p| d.img.bytes(p.p_vaddr, p.p_filesz).and_then(crate::elf::note::gnu_build_id).and_then(super::by_libc))
 }

@@ -143,10 +143,14 @@ impl Tunables {
 
     /// Every tunable at its build default.
     fn defaults(build: &'static Build) -> Tunables {
+        // The enumerators' codes, resolved once (not per tunable).
+        let kinds = KINDS.map(|(n, k)| (enumerator(build, n), k));
+        let levels = LEVELS.map(|(n, l)| (enumerator(build, n), l));
         let slots = build.tunables.iter().map(|def| Slot {
             def,
-            kind: kind(build, def.type_code),
-            level: level(build, def.security_level),
+            kind: kinds.iter().find(|(c, _)| *c == Some(def.type_code)).map(|&(_, k)| k),
+            // An unnamed level is the strictest.
+            level: levels.iter().find(|(c, _)| *c == Some(def.security_level)).map_or(Level::SxidErase, |&(_, l)| l),
             num: def.default,
             string: def.default_str.map(|s| leak_cstr(s.as_bytes())),
             min: def.min,
@@ -347,25 +351,20 @@ impl super::cpu::CpuTunables for Tunables {
 }
 
 /// The kind a type code names, by the build's enumerators.
-fn kind(build: &Build, code: i64) -> Option<Kind> {
-    const NAMES: [(&str, Kind); 4] = [
-        ("TUNABLE_TYPE_INT_32", Kind::Int32),
-        ("TUNABLE_TYPE_UINT_64", Kind::Uint64),
-        ("TUNABLE_TYPE_SIZE_T", Kind::SizeT),
-        ("TUNABLE_TYPE_STRING", Kind::Str),
-    ];
-    NAMES.iter().find(|(n, _)| enumerator(build, n) == Some(code)).map(|&(_, k)| k)
-}
+/// The type enumerators of the build's `tunable_type_code_t`.
+const KINDS: [(&str, Kind); 4] = [
+    ("TUNABLE_TYPE_INT_32", Kind::Int32),
+    ("TUNABLE_TYPE_UINT_64", Kind::Uint64),
+    ("TUNABLE_TYPE_SIZE_T", Kind::SizeT),
+    ("TUNABLE_TYPE_STRING", Kind::Str),
+];
 
-/// The security level a code names; an unnamed one is the strictest.
-fn level(build: &Build, code: i64) -> Level {
-    const NAMES: [(&str, Level); 3] = [
-        ("TUNABLE_SECLEVEL_SXID_ERASE", Level::SxidErase),
-        ("TUNABLE_SECLEVEL_SXID_IGNORE", Level::SxidIgnore),
-        ("TUNABLE_SECLEVEL_NONE", Level::None),
-    ];
-    NAMES.iter().find(|(n, _)| enumerator(build, n) == Some(code)).map_or(Level::SxidErase, |&(_, l)| l)
-}
+/// The security-level enumerators.
+const LEVELS: [(&str, Level); 3] = [
+    ("TUNABLE_SECLEVEL_SXID_ERASE", Level::SxidErase),
+    ("TUNABLE_SECLEVEL_SXID_IGNORE", Level::SxidIgnore),
+    ("TUNABLE_SECLEVEL_NONE", Level::None),
+];
 
 fn enumerator(build: &Build, name: &str) -> Option<i64> {
     build.consts.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)

@@ -52,9 +52,11 @@ pub struct LoadConfig {
     pub secure: bool,
     /// /etc/ld.so.cache, opened the first time a search reaches it.
     pub cache: core::cell::OnceCell<Option<Cache>>,
-    /// The glibc build guardld runs natively (`--glibc native` and a known
-    /// build): glibc's libc.so.6 is then loaded, not handed over.
-    pub glibc: Option<&'static crate::glibc::Build>,
+    /// `--glibc native`: glibc's libc.so.6 is loaded, not handed over; its
+    /// build is checked once loaded (session.rs), an unknown one handed over.
+    pub glibc_native: bool,
+    /// GUARDLD_INDEX.
+    pub index: super::index::Policy,
 }
 
 /// Indices of already loaded objects by identity and name, so a dependency
@@ -176,7 +178,7 @@ pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     // (GLIBC_PRIVATE of ld-linux-x86-64.so.2) is glibc's too; public
     // versions (__tls_get_addr@GLIBC_2.3) are guardld's to provide.
     let who = || req.map_or(b"LD_PRELOAD".to_vec(), |r| reg[r].name().to_vec());
-    let native = s.cfg.glibc.is_some();
+    let native = s.cfg.glibc_native;
     if let Some(f) = Foreign::of_needed(name).filter(|&f| !(native && f == Foreign::Glibc)) {
         s.foreign.get_or_insert((f, who()));
         return None;
@@ -294,7 +296,7 @@ impl Bfs {
             let needed: Vec<u64> = reg[req].dyn_.needed.clone();
             // A foreign C library among them: stop before loading any
             // (the program is handed over, or dlopen fails).
-            let native = s.cfg.glibc.is_some();
+            let native = s.cfg.glibc_native;
             if let Some(f) = needed.iter().filter_map(|&o| reg[req].string(o)).find_map(Foreign::of_needed).filter(|&f| !(native && f == Foreign::Glibc)) {
                 s.foreign = Some((f, reg[req].name().to_vec()));
                 return;

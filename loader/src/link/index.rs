@@ -23,6 +23,30 @@ use alloc::vec::Vec;
 
 /// Objects with more exports than this are searched, not indexed.
 pub const BIG: usize = 4096;
+/// Indexing one export costs about as much as this many per-object probes
+/// of a scope walk (bloom filter, sometimes a hash chain), measured with
+/// GUARDLD_DEBUG=statistics on ls (5 objects) and vmabench's N = 10..200.
+pub const WALK_PER_EXPORT: usize = 4;
+
+/// GUARDLD_INDEX: build the index when it pays (default), always, or never
+/// (tests exercise both resolution paths on small programs).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Policy {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Policy {
+    pub fn parse(v: &[u8]) -> Option<Policy> {
+        match v {
+            b"auto" => Some(Policy::Auto),
+            b"always" => Some(Policy::Always),
+            b"never" => Some(Policy::Never),
+            _ => None,
+        }
+    }
+}
 const NONE: u32 = u32::MAX;
 
 struct Entry {

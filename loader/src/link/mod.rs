@@ -124,10 +124,20 @@ impl Registry {
         self.generation += 1;
     }
 
-    /// (Re)build the symbol index if the global scope changed.
-    pub fn refresh_index(&mut self) {
-        if self.index.as_ref().is_none_or(|x| x.generation != self.generation) {
+    /// (Re)build the symbol index if the global scope changed and it pays:
+    /// `lookups` (an upper bound of the references about to be resolved)
+    /// walking the scope object by object must cost more than indexing
+    /// every export. A few libraries (a coreutil) are resolved faster
+    /// without it; hundreds are not.
+    pub fn refresh_index(&mut self, lookups: usize, policy: index::Policy) {
+        if self.index.as_ref().is_some_and(|x| x.generation == self.generation) {
+            return;
+        }
+        let exports: usize = self.scope.iter().map(|&i| self[i].syms.export_bound().min(index::BIG)).sum();
+        let pays = lookups.saturating_mul(self.scope.len()) > exports.saturating_mul(index::WALK_PER_EXPORT);
+        if policy == index::Policy::Always || (policy == index::Policy::Auto && pays) {
             self.index = Some(index::SymbolIndex::build(self, &self.scope, self.generation));
+            crate::stats::count(&crate::stats::INDEXED);
         }
     }
 

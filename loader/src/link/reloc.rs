@@ -105,11 +105,11 @@ fn relr(d: &Dso, errs: &mut Errors) {
     };
     let mut at = 0u64;
     let put = |vaddr: u64, errs: &mut Errors| {
-        let Some(w) = d.img.read_writable_u64(vaddr) else {
+        let ok = d.img.add_u64(vaddr, d.img.bias as u64);
+        if !ok {
             errs.report(d.name(), format_args!("RELR target {vaddr:#x} outside any writable segment"));
-            return false;
-        };
-        d.img.write_u64(vaddr, w.wrapping_add(d.img.bias as u64))
+        }
+        ok
     };
     for &w in words {
         if w & 1 == 0 {

@@ -139,7 +139,7 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     // A glibc program run natively: the personality's globals, before any
     // layout decision (stage 3 of glibc's ld.so).
     let glibc = match startup {
-        Some((_, _, Some(start))) => glibc_program(reg, s, start)?,
+        Some((_, _, Some(start))) => crate::stats::timed(&crate::stats::GLIBC, || glibc_program(reg, s, start))?,
         _ => None,
     };
 
@@ -181,7 +181,8 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     // the scope instead: rebuilding the index after every RTLD_GLOBAL
     // dlopen would cost O(exports) each time.
     if tp.is_some() {
-        crate::stats::timed(&crate::stats::INDEX, || reg.refresh_index());
+        let lookups = fresh.iter().map(|&i| reg[i].dyn_.rela.size.saturating_add(reg[i].dyn_.jmprel.size) / 24).sum::<u64>();
+        crate::stats::timed(&crate::stats::INDEX, || reg.refresh_index(lookups as usize, s.cfg.index));
     }
     if glibc.is_some() {
         let r = crate::glibc::state::build_maps(reg, s.cfg.page_size);
@@ -274,13 +275,12 @@ fn protect_relro(reg: &Registry, s: &mut Session, objs: &[usize]) {
 /// different libc (LD_LIBRARY_PATH, a chroot) is handed over. Returns
 /// libc's registry index, with the personality's globals set up.
 fn glibc_program(reg: &Registry, s: &mut Session, start: &crate::glibc::state::Start<'_>) -> Result<Option<usize>, Failed> {
-    let Some(build) = s.cfg.glibc else { return Ok(None) };
     let Some((libc, d)) = reg.iter().find(|(_, d)| d.soname == Some(b"libc.so.6")) else { return Ok(None) };
-    if !crate::glibc::state::is_build_libc(d, build) {
-        crate::debug!(Libs, "{}: not the glibc build guardld knows: handing over", Bytes(d.name()));
+    let Some(build) = crate::glibc::state::libc_build(d) else {
+        crate::debug!(Libs, "{}: not a glibc build guardld knows: handing over", Bytes(d.name()));
         s.foreign = Some((deps::Foreign::Glibc, d.name().to_vec()));
         return Err(Failed);
-    }
+    };
     crate::debug!(Libs, "glibc {}: running natively (glibc personality)", build.package);
     let r = crate::glibc::state::tls_abi(build).and_then(|(size, align)| {
         crate::tls::set_abi(size, align, crate::tls::SURPLUS);

@@ -33,7 +33,7 @@ padding; with --padding prot-none, without the module. A musl program is
 refused with a message.
 
 Environment: GUARDLD_PADDING=MODE, GUARDLD_GLIBC=MODE, GUARDLD_DEBUG=map,libs,symbols,bindings,
-reloc,init,statistics,all, LD_LIBRARY_PATH, LD_PRELOAD.
+reloc,init,statistics,all, GUARDLD_INDEX=auto|always|never, LD_LIBRARY_PATH, LD_PRELOAD.
 ";
 
 /// What the user asked for.

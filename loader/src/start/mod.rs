@@ -186,13 +186,15 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     let l = &mut *guard;
     l.reg.push(main);
     l.reg.push(me);
-    // The glibc personality, for a build guardld knows; any other build is
-    // handed over as in audit mode.
-    let glibc = (s.glibc == args::GlibcMode::Native).then(|| crate::glibc::detect(handover::GLIBC_LD)).flatten();
-    if s.glibc == args::GlibcMode::Native && glibc.is_none() {
-        crate::debug!(Libs, "--glibc native: this glibc build is not one guardld knows; glibc programs are handed over");
-    }
-    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc });
+    // The glibc personality: the libc.so.6 the closure loads must be a
+    // build guardld knows (session.rs); any other is handed over as in
+    // audit mode.
+    let native = s.glibc == args::GlibcMode::Native;
+    let index = match env(b"GUARDLD_INDEX") {
+        None => crate::link::index::Policy::Auto,
+        Some(v) => crate::link::index::Policy::parse(v).unwrap_or_else(|| fatal("GUARDLD_INDEX", format_args!("unknown index policy '{}' (auto, always or never)", Bytes(v)))),
+    };
+    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc_native: native, index });
     let main_path = l.reg[0].name().to_vec();
     if let Some(f) = l.reg[0].interp().and_then(crate::link::deps::Foreign::of_interp) {
         let own = l.reg[1].path.clone();
@@ -202,7 +204,7 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     let tunables_env = env(b"GLIBC_TUNABLES");
     let aux = |k: usize| st.aux(k);
     let start = crate::glibc::state::Start { aux: &aux, auxv: st.auxv_addr(), stack_end: st.sp(), argv: st.sp() + 8, secure: s.secure, platform: st.platform(), tunables_env };
-    let req = session::Request::Startup { preload: &preload, list_only: s.list, random: st.random(), glibc: glibc.map(|_| &start) };
+    let req = session::Request::Startup { preload: &preload, list_only: s.list, random: st.random(), glibc: native.then_some(&start) };
     let Ok(linked) = session::run(&mut l.reg, &mut sess, req) else {
         if let Some((f, because)) = sess.foreign.take() {
             let own = l.reg[1].path.clone();
