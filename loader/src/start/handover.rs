@@ -47,11 +47,17 @@ fn dirname(p: &[u8]) -> &[u8] {
     crate::link::search::dirname(p.split(|&b| b == 0).next().unwrap_or_default())
 }
 
-/// The audit module installed beside guardld, if there is one.
+/// The audit module installed beside guardld, if there is one: beside the
+/// binary itself, or beside the path it was started by (a symlink).
 fn module(own_path: &[u8]) -> Option<CString> {
-    let dir = dirname(own_path);
-    [[dir, b"/", MODULE].concat(), [dir, b"/../lib/guardld/", MODULE].concat()]
+    let real = rustix::fs::readlinkat(rustix::fs::CWD, c"/proc/self/exe", Vec::new()).map(|c| c.into_bytes()).unwrap_or_default();
+    [real.as_slice(), own_path]
         .into_iter()
+        .filter(|p| !p.is_empty())
+        .flat_map(|p| {
+            let dir = dirname(p);
+            [[dir, b"/", MODULE].concat(), [dir, b"/../lib/guardld/", MODULE].concat()]
+        })
         .map(|p| c(&p))
         .find(|p| rustix::fs::access(p.as_c_str(), rustix::fs::Access::READ_OK).is_ok())
 }

@@ -61,7 +61,7 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
         let main = program::from_auxv(&st, padding, page_size, &guards).unwrap_or_else(|e| fatal(Bytes(name), e));
         let list = !secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty());
         let glibc = glibc_mode(None, &st, secure);
-        let settings = Settings { padding, page_size, guards, secure, list, library_path: None, preload: None, program: name, explicit: false, glibc };
+        let settings = Settings { padding, page_size, guards, secure, list, library_path: None, preload: None, program: name, explicit: false, glibc, own_execfn: None };
         link_and_init(&mut st, main, base, &settings);
         return Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize };
     }
@@ -102,6 +102,9 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     let (phdr_addr, phnum) = (prog.phdr_addr, prog.phdrs.len());
     let main = program::from_loaded(path, prog).unwrap_or_else(|e| fatal(Bytes(path.to_bytes()), e));
 
+    // guardld's own path as the kernel was given it, before AT_EXECFN
+    // names the program.
+    let own_execfn = st.execfn();
     // The program sees argv from PROGRAM on, and an auxv describing it.
     st.drop_args(prog_index);
     if let Some(a0) = opts.argv0 {
@@ -114,7 +117,7 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     st.set_aux(AT_EXECFN, path.as_ptr() as usize);
     let list = opts.list || (!secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty()));
     let glibc = glibc_mode(opts.glibc, &st, secure);
-    let settings = Settings { padding, page_size, guards, secure, list, library_path: opts.library_path, preload: opts.preload, program: path.to_bytes(), explicit: true, glibc };
+    let settings = Settings { padding, page_size, guards, secure, list, library_path: opts.library_path, preload: opts.preload, program: path.to_bytes(), explicit: true, glibc, own_execfn };
     link_and_init(&mut st, main, base, &settings);
     crate::debug!(Map, "jumping to {:#x} with sp {:#x}", entry, st.sp());
     Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize }
@@ -133,6 +136,8 @@ struct Settings {
     preload: Option<&'static [u8]>,
     /// The program's path (as given, or AT_EXECFN), for a handover.
     program: &'static [u8],
+    /// Explicit start: the path guardld was executed by (its AT_EXECFN).
+    own_execfn: Option<&'static [u8]>,
     /// guardld was run as `guardld PROGRAM` (not as PT_INTERP).
     explicit: bool,
     /// How a glibc program runs.
@@ -170,7 +175,7 @@ impl Settings {
 /// initializers.
 fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize, s: &Settings) {
     use crate::link::{Errors, LINKER, deps, dso::Opened, session};
-    let me = program::guardld_itself(base, &main, s.page_size).unwrap_or_else(|e| fatal("guardld", e));
+    let me = program::guardld_itself(base, &main, s.own_execfn, s.page_size).unwrap_or_else(|e| fatal("guardld", e));
     // Under AT_SECURE the environment may not redirect library loading (as glibc).
     let env = |name: &[u8]| if s.secure { None } else { st.getenv(name) };
     let mut library_path = alloc::vec::Vec::new();

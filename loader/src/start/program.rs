@@ -113,21 +113,23 @@ pub fn from_loaded(path: &CStr, p: Loaded) -> Result<Dso, DsoError> {
 
 /// guardld itself, so that a NEEDED ld-linux-x86-64.so.2 resolves to it and
 /// debuggers see it.
-pub fn guardld_itself(base: usize, main: &Dso, page_size: u64) -> Result<Dso, DsoError> {
+pub fn guardld_itself(base: usize, main: &Dso, execfn: Option<&[u8]>, page_size: u64) -> Result<Dso, DsoError> {
     let (phdr_addr, phdrs) = crate::selfreloc::own_program_headers(base);
-    let mut d = Dso::new(Kind::Loader, own_path(main), &phdrs, base, phdr_addr)?;
+    let mut d = Dso::new(Kind::Loader, own_path(main, execfn), &phdrs, base, phdr_addr)?;
     // Its RELRO (GOT, .dynamic, vtables) is protected with the others'.
     d.relro = relro_range(&phdrs, page_size);
     Ok(d)
 }
 
 /// guardld's path, for debuggers: the program's PT_INTERP when the kernel
-/// started us through it, else /proc/self/exe (explicit start).
-fn own_path(main: &Dso) -> Vec<u8> {
+/// started us through it, else the absolute path guardld was executed by,
+/// else /proc/self/exe (a procfs lookup costs start-up time).
+fn own_path(main: &Dso, execfn: Option<&[u8]>) -> Vec<u8> {
     let interp = || main.interp().map(<[u8]>::to_vec);
     // The kernel mapped the program, so it named us in PT_INTERP.
     let started_as_interp = matches!(main.mapper, Mapper::Kernel { .. });
-    let mut p = started_as_interp.then(interp).flatten().unwrap_or_else(|| {
+    let absolute = execfn.filter(|p| p.starts_with(b"/")).map(<[u8]>::to_vec);
+    let mut p = started_as_interp.then(interp).flatten().or(absolute).unwrap_or_else(|| {
         rustix::fs::readlinkat(rustix::fs::CWD, c"/proc/self/exe", Vec::new()).map(|c| c.into_bytes()).unwrap_or_default()
     });
     p.push(0);
