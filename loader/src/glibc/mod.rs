@@ -20,11 +20,11 @@ pub mod tunables;
 
 /// `--list-tunables` / `--list-diagnostics`: what glibc's ld.so would
 /// print for the machine's glibc build, computed by the personality.
-pub fn diagnostics(env: Option<&[u8]>, secure: bool, tunables: bool, cpu_lines: bool) {
+pub fn diagnostics(environ: &[&[u8]], secure: bool, tunables: bool, cpu_lines: bool) {
     let Some(build) = detect(crate::start::handover::GLIBC_LD) else {
         crate::error::fatal("guardld", "this machine's glibc build is not one guardld knows");
     };
-    let mut t = tunables::Tunables::new(build, env, secure);
+    let (mut t, _) = tunables::Tunables::from_environ(build, environ, secure, suid_debug(secure));
     let size = build.structure("struct cpu_features").map_or(0, |s| s.size);
     let mut cpu = alloc::vec![0u8; size];
     if let Err(e) = cpu::init(build, &mut cpu, &mut t) {
@@ -36,6 +36,12 @@ pub fn diagnostics(env: Option<&[u8]>, secure: bool, tunables: bool, cpu_lines: 
     if cpu_lines {
         cpu::print_diagnostics(build, &cpu);
     }
+}
+
+/// glibc honours glibc.malloc.check in an AT_SECURE process only when
+/// /etc/suid-debug exists.
+pub fn suid_debug(secure: bool) -> bool {
+    secure && rustix::fs::access(c"/etc/suid-debug", rustix::fs::Access::EXISTS).is_ok()
 }
 
 /// One member of a structure: byte offset, bit offset for bitfields, size.

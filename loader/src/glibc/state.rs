@@ -59,7 +59,8 @@ pub struct Start<'a> {
     pub argv: usize,
     pub secure: bool,
     pub platform: Option<&'a [u8]>,
-    pub tunables_env: Option<&'a [u8]>,
+    /// The environment strings (GLIBC_TUNABLES and the tunables' aliases).
+    pub environ: &'a [&'static [u8]],
 }
 
 /// Whether the glibc personality runs this process.
@@ -72,6 +73,14 @@ fn at(s: &Struct, name: &'static str) -> Result<At, String> {
 }
 
 /// Write a field; a value that does not fit is a layout mismatch.
+/// What glibc's tunables_init does to an AT_SECURE process's environment,
+/// one edit per entry, applied by start-up before any object code runs.
+static ENV_EDITS: SpinLock<Vec<super::tunables::EnvEdit>> = SpinLock::new(Vec::new());
+
+/// The environment edits `begin` decided (once).
+pub fn take_env_edits() -> Vec<super::tunables::EnvEdit> {
+    core::mem::take(&mut *ENV_EDITS.lock())
+}
 fn set(buf: &mut [u8], s: &Struct, name: &'static str, v: u64) -> Result<(), String> {
     let a = at(s, name)?;
     if put(buf, a, v) { Ok(()) } else { Err(alloc::format!("glibc layout table: {}.{} cannot hold {v:#x}", s.name, name)) }
@@ -141,7 +150,8 @@ pub fn begin(build: &'static Build, st: &Start<'_>) -> Result<(), String> {
     }
     exports::set_start(st.stack_end, st.argv, st.secure);
 
-    let mut tunables = Tunables::new(build, st.tunables_env, st.secure);
+    let (mut tunables, edits) = Tunables::from_environ(build, st.environ, st.secure, super::suid_debug(st.secure));
+    *ENV_EDITS.lock() = edits;
     let cpu = at(ros, "_dl_x86_cpu_features")?;
     let init = super::cpu::init(build, &mut ro[cpu.offset..cpu.offset + cpu.size], &mut tunables).map_err(|e| alloc::format!("{e}"))?;
     set(ro, ros, "_dl_hwcap", init.hwcap)?;

@@ -85,8 +85,8 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
         padding = p;
     }
     if opts.list_tunables || opts.list_diagnostics {
-        let env = if secure { None } else { st.getenv(b"GLIBC_TUNABLES") };
-        crate::glibc::diagnostics(env, secure, opts.list_tunables, opts.list_diagnostics);
+        let environ: alloc::vec::Vec<&[u8]> = st.env().collect();
+        crate::glibc::diagnostics(&environ, secure, opts.list_tunables, opts.list_diagnostics);
         crate::sys::exit(0);
     }
     if opts.probe {
@@ -206,9 +206,11 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         handover::foreign(st, f, &main_path, &s.handover(&l.reg[0], &own));
     }
     let mut sess = session::Session::new(cfg, Errors::default(), 0, Opened::AtStartup);
-    let tunables_env = env(b"GLIBC_TUNABLES");
+    // glibc reads GLIBC_TUNABLES and the aliases even under AT_SECURE (it
+    // then drops what such a process may not set).
+    let environ: alloc::vec::Vec<&'static [u8]> = st.env().collect();
     let aux = |k: usize| st.aux(k);
-    let start = crate::glibc::state::Start { aux: &aux, auxv: st.auxv_addr(), stack_end: st.sp(), argv: st.sp() + 8, secure: s.secure, platform: st.platform(), tunables_env };
+    let start = crate::glibc::state::Start { aux: &aux, auxv: st.auxv_addr(), stack_end: st.sp(), argv: st.sp() + 8, secure: s.secure, platform: st.platform(), environ: &environ };
     let req = session::Request::Startup { preload: &preload, list_only: s.list, random: st.random(), glibc: native.then_some(&start) };
     let Ok(linked) = session::run(&mut l.reg, &mut sess, req) else {
         if let Some((f, because)) = sess.foreign.take() {
@@ -221,6 +223,22 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     if s.list {
         list::print(&l.reg, s.padding, &cfg.guards);
         crate::sys::exit(0);
+    }
+    // A glibc program under AT_SECURE: the environment as glibc's
+    // tunables_init leaves it, before libc reads it.
+    for (i, e) in crate::glibc::state::take_env_edits().into_iter().enumerate().rev() {
+        use crate::glibc::tunables::EnvEdit;
+        match e {
+            EnvEdit::Keep => {}
+            EnvEdit::Remove => st.remove_env(i),
+            EnvEdit::Replace(mut v) => {
+                v.push(0);
+                let leaked: &'static [u8] = alloc::boxed::Box::leak(v.into_boxed_slice());
+                if let Ok(c) = core::ffi::CStr::from_bytes_with_nul(leaked) {
+                    st.set_env(i, c);
+                }
+            }
+        }
     }
     let objects = l.reg.iter().count();
     drop(guard);

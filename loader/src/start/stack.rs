@@ -222,6 +222,38 @@ impl InitialStack {
         (len <= page_size).then(|| unsafe { pod::mapped(at, len) })
     }
 
+    /// Remove envp[i], moving the later entries down as glibc does when it
+    /// erases a variable (the array keeps its NULL; auxv does not move, so
+    /// auxv must not be looked up through envp afterwards).
+    pub fn remove_env(&mut self, i: usize) {
+        if i >= self.env().count() {
+            return;
+        }
+        // SAFETY: i is below the number of entries: envp[i..] up to its NULL
+        // lies inside the kernel's array; each entry takes the next one's
+        // value, the NULL included.
+        unsafe {
+            let mut p = self.envp_ptr().add(i);
+            loop {
+                let next = *p.add(1);
+                *p = next;
+                if next.is_null() {
+                    break;
+                }
+                p = p.add(1);
+            }
+        }
+    }
+
+    /// Point envp[i] at another `NAME=value` string (living as long as the
+    /// process).
+    pub fn set_env(&mut self, i: usize, s: &'static CStr) {
+        if i < self.env().count() {
+            // SAFETY: i < the number of entries: a valid envp slot.
+            unsafe { *self.envp_ptr().add(i) = s.as_ptr().cast() };
+        }
+    }
+
     /// Point argv[i] at another string (which must live as long as the process).
     pub fn set_arg(&mut self, i: usize, s: &'static CStr) {
         if i < self.argc() {
