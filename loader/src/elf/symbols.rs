@@ -320,6 +320,14 @@ impl Symbols {
         Some(&rest[..rest.iter().position(|&b| b == 0)?])
     }
 
+    /// Whether symbol `s` is named `name` (compared in place: no strlen of
+    /// every candidate on a hash chain).
+    fn named(&self, s: &Sym, name: &[u8]) -> bool {
+        let at = s.st_name as usize;
+        let Some(end) = at.checked_add(name.len()) else { return false };
+        self.strtab.get(at..end) == Some(name) && self.strtab.get(end) == Some(&0)
+    }
+
     /// The version a reference at index `i` requires (None: unversioned).
     pub fn required_version(&self, i: usize) -> Option<Version<'static>> {
         let v = *self.versym?.get(i)? & 0x7fff;
@@ -369,7 +377,7 @@ impl Symbols {
         let mut pick = Pick::default();
         let mut check = |i: usize| -> bool {
             let Some(s) = self.syms.get(i) else { return false };
-            if self.name(s) != Some(name.bytes) {
+            if !self.named(s, name.bytes) {
                 return false;
             }
             pick.offer(self.candidate(i, s, want, plt), i, s)

@@ -4,6 +4,7 @@
 //! by hand anywhere in the personality.
 
 use super::{Build, Struct};
+use crate::sys::lock::SpinLock;
 use core::fmt;
 
 /// Where a field lies in its structure.
@@ -29,10 +30,30 @@ impl fmt::Display for Missing {
     }
 }
 
+/// Names found before: (table address, name address, name length, index
+/// in the table), direct-mapped. The personality asks for the same literal
+/// names over and over (each link map, each unwinder call); searching the
+/// generated tables by string every time was a sixth of a glibc program's
+/// start-up. A slot is only a hint: the entry it names is compared again.
+static MEMO: SpinLock<[(usize, usize, usize, u32); 512]> = SpinLock::new([(0, 0, 0, 0); 512]);
+
+/// The index of the entry of `table` whose `key` is `name`.
+fn find<T>(table: &'static [T], name: &'static str, key: impl Fn(&T) -> &'static str) -> Option<usize> {
+    let k = (table.as_ptr() as usize, name.as_ptr() as usize, name.len());
+    let slot = ((k.1 ^ k.0.rotate_left(17) ^ k.2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55) & 511;
+    let (t, n, l, i) = MEMO.lock()[slot];
+    if (t, n, l) == k && table.get(i as usize).is_some_and(|e| key(e) == name) {
+        return Some(i as usize);
+    }
+    let i = table.iter().position(|e| key(e) == name)?;
+    MEMO.lock()[slot] = (k.0, k.1, k.2, i as u32);
+    Some(i)
+}
+
 impl Struct {
     /// The field named `name` (nested members as `outer.inner`).
     pub fn at(&self, name: &'static str) -> Result<At, Missing> {
-        let f = self.field(name).ok_or(Missing { structure: self.name, field: name })?;
+        let f = find(self.fields, name, |f| f.name).map(|i| &self.fields[i]).ok_or(Missing { structure: self.name, field: name })?;
         Ok(At { offset: f.offset, size: f.size, bits: f.bits })
     }
 }
@@ -40,12 +61,12 @@ impl Struct {
 impl Build {
     /// The structure generated under `name` (e.g. "struct link_map").
     pub fn structure(&self, name: &'static str) -> Result<&'static Struct, Missing> {
-        self.structs.iter().find(|s| s.name == name).ok_or(Missing { structure: "build", field: name })
+        find(self.structs, name, |s| s.name).map(|i| &self.structs[i]).ok_or(Missing { structure: "build", field: name })
     }
 
     /// An enumerator or size evaluated in the debug information.
     pub fn constant(&self, name: &'static str) -> Result<i64, Missing> {
-        self.consts.iter().find(|c| c.0 == name).map(|c| c.1).ok_or(Missing { structure: "constants", field: name })
+        find(self.consts, name, |c| c.0).map(|i| self.consts[i].1).ok_or(Missing { structure: "constants", field: name })
     }
 
     /// The `link_map.l_info` slot of dynamic tag `tag`.

@@ -223,9 +223,11 @@ impl Tunables {
     /// must be erased (an SXID_ERASE alias in an AT_SECURE process).
     fn alias(&mut self, name: &[u8], value: &[u8], secure: bool) -> bool {
         let mut erase = false;
+        // Every environment entry is asked: compare names without copying
+        // the slots.
         for id in 0..self.slots.len() {
-            let s = self.slots[id];
-            if s.initialized || s.def.env_alias.is_empty() || s.def.env_alias.as_bytes() != name {
+            let s = &self.slots[id];
+            if s.initialized || s.def.env_alias.as_bytes() != name || name.is_empty() {
                 continue;
             }
             if secure {
