@@ -29,7 +29,7 @@ pub fn lookup(reg: &Registry, scope: &[usize], name: &[u8], ver: Option<&Version
     let first = q.first.into_iter();
     for i in first.chain(scope.iter().copied()) {
         let Some(d) = reg.get(i) else { continue };
-        if q.skip_main && d.is_program() {
+        if (q.skip_main && d.is_program()) || !d.syms.may_define(&n) {
             continue;
         }
         if let Some((_, sym)) = d.syms.lookup(&mut n, ver, q.plt) {
