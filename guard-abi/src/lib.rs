@@ -7,7 +7,8 @@
 //! the parsers for the text files next to them.
 //!
 //! * always (`no_std`, no allocation): [`abi`] constants and argument structs, [`maps`] and
-//!   [`smaps`] parsers over byte slices, [`pagemap`] entry decoding;
+//!   [`smaps`] parsers over byte slices, [`pagemap`] entry decoding, and [`link`], the public
+//!   `struct link_map` head the loader and the audit module share;
 //! * feature `rustix`: [`sys`], syscall wrappers that take an open fd and caller buffers.
 //!
 //! Host tools and tests use the sibling crate `guard-abi-host` (guard-abi/host/): per-pid
@@ -17,6 +18,7 @@
 
 pub mod abi;
 mod lex;
+pub mod link;
 pub mod maps;
 pub mod pagemap;
 pub mod smaps;

@@ -14,15 +14,7 @@
 use alloc::vec::Vec;
 use guard_plan::Segment;
 
-/// The public head of glibc's `struct link_map` (<link.h>).
-#[repr(C)]
-pub struct LinkMap {
-    pub l_addr: usize,
-    pub l_name: *const u8,
-    pub l_ld: usize,
-    pub l_next: *mut LinkMap,
-    pub l_prev: *mut LinkMap,
-}
+pub use guard_abi::link::LinkMap;
 
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;

@@ -13,15 +13,7 @@ pub const RT_CONSISTENT: i32 = 0;
 pub const RT_ADD: i32 = 1;
 pub const RT_DELETE: i32 = 2;
 
-/// `struct link_map`: the public head of glibc's structure.
-#[repr(C)]
-pub struct LinkMap {
-    pub l_addr: usize,
-    pub l_name: *const u8,
-    pub l_ld: usize,
-    pub l_next: *mut LinkMap,
-    pub l_prev: *mut LinkMap,
-}
+pub use guard_abi::link::LinkMap;
 
 /// `struct r_debug`.
 #[repr(C)]
