@@ -114,11 +114,16 @@ pub fn by_pair(ld_so: &[u8], libc: &[u8]) -> Option<&'static Build> {
 /// The machine's glibc build, by the build IDs of glibc's ld.so (`ld`)
 /// and of the libc.so.6 ld.so.cache names, if guardld knows it.
 pub fn detect(ld: &core::ffi::CStr) -> Option<&'static Build> {
-    let libc = crate::link::search::ld_so_cache().and_then(|c| c.lookup(b"libc.so.6").map(<[u8]>::to_vec))?;
-    let mut libc = libc;
-    libc.push(0);
-    let libc = core::ffi::CStr::from_bytes_until_nul(&libc).ok()?;
-    by_pair(&crate::elf::note::file_build_id(ld)?, &crate::elf::note::file_build_id(libc)?)
+    let (ld_id, libc_id) = machine_build_ids(ld);
+    by_pair(&ld_id?, &libc_id?)
+}
+
+/// The GNU build IDs of glibc's ld.so (`ld`) and of the libc.so.6
+/// ld.so.cache names (None where a file or its note is missing).
+pub fn machine_build_ids(ld: &core::ffi::CStr) -> (Option<alloc::vec::Vec<u8>>, Option<alloc::vec::Vec<u8>>) {
+    let libc = crate::link::search::ld_so_cache().and_then(|c| c.lookup(b"libc.so.6").map(|p| [p, &b"\0"[..]].concat()));
+    let libc_id = libc.as_deref().and_then(|p| core::ffi::CStr::from_bytes_until_nul(p).ok()).and_then(crate::elf::note::file_build_id);
+    (crate::elf::note::file_build_id(ld), libc_id)
 }
 
 fn hex_eq(hex: &str, bytes: &[u8]) -> bool {

@@ -98,10 +98,8 @@ fn to_glibc(st: &InitialStack, because: &[u8], h: &Handover<'_>) -> ! {
     if crate::log::enabled(crate::log::Cat::Libs) {
         // Whether guardld has this build's layouts (crate::glibc), by the
         // build IDs of the ld.so and of the libc.so.6 ld.so.cache names:
-        // read only for the message, until the glibc personality uses them.
-        let libc = crate::link::search::ld_so_cache().and_then(|c| c.lookup(b"libc.so.6").map(<[u8]>::to_vec));
-        let libc_id = libc.and_then(|p| crate::elf::note::file_build_id(&c(&p)));
-        match (crate::elf::note::file_build_id(ld.as_c_str()), libc_id) {
+        // read only for the message.
+        match crate::glibc::machine_build_ids(ld.as_c_str()) {
             (Some(ld_id), Some(libc_id)) => match crate::glibc::by_pair(&ld_id, &libc_id) {
                 Some(b) => crate::eprint!("guardld: glibc build {} (ld.so build ID {}, libc {}): layouts known\n", b.package, Hex(&ld_id), Hex(&libc_id)),
                 None => crate::eprint!("guardld: glibc build unknown (ld.so build ID {}, libc {})\n", Hex(&ld_id), Hex(&libc_id)),
