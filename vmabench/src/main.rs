@@ -15,7 +15,7 @@ use elfinfo::ObjInfo;
 use generate::{Builder, Config, Layout, Tree};
 use indicatif::{ProgressBar, ProgressStyle};
 use measure::{Loader, Objects};
-use report::{ConfigReport, LoaderInfo, Machine, Report, Row};
+use report::{ConfigReport, LoaderInfo, Machine, Report, Row, Skipped};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -31,25 +31,31 @@ pub const VMA_BYTES_ESTIMATE: u64 = 200;
 #[command(
     name = "vmabench",
     about = "Generate programs that load N shared libraries and compare glibc's and musl's ld.so with guardld \
-             (--padding guard|prot-none|extend) and with glibc's ld.so running guardld's audit module: VMAs, \
+             (--padding guard|prot-none|extend, --glibc native) and with glibc's ld.so running guardld's audit module: VMAs, \
              PROT_NONE gaps, readable padding, guard pages, vm_area_struct memory, RSS, load time and syscalls.",
     after_help = "Loaders: glibc (/lib64/ld-linux-x86-64.so.2 ./mainN), glibc+audit (/lib64/ld-linux-x86-64.so.2 \
                   --audit libguardld_audit.so ./mainN, the module found beside guardld; skipped if it is not there), \
                   musl (/lib/ld-musl-x86_64.so.1 ./mainN; skipped if not installed), guard, prot-none, extend \
-                  (guardld --padding MODE ./mainN).\n\
-                  Configurations: lld-4k lld-16k lld-64k bfd-4k bfd-16k bfd-64k (linker layout, max-page-size).\n\
+                  (guardld --padding MODE ./mainN), native (guardld --glibc native ./mainN, row guardld-native).\n\
+                  Configurations: lld-4k lld-16k lld-64k bfd-4k bfd-16k bfd-64k (linker layout, max-page-size), \
+                  each also with the suffix -glibc (lld-64k-glibc: the main program linked with glibc's libc, the \
+                  libraries freestanding; its own tree). On -glibc configurations musl is skipped, guard and \
+                  prot-none are guardld handing the program to glibc's ld.so (--glibc audit: with the audit module, \
+                  resp. without it) and extend is skipped.\n\
                   A row is ok when every run exited 0 (the program checks its own sum) and the loader kept its \
-                  padding promise: guard and glibc+audit no PROT_NONE gap VMA and every padding page guarded, \
+                  padding promise: guard, native and glibc+audit no PROT_NONE gap VMA and every padding page guarded, \
                   glibc and prot-none every padding page PROT_NONE."
 )]
 struct Cli {
     /// Library counts to generate and measure.
     #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
     n: Vec<usize>,
-    /// Configurations (layout-pagesize), default all six.
+    /// Configurations (layout-pagesize[-glibc]), default the six libc-less
+    /// ones (lld-4k ... bfd-64k); `-glibc` links the main program with glibc.
     #[arg(long, value_delimiter = ',')]
     configs: Option<Vec<String>>,
-    /// Loaders to run: glibc, glibc+audit, musl, guard, prot-none, extend.
+    /// Loaders to run: glibc, glibc+audit, musl, guard, prot-none, extend,
+    /// native (guardld --glibc native; not in the default list).
     #[arg(long, value_delimiter = ',', default_value = "glibc,glibc+audit,musl,guard,prot-none,extend")]
     loaders: Vec<String>,
     /// Timed runs per loader and configuration (interleaved across loaders).
@@ -189,7 +195,10 @@ fn main() {
     }
     let configs: Vec<Config> = match &cli.configs {
         None => Config::all(),
-        Some(v) => v.iter().map(|s| Config::parse(s).unwrap_or_else(|| die(format!("bad configuration '{s}' (e.g. lld-64k, bfd-4k)")))).collect(),
+        Some(v) => v
+            .iter()
+            .map(|s| Config::parse(s).unwrap_or_else(|| die(format!("bad configuration '{s}' (e.g. lld-64k, bfd-4k, lld-64k-glibc)"))))
+            .collect(),
     };
     let mut ns = cli.n.clone();
     ns.sort_unstable();
@@ -205,7 +214,7 @@ fn main() {
     let guardld_requested = abs(cli.guardld.clone().unwrap_or_else(default_guardld));
     let cache = abs(cli.cache_dir.clone().unwrap_or_else(default_cache));
     // Run a private copy: target/release/guardld may be rebuilt while we run.
-    let wants_guardld = cli.loaders.iter().any(|l| matches!(l.as_str(), "guard" | "prot-none" | "extend"));
+    let wants_guardld = cli.loaders.iter().any(|l| matches!(l.as_str(), "guard" | "prot-none" | "extend" | "native"));
     if wants_guardld && !guardld_requested.exists() {
         die(format!(
             "guardld not found at {} (build it: cargo build --release -p guardld, or pass --guardld PATH)",
@@ -244,7 +253,12 @@ fn main() {
                 vec![guardld.clone().into(), "--padding".into(), name.into()],
                 guardld.clone(),
             ),
-            _ => die(format!("unknown loader '{name}' (glibc, glibc+audit, musl, guard, prot-none, extend)")),
+            "native" => (
+                "guardld-native".into(),
+                vec![guardld.clone().into(), "--glibc".into(), "native".into()],
+                guardld.clone(),
+            ),
+            _ => die(format!("unknown loader '{name}' (glibc, glibc+audit, musl, guard, prot-none, extend, native)")),
         };
         let available = path.exists() && Path::new(&argv[0]).exists();
         let skipped = (!available).then(|| match name.as_str() {
@@ -264,7 +278,7 @@ fn main() {
             skipped,
         });
         if available {
-            loaders.push(Loader { name: full, argv });
+            loaders.push(Loader { name: full, argv, hands_over: false });
         }
     }
     if loaders.is_empty() {
@@ -282,7 +296,16 @@ fn main() {
             Err(e) => die(e),
         }
     }
-    let has_glibc = loaders.iter().any(|l| l.name == "glibc");
+    // The loaders of each configuration: glibc programs are not musl's, and
+    // guardld (--glibc audit) hands them to glibc's ld.so.
+    let handover = if configs.iter().any(|c| c.glibc) && loaders.iter().any(|l| matches!(l.name.as_str(), "guardld-guard" | "guardld-prot-none")) {
+        Some(snapshot_handover(&guardld_requested, &audit_requested, &cache))
+    } else {
+        None
+    };
+    let requested: Vec<&str> = loader_infos.iter().map(|l| l.name.as_str()).collect();
+    let plans: Vec<(Vec<Loader>, Vec<Skipped>, Vec<String>)> =
+        configs.iter().map(|c| config_loaders(c, &requested, &loaders, handover.as_ref())).collect();
     let strace = !cli.no_strace && measure::strace_available();
     let objsize = measure::vma_objsize();
     let vma_bytes = objsize.unwrap_or(VMA_BYTES_ESTIMATE);
@@ -317,12 +340,13 @@ fn main() {
     pb.finish_and_clear();
 
     // Measure.
-    let per_n = |_n: usize| (runs + 1 + strace as usize) as u64 * loaders.len() as u64;
-    let total: u64 = configs.len() as u64 * (loaders.len() as u64 + ns.iter().map(|&n| per_n(n)).sum::<u64>());
+    let per_n = |k: usize| (runs + 1 + strace as usize) as u64 * k as u64;
+    let total: u64 = plans.iter().map(|(l, _, _)| l.len() as u64 + ns.len() as u64 * per_n(l.len())).sum();
     let pb = bar(total, "measure");
     let strace_tmp = std::env::temp_dir().join(format!("vmabench-strace-{}.txt", std::process::id()));
     let mut config_reports: Vec<ConfigReport> = Vec::new();
-    for tree in &trees {
+    for (tree, (loaders, skipped_loaders, notes)) in trees.iter().zip(plans) {
+        let has_glibc = loaders.iter().any(|l| l.name == "glibc");
         let c = tree.config;
         let dir = measure::canonical(&tree.dir);
         let libs: Vec<(String, ObjInfo)> = (0..max_n)
@@ -424,6 +448,9 @@ fn main() {
             config: c.name(),
             layout: c.layout,
             max_page_size_kib: c.page_kib,
+            glibc: c.glibc,
+            skipped_loaders,
+            notes,
             dir: dir.display().to_string(),
             lib_pt_loads: lib_info.loads.len(),
             lib_padding_pages: lib_info.padding_pages(),
@@ -491,6 +518,108 @@ fn main() {
     }
 }
 
+/// What runs configuration `c`'s programs: every available loader for
+/// libc-less programs; for glibc programs (`-glibc`) glibc, glibc+audit and
+/// guardld-native as they are, guard and prot-none as guardld's hand-over
+/// to glibc's ld.so (`--glibc audit`: with the audit module beside guardld,
+/// resp. without it, as docs/audit.md describes; the copy in `handover`
+/// has the module beside it), musl (asked for, installed or not) and
+/// extend skipped with the reason. `requested`: the loaders asked for
+/// (full names, available or not).
+fn config_loaders(
+    c: &Config,
+    requested: &[&str],
+    loaders: &[Loader],
+    handover: Option<&Result<PathBuf, String>>,
+) -> (Vec<Loader>, Vec<Skipped>, Vec<String>) {
+    if !c.glibc {
+        return (loaders.to_vec(), Vec::new(), Vec::new());
+    }
+    let (mut run, mut skipped, mut notes) = (Vec::new(), Vec::new(), Vec::new());
+    if requested.contains(&"musl") {
+        let reason = "musl's ld.so cannot run glibc programs (they need glibc's ld.so and libc.so.6)".to_string();
+        skipped.push(Skipped { loader: "musl".into(), reason });
+    }
+    let mut skip = |l: &Loader, reason: String| skipped.push(Skipped { loader: l.name.clone(), reason });
+    for l in loaders {
+        match l.name.as_str() {
+            "musl" => {}
+            "guardld-extend" => skip(
+                l,
+                "guardld hands glibc programs to glibc's ld.so with the audit module, which guards the padding: --padding extend is not \
+                 honoured there (the row would repeat guard's)"
+                    .into(),
+            ),
+            "guardld-guard" | "guardld-prot-none" => match handover {
+                Some(Ok(g)) => {
+                    let mode = l.name.trim_start_matches("guardld-");
+                    let argv: Vec<OsString> = vec![g.clone().into(), "--padding".into(), mode.into(), "--glibc".into(), "audit".into()];
+                    notes.push(format!(
+                        "{}: guardld hands the program to glibc's ld.so (--glibc audit), {} ({})",
+                        l.name,
+                        if mode == "guard" { "with the audit module beside it" } else { "without the audit module" },
+                        argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+                    ));
+                    run.push(Loader { name: l.name.clone(), argv, hands_over: true });
+                }
+                Some(Err(e)) => skip(l, format!("guardld hands glibc programs to glibc's ld.so with the audit module beside it: {e}")),
+                None => skip(l, "no hand-over copy of guardld".into()),
+            },
+            _ => run.push(l.clone()),
+        }
+    }
+    (run, skipped, notes)
+}
+
+/// guardld and its audit module, copied together into
+/// `<cache>/handover-<hash>/` (guardld looks for the module beside itself
+/// when it hands a glibc program to glibc's ld.so): the private copies that
+/// run guard and prot-none on glibc programs. Forgets such directories
+/// unused for a day.
+fn snapshot_handover(guardld: &Path, module: &Path, cache: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    if !module.is_file() {
+        return Err(format!(
+            "{} not found (build it: cargo build --release -p guardld-audit, or pass --guardld PATH with the module beside it)",
+            module.display()
+        ));
+    }
+    let g = std::fs::read(guardld).map_err(|e| format!("{}: {e}", guardld.display()))?;
+    let m = std::fs::read(module).map_err(|e| format!("{}: {e}", module.display()))?;
+    let dir = cache.join(format!("handover-{:016x}", generate::fnv(&[&g, &m])));
+    if !(dir.join("guardld").is_file() && dir.join(AUDIT_MODULE).is_file()) {
+        let tmp = cache.join(format!("{}.tmp{}", dir.file_name().unwrap().to_string_lossy(), std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| format!("mkdir {}: {e}", tmp.display()))?;
+        std::fs::write(tmp.join("guardld"), &g).map_err(|e| format!("write {}: {e}", tmp.display()))?;
+        std::fs::set_permissions(tmp.join("guardld"), std::fs::Permissions::from_mode(0o755)).map_err(|e| format!("chmod: {e}"))?;
+        std::fs::write(tmp.join(AUDIT_MODULE), &m).map_err(|e| format!("write {}: {e}", tmp.display()))?;
+        if std::fs::rename(&tmp, &dir).is_err() {
+            // Another run made it meanwhile.
+            let _ = std::fs::remove_dir_all(&tmp);
+            if !dir.join("guardld").is_file() {
+                return Err(format!("could not make {}", dir.display()));
+            }
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(cache) {
+        for e in rd.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 86400);
+            if e.file_name().to_string_lossy().starts_with("handover-") && e.path() != dir && old {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    // Touch it, so that the clean-up of a later run sees it in use.
+    let _ = std::fs::File::open(&dir).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+    Ok(dir.join("guardld"))
+}
+
 /// Copy guardld to `<cache>/guardld-<hash>` and describe it. Falls back to
 /// the original path if the copy fails.
 fn snapshot_guardld(path: &Path, cache: &Path) -> (PathBuf, report::GuardldId) {
@@ -552,7 +681,7 @@ fn snapshot(path: &Path, cache: &Path, prefix: &str, suffix: &str) -> (PathBuf, 
 }
 
 fn run_verify(builder: &Builder, loaders: &[Loader], n_over: usize) -> Result<maxmap::Verify, String> {
-    let c = Config { layout: Layout::Lld, page_kib: 64 };
+    let c = Config { layout: Layout::Lld, page_kib: 64, glibc: false };
     let glibc = loaders.iter().find(|l| l.name == "glibc").ok_or("needs the glibc loader")?;
     let guard = loaders.iter().find(|l| l.name == "guardld-guard").ok_or("needs the guard loader")?;
     let pb = bar((n_over + 2) as u64, "verify");
@@ -591,4 +720,67 @@ fn run_verify(builder: &Builder, loaders: &[Loader], n_over: usize) -> Result<ma
         Ok(t.main(n))
     };
     maxmap::verify(&c.name(), &dir, &[glibc.clone(), guard.clone()], models, n_over, &build_main)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loader(name: &str, argv: &[&str]) -> Loader {
+        Loader { name: name.into(), argv: argv.iter().map(OsString::from).collect(), hands_over: false }
+    }
+
+    fn all() -> Vec<Loader> {
+        vec![
+            loader("glibc", &[GLIBC_LDSO]),
+            loader("glibc+audit", &[GLIBC_LDSO, "--audit", "/c/libguardld_audit-1.so"]),
+            loader("musl", &[MUSL_LDSO]),
+            loader("guardld-guard", &["/c/guardld-1", "--padding", "guard"]),
+            loader("guardld-prot-none", &["/c/guardld-1", "--padding", "prot-none"]),
+            loader("guardld-extend", &["/c/guardld-1", "--padding", "extend"]),
+            loader("guardld-native", &["/c/guardld-1", "--glibc", "native"]),
+        ]
+    }
+
+    const NAMES: [&str; 7] = ["glibc", "glibc+audit", "musl", "guardld-guard", "guardld-prot-none", "guardld-extend", "guardld-native"];
+
+    #[test]
+    fn libc_less_configs_run_every_loader() {
+        let c = Config::parse("lld-64k").unwrap();
+        let ho = Ok(PathBuf::from("/c/handover-1/guardld"));
+        let (run, skipped, notes) = config_loaders(&c, &NAMES, &all(), Some(&ho));
+        assert_eq!(run.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), NAMES);
+        assert_eq!(run.iter().map(|l| &l.argv).collect::<Vec<_>>(), all().iter().map(|l| &l.argv).collect::<Vec<_>>());
+        assert!(run.iter().all(|l| !l.hands_over));
+        assert!(skipped.is_empty() && notes.is_empty());
+    }
+
+    #[test]
+    fn glibc_configs() {
+        let c = Config::parse("lld-64k-glibc").unwrap();
+        let ho = Ok(PathBuf::from("/c/handover-1/guardld"));
+        let (run, skipped, notes) = config_loaders(&c, &NAMES, &all(), Some(&ho));
+        let names: Vec<&str> = run.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["glibc", "glibc+audit", "guardld-guard", "guardld-prot-none", "guardld-native"]);
+        let skipped: Vec<&str> = skipped.iter().map(|s| s.loader.as_str()).collect();
+        assert_eq!(skipped, ["musl", "guardld-extend"]);
+        let argv = |n: &str| run.iter().find(|l| l.name == n).unwrap().argv.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>();
+        // guard: guardld hands over, with the module beside the copy.
+        assert_eq!(argv("guardld-guard"), ["/c/handover-1/guardld", "--padding", "guard", "--glibc", "audit"]);
+        assert_eq!(argv("guardld-prot-none"), ["/c/handover-1/guardld", "--padding", "prot-none", "--glibc", "audit"]);
+        assert_eq!(argv("guardld-native"), ["/c/guardld-1", "--glibc", "native"]);
+        assert_eq!(argv("glibc"), [GLIBC_LDSO]);
+        assert!(run.iter().filter(|l| l.hands_over).count() == 2);
+        assert_eq!(notes.len(), 2);
+        // musl asked for but not installed: still skipped for the glibc
+        // configuration, with its reason.
+        let no_musl: Vec<Loader> = all().into_iter().filter(|l| l.name != "musl").collect();
+        let (_, skipped, _) = config_loaders(&c, &NAMES, &no_musl, Some(&ho));
+        assert!(skipped[0].loader == "musl" && skipped[0].reason.contains("cannot run glibc programs"));
+        // No module for the hand-over: guard and prot-none skipped, saying why.
+        let err = Err("libguardld_audit.so not found".to_string());
+        let (run, skipped, _) = config_loaders(&c, &NAMES, &all(), Some(&err));
+        assert!(!run.iter().any(|l| l.name.starts_with("guardld-guard") || l.name == "guardld-prot-none"));
+        assert!(skipped.iter().any(|s| s.loader == "guardld-guard" && s.reason.contains("not found")));
+    }
 }

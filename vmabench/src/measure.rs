@@ -18,10 +18,13 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub struct Loader {
     /// glibc, glibc+audit, musl, guardld-guard, guardld-prot-none,
-    /// guardld-extend
+    /// guardld-extend, guardld-native
     pub name: String,
     /// argv before the program.
     pub argv: Vec<OsString>,
+    /// guardld that hands the program to glibc's ld.so (a glibc program
+    /// under --glibc audit): no GUARDLD_DEBUG=statistics of its own.
+    pub hands_over: bool,
 }
 
 impl Loader {
@@ -37,7 +40,7 @@ impl Loader {
 }
 
 pub fn clean_env(c: &mut Command) {
-    for v in ["GUARDLD_PADDING", "GUARDLD_DEBUG", "LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "LD_BIND_NOW", "LD_DEBUG"] {
+    for v in ["GUARDLD_PADDING", "GUARDLD_GLIBC", "GUARDLD_INDEX", "GUARDLD_DEBUG", "LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "LD_BIND_NOW", "LD_DEBUG"] {
         c.env_remove(v);
     }
 }
@@ -330,7 +333,7 @@ pub struct Phases {
 /// One run of a guardld loader with GUARDLD_DEBUG=statistics; None for
 /// other loaders.
 pub fn phases_run(loader: &Loader, program: &Path, dir: &Path) -> Option<Result<Phases, String>> {
-    if !loader.name.starts_with("guardld") {
+    if !loader.name.starts_with("guardld") || loader.hands_over {
         return None;
     }
     let mut c = loader.command(program, dir);

@@ -40,11 +40,25 @@ pub struct GuardldId {
     pub mtime_unix: Option<u64>,
 }
 
+/// A loader not run for one configuration, and why (musl on a glibc
+/// program, say).
+#[derive(Serialize, Clone, Debug)]
+pub struct Skipped {
+    pub loader: String,
+    pub reason: String,
+}
+
 #[derive(Serialize)]
 pub struct ConfigReport {
     pub config: String,
     pub layout: Layout,
     pub max_page_size_kib: u32,
+    /// The main program is linked with glibc's libc (`-glibc` configs).
+    pub glibc: bool,
+    /// Loaders asked for but not run on this configuration.
+    pub skipped_loaders: Vec<Skipped>,
+    /// How some loaders run this configuration's programs (the hand-over).
+    pub notes: Vec<String>,
     pub dir: String,
     /// PT_LOADs of one generated library.
     pub lib_pt_loads: usize,
@@ -124,7 +138,8 @@ pub enum Promise {
     /// Every padding page inside a PROT_NONE VMA (glibc, prot-none).
     ProtNone,
     /// No PROT_NONE gap VMA in the spans, every padding page guarded
-    /// (guardld --padding guard, glibc's ld.so with the audit module).
+    /// (guardld --padding guard, guardld --glibc native, glibc's ld.so with
+    /// the audit module).
     Guarded,
 }
 
@@ -132,7 +147,7 @@ impl Promise {
     pub fn of(loader: &str) -> Promise {
         match loader {
             "glibc" | "guardld-prot-none" => Promise::ProtNone,
-            "guardld-guard" | "glibc+audit" => Promise::Guarded,
+            "guardld-guard" | "guardld-native" | "glibc+audit" => Promise::Guarded,
             _ => Promise::None,
         }
     }
@@ -285,14 +300,24 @@ pub fn table(r: &Report) -> String {
          # pad r/none/guard: padding pages readable / PROT_NONE / guarded; guards: pagemap bit-58 pages in spans;\n\
          # vmaKiB: VMAs x vm_area_struct size; ms: median wall time of spawn..exit; x: ratio to glibc;\n\
          # mmap/mprot/madv/open/unmap/mremap/ioctl: syscalls per load (strace -f -c; madv = madvise+process_madvise, open = openat+open); maxlibs: libraries before vm.max_map_count;\n\
-         # exit: ok = every run exited 0 and the loader's padding promise held (guard, glibc+audit: 0 gaps, all padding guarded; glibc, prot-none: all PROT_NONE)"
+         # exit: ok = every run exited 0 and the loader's padding promise held (guard, native, glibc+audit: 0 gaps, all padding guarded; glibc, prot-none: all PROT_NONE)"
     );
     for c in &r.configs {
         let _ = writeln!(
             o,
-            "\n## {} (max-page-size {} KiB, {} PT_LOADs and {} padding pages per library)",
-            c.config, c.max_page_size_kib, c.lib_pt_loads, c.lib_padding_pages
+            "\n## {} (max-page-size {} KiB, {} PT_LOADs and {} padding pages per library{})",
+            c.config,
+            c.max_page_size_kib,
+            c.lib_pt_loads,
+            c.lib_padding_pages,
+            if c.glibc { "; main program linked with glibc" } else { "" }
         );
+        for s in &c.skipped_loaders {
+            let _ = writeln!(o, "# {}: skipped for {} ({})", s.loader, c.config, s.reason);
+        }
+        for n in &c.notes {
+            let _ = writeln!(o, "# {n}");
+        }
         let _ = writeln!(
             o,
             "{:>5} {:<18} {:>4} {:>6} {:>6} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8} {:>5} {:>5} {:>6} {:>5} {:>5} {:>5} {:>6} {:>5} {:>7}",
@@ -349,15 +374,17 @@ pub fn table(r: &Report) -> String {
         .collect();
     if !phased.is_empty() {
         let _ = writeln!(o, "\n## guardld phases (GUARDLD_DEBUG=statistics, one run, microseconds)");
+        // As wide as the longest configuration name (lld-64k-glibc).
+        let w = phased.iter().map(|(c, _, _)| c.config.len()).max().unwrap_or(0).max(8);
         let _ = writeln!(
             o,
-            "{:<8} {:>5} {:<18} {:>8} {:>8} {:>7} {:>8} {:>6} {:>8}",
+            "{:<w$} {:>5} {:<18} {:>8} {:>8} {:>7} {:>8} {:>6} {:>8}",
             "config", "N", "loader", "total", "map", "index", "reloc", "init", "relocs"
         );
         for (c, row, p) in phased {
             let _ = writeln!(
                 o,
-                "{:<8} {:>5} {:<18} {:>8} {:>8} {:>7} {:>8} {:>6} {:>8}",
+                "{:<w$} {:>5} {:<18} {:>8} {:>8} {:>7} {:>8} {:>6} {:>8}",
                 c.config, row.n, row.loader, p.total_us, p.map_us, p.index_us, p.reloc_us, p.init_us, p.relocations
             );
         }
@@ -385,7 +412,7 @@ mod tests {
     use crate::generate::{Config, Layout};
 
     fn row(loader: &str, s: Stat) -> Row {
-        let mut r = Row::new(&Config { layout: Layout::Lld, page_kib: 64 }, 10, loader);
+        let mut r = Row::new(&Config { layout: Layout::Lld, page_kib: 64, glibc: false }, 10, loader);
         r.stat = Some(s);
         r.check();
         r
@@ -401,7 +428,7 @@ mod tests {
 
     #[test]
     fn promises_held() {
-        for l in ["glibc+audit", "guardld-guard"] {
+        for l in ["glibc+audit", "guardld-guard", "guardld-native"] {
             assert!(row(l, guarded()).ok(), "{l}");
         }
         for l in ["glibc", "guardld-prot-none"] {
@@ -430,5 +457,20 @@ mod tests {
         // Objects missing from maps.
         let s = Stat { objects_not_found: 1, ..guarded() };
         assert!(!row("glibc+audit", s).ok());
+    }
+
+    #[test]
+    fn native_promises_guard_padding() {
+        // guardld --glibc native promises what guard mode does: no gap VMA,
+        // all padding guarded; glibc's layout or readable padding fails.
+        assert_eq!(Promise::of("guardld-native"), Promise::Guarded);
+        assert_eq!(Promise::of("guardld-native"), Promise::of("guardld-guard"));
+        let r = row("guardld-native", prot_none());
+        assert!(!r.ok());
+        assert!(r.check_failures[0].contains("3 PROT_NONE gap VMAs"), "{:?}", r.check_failures);
+        let readable = Stat { padding_pages: 45, padding_guard: Some(0), readable_padding_pages: Some(45), ..Default::default() };
+        assert!(!row("guardld-native", readable).ok());
+        assert_eq!(Promise::of("musl"), Promise::None);
+        assert_eq!(Promise::of("guardld-extend"), Promise::None);
     }
 }

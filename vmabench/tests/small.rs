@@ -180,3 +180,54 @@ fn audit_module_missing_is_skipped() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["loader"], "glibc");
 }
+
+/// A glibc-linked program (`lld-64k-glibc`: the main program linked with
+/// glibc's libc, the libraries freestanding): glibc's ld.so, with the
+/// module, guardld's hand-over (guard) and guardld itself as glibc's ld.so
+/// (`--glibc native`) all run it to the right sum; native and glibc+audit
+/// keep guard mode's promise with 4 file VMAs per library; musl and extend
+/// are skipped, saying why.
+#[test]
+fn small_lld_64k_glibc() {
+    let guardld = guardld();
+    let cache = workspace().join("target/itest/vmabench-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmabench"))
+        .args(["--n", "10", "--configs", "lld-64k-glibc", "--runs", "3", "--no-strace", "--json"])
+        .args(["--loaders", "glibc,glibc+audit,musl,guard,extend,native", "--guardld"])
+        .arg(&guardld)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vmabench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "vmabench failed ({}):\n{stderr}\n{stdout}", out.status);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}"));
+    let c = &report["configs"][0];
+    assert_eq!(c["config"], "lld-64k-glibc");
+    assert_eq!(c["glibc"], true);
+    assert!(c["dir"].as_str().unwrap().ends_with("/lld-64k-glibc"), "{}", c["dir"]);
+    let skipped: Vec<&str> = c["skipped_loaders"].as_array().unwrap().iter().map(|s| s["loader"].as_str().unwrap()).collect();
+    assert_eq!(skipped, ["musl", "guardld-extend"], "{}", c["skipped_loaders"]);
+    let rows = c["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["loader"].as_str().unwrap()).collect();
+    assert_eq!(names, ["glibc", "glibc+audit", "guardld-guard", "guardld-native"]);
+    for r in rows {
+        assert_eq!(r["stat_exit"], "exit 0", "{r}");
+        assert!(r["exit_failures"].as_array().unwrap().is_empty(), "{r}");
+        assert!(r["error"].is_null(), "{r}");
+        assert!(r["check_failures"].as_array().unwrap().is_empty(), "{r}");
+        assert_eq!(u(r, "objects_not_found"), 0, "{r}");
+    }
+    let row = |l: &str| rows.iter().find(|r| r["loader"] == l).unwrap();
+    let (glibc, native) = (row("glibc"), row("guardld-native"));
+    assert!(u(glibc, "gap_vmas") >= 30, "{glibc}");
+    for r in [native, row("glibc+audit"), row("guardld-guard")] {
+        assert_eq!(u(r, "gap_vmas"), 0, "{r}");
+        assert_eq!(u(r, "padding_guard"), u(r, "padding_pages"), "{r}");
+        assert_eq!(u(r, "padding_pages"), u(glibc, "padding_pages"), "{r}");
+        assert_eq!(r["file_vmas_per_lib"].as_f64(), Some(4.0), "{r}");
+    }
+    assert_eq!(glibc["file_vmas_per_lib"].as_f64(), Some(7.0), "{glibc}");
+}
