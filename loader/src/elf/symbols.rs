@@ -322,7 +322,7 @@ impl Symbols {
 
     /// Whether symbol `s` is named `name` (compared in place: no strlen of
     /// every candidate on a hash chain).
-    fn named(&self, s: &Sym, name: &[u8]) -> bool {
+    pub fn named(&self, s: &Sym, name: &[u8]) -> bool {
         let at = s.st_name as usize;
         let Some(end) = at.checked_add(name.len()) else { return false };
         self.strtab.get(at..end) == Some(name) && self.strtab.get(end) == Some(&0)
@@ -446,10 +446,11 @@ impl Symbols {
     }
 
     /// Exported definitions (candidates for any reference), for indexing,
-    /// last to first: (index, symbol, name, GNU hash >> 1). The GNU hash
-    /// table already stores every hashed name's hash (low bit aside), so
-    /// the index need not hash the names again.
-    pub fn exported_rev(&self) -> impl Iterator<Item = (usize, &'static Sym, &'static [u8], u32)> + '_ {
+    /// last to first: (index, symbol, GNU hash >> 1). The GNU hash table
+    /// already stores every hashed name's hash (low bit aside), so the
+    /// index need not read or hash the names (they are compared, in place,
+    /// only when a lookup's hash matches: `named`).
+    pub fn exported_rev(&self) -> impl Iterator<Item = (usize, &'static Sym, u32)> + '_ {
         // Clamped, and never inverted (an empty table can give 1..0).
         let end = self.hashed.end.min(self.syms.len());
         let range = self.hashed.start.min(end)..end;
@@ -457,12 +458,15 @@ impl Symbols {
             if !self.definable(s, false) {
                 return None;
             }
-            let name = self.name(s)?;
             let h = match self.hash {
                 Hash::Gnu { symoffset, chain, .. } => chain.get(i.checked_sub(symoffset as usize)?).map(|c| c >> 1),
                 _ => None,
             };
-            Some((i, s, name, h.unwrap_or_else(|| gnu_hash(name) >> 1)))
+            let h = match h {
+                Some(h) => h,
+                None => gnu_hash(self.name(s)?) >> 1,
+            };
+            Some((i, s, h))
         })
     }
 

@@ -56,7 +56,6 @@ struct Entry {
     pos: u32,
     sym: u32,
     next: u32,
-    name: &'static [u8],
 }
 
 pub struct SymbolIndex {
@@ -90,11 +89,11 @@ impl SymbolIndex {
             if dsos[i].syms.export_bound() > BIG {
                 continue;
             }
-            for (symidx, _, name, hash) in dsos[i].syms.exported_rev() {
+            for (symidx, _, hash) in dsos[i].syms.exported_rev() {
                 let b = hash as usize & (nb - 1);
                 let next = idx.buckets[b];
                 idx.buckets[b] = idx.entries.len() as u32;
-                idx.entries.push(Entry { hash, pos: pos as u32, sym: symidx as u32, next, name });
+                idx.entries.push(Entry { hash, pos: pos as u32, sym: symidx as u32, next });
             }
         }
         idx
@@ -112,7 +111,11 @@ impl SymbolIndex {
         while e != NONE {
             let en = &self.entries[e as usize];
             e = en.next;
-            if en.hash != key || en.name != name.bytes {
+            if en.hash != key {
+                continue;
+            }
+            let d = &dsos[self.scope[en.pos as usize]];
+            if !d.syms.get(en.sym as usize).is_some_and(|s| d.syms.named(s, name.bytes)) {
                 continue;
             }
             if let Some((pos, pick)) = cur.take() {
