@@ -429,9 +429,10 @@ def main():
     if total != consts["L_INFO_LEN"]:
         sys.exit(f"<elf.h> gives {total} l_info slots, the debug information {consts['L_INFO_LEN']}")
     w("/// (dynamic tag, its index in `link_map.l_info`), by <elf.h> and glibc's")
-    w("/// index rule; the slot count agrees with the debug information.")
+    w("/// index rule; the slot count agrees with the debug information. Sorted")
+    w("/// by tag (the loader searches it by bisection).")
     w("pub const L_INFO: &[(u64, usize)] = &[")
-    for name in L_INFO_TAGS:
+    for name in sorted(L_INFO_TAGS, key=lambda n: t[n]):
         w(f"    ({t[name]:#x}, {l_info_index(t, t[name])}), // {name}")
     w("];")
     w("")

@@ -800,8 +800,10 @@ pub const TUNABLES: &[TunableDef] = &[
 ];
 
 /// (dynamic tag, its index in `link_map.l_info`), by <elf.h> and glibc's
-/// index rule; the slot count agrees with the debug information.
+/// index rule; the slot count agrees with the debug information. Sorted
+/// by tag (the loader searches it by bisection).
 pub const L_INFO: &[(u64, usize)] = &[
+    (0x1, 1), // DT_NEEDED
     (0x2, 2), // DT_PLTRELSZ
     (0x3, 3), // DT_PLTGOT
     (0x4, 4), // DT_HASH
@@ -817,7 +819,9 @@ pub const L_INFO: &[(u64, usize)] = &[
     (0xe, 14), // DT_SONAME
     (0xf, 15), // DT_RPATH
     (0x10, 16), // DT_SYMBOLIC
+    (0x14, 20), // DT_PLTREL
     (0x15, 21), // DT_DEBUG
+    (0x16, 22), // DT_TEXTREL
     (0x17, 23), // DT_JMPREL
     (0x18, 24), // DT_BIND_NOW
     (0x19, 25), // DT_INIT_ARRAY
@@ -831,17 +835,14 @@ pub const L_INFO: &[(u64, usize)] = &[
     (0x23, 35), // DT_RELRSZ
     (0x24, 36), // DT_RELR
     (0x25, 37), // DT_RELRENT
-    (0x1, 1), // DT_NEEDED
-    (0x14, 20), // DT_PLTREL
-    (0x16, 22), // DT_TEXTREL
+    (0x6ffffef5, 79), // DT_GNU_HASH
     (0x6ffffff0, 53), // DT_VERSYM
+    (0x6ffffff9, 44), // DT_RELACOUNT
+    (0x6ffffffb, 42), // DT_FLAGS_1
     (0x6ffffffc, 41), // DT_VERDEF
     (0x6ffffffd, 40), // DT_VERDEFNUM
     (0x6ffffffe, 39), // DT_VERNEED
     (0x6fffffff, 38), // DT_VERNEEDNUM
-    (0x6ffffff9, 44), // DT_RELACOUNT
-    (0x6ffffffb, 42), // DT_FLAGS_1
-    (0x6ffffef5, 79), // DT_GNU_HASH
 ];
 
 /// `_rtld_global`'s static initializer in the build's ld.so: its nonzero

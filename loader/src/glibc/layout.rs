@@ -71,7 +71,9 @@ impl Build {
 
     /// The `link_map.l_info` slot of dynamic tag `tag`.
     pub fn l_info_index(&self, tag: u64) -> Option<usize> {
-        self.l_info.iter().find(|t| t.0 == tag).map(|t| t.1)
+        // The generator emits the table sorted by tag (a test checks):
+        // asked for every dynamic entry of every object.
+        self.l_info.binary_search_by_key(&tag, |t| t.0).ok().map(|k| self.l_info[k].1)
     }
 }
 
@@ -150,6 +152,16 @@ mod tests {
         assert!(!put(&mut b, a, 4), "wider than the field");
         assert!(!put(&mut b, At { offset: 3, size: 2, bits: None }, 1), "past the buffer");
         assert!(!put(&mut b, At { offset: 0, size: 1, bits: None }, 256));
+    }
+
+    #[test]
+    fn l_info_tables_are_sorted_by_tag() {
+        for b in super::super::KNOWN {
+            assert!(b.l_info.windows(2).all(|w| w[0].0 < w[1].0), "{}: L_INFO not sorted by tag", b.package);
+            for &(tag, idx) in b.l_info {
+                assert_eq!(b.l_info_index(tag), Some(idx));
+            }
+        }
     }
 
     #[test]
