@@ -180,7 +180,13 @@ pub fn cpuid(leaf: u32, sub: u32) -> [u32; 4] {
 /// XCR0 (XGETBV with ECX = 0), or None where the OS has not enabled XSAVE
 /// (CPUID.1:ECX.OSXSAVE, bit 27, clear), where XGETBV would fault.
 pub fn xcr0() -> Option<u64> {
-    if cpuid(1, 0)[2] & (1 << 27) == 0 {
+    xcr0_with(cpuid(1, 0)[2])
+}
+
+/// `xcr0` given CPUID.1:ECX (a CPUID instruction traps to the hypervisor
+/// in a VM: callers that have the leaf already pass it).
+pub fn xcr0_with(leaf1_ecx: u32) -> Option<u64> {
+    if leaf1_ecx & (1 << 27) == 0 {
         return None;
     }
     let (lo, hi): (u32, u32);

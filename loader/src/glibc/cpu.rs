@@ -61,15 +61,25 @@ pub trait CpuSource {
     fn cet_status(&self) -> u32;
 }
 
-/// The machine this runs on.
-struct Machine;
+/// The machine this runs on. Each CPUID instruction traps to the
+/// hypervisor in a VM (about 5 µs on these machines); glibc's algorithm
+/// asks 20 distinct leaves 44 times, so answers are kept: one CPUID per
+/// (leaf, subleaf), the same values glibc reads.
+struct Machine {
+    seen: core::cell::RefCell<alloc::vec::Vec<(u32, u32, [u32; 4])>>,
+}
 
 impl CpuSource for Machine {
     fn cpuid(&self, leaf: u32, sub: u32) -> [u32; 4] {
-        crate::arch::cpuid(leaf, sub)
+        if let Some(&(_, _, r)) = self.seen.borrow().iter().find(|e| e.0 == leaf && e.1 == sub) {
+            return r;
+        }
+        let r = crate::arch::cpuid(leaf, sub);
+        self.seen.borrow_mut().push((leaf, sub, r));
+        r
     }
     fn xcr0(&self) -> u64 {
-        crate::arch::xcr0().unwrap_or(0)
+        crate::arch::xcr0_with(self.cpuid(1, 0)[2]).unwrap_or(0)
     }
     /// glibc 2.36 asks arch_prctl(ARCH_CET_STATUS = 0x3001), from the CET
     /// patches that upstream Linux never merged (its shadow stack API is
@@ -83,7 +93,7 @@ impl CpuSource for Machine {
 /// Fill `cpu` (a `struct cpu_features` of `build`) as glibc's
 /// init_cpu_features does.
 pub fn init(build: &'static Build, cpu: &mut [u8], t: &mut dyn CpuTunables) -> Result<CpuInit, Missing> {
-    init_from(build, cpu, t, &Machine)
+    init_from(build, cpu, t, &Machine { seen: core::cell::RefCell::new(alloc::vec::Vec::new()) })
 }
 
 /// `init` with the CPU's answers from `src`.
