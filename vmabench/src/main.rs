@@ -604,12 +604,7 @@ fn snapshot_handover(guardld: &Path, module: &Path, cache: &Path) -> Result<Path
     }
     if let Ok(rd) = std::fs::read_dir(cache) {
         for e in rd.flatten() {
-            let old = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 86400);
+            let old = unused_for_a_day(&e);
             if e.file_name().to_string_lossy().starts_with("handover-") && e.path() != dir && old {
                 let _ = std::fs::remove_dir_all(e.path());
             }
@@ -659,12 +654,7 @@ fn snapshot(path: &Path, cache: &Path, prefix: &str, suffix: &str) -> (PathBuf, 
     if let Ok(rd) = std::fs::read_dir(cache) {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let old = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 86400);
+            let old = unused_for_a_day(&e);
             if name.starts_with(prefix) && e.path() != used && old {
                 let _ = std::fs::remove_file(e.path());
             }
@@ -783,4 +773,10 @@ mod tests {
         assert!(!run.iter().any(|l| l.name.starts_with("guardld-guard") || l.name == "guardld-prot-none"));
         assert!(skipped.iter().any(|s| s.loader == "guardld-guard" && s.reason.contains("not found")));
     }
+}
+
+/// Whether a cache entry was last modified more than a day ago (no run
+/// still needs it).
+fn unused_for_a_day(e: &std::fs::DirEntry) -> bool {
+    e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() > 86400)
 }

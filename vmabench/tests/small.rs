@@ -17,6 +17,25 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// vmabench with `args`, this guardld and the tests' cache; its JSON report
+/// (the run must succeed).
+fn vmabench(guardld: &Path, args: &[&str]) -> Value {
+    let cache = workspace().join("target/itest/vmabench-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmabench"))
+        .args(args)
+        .arg("--guardld")
+        .arg(guardld)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vmabench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "vmabench failed ({}):\n{stderr}\n{stdout}", out.status);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}"))
+}
+
 fn guardld() -> PathBuf {
     if let Some(p) = std::env::var_os("VMABENCH_TEST_GUARDLD") {
         return PathBuf::from(p);
@@ -58,19 +77,7 @@ fn u(row: &Value, k: &str) -> u64 {
 #[test]
 fn small_lld_64k() {
     let guardld = guardld();
-    let cache = workspace().join("target/itest/vmabench-cache");
-    let out = Command::new(env!("CARGO_BIN_EXE_vmabench"))
-        .args(["--n", "10", "--configs", "lld-64k", "--runs", "3", "--json", "--guardld"])
-        .arg(&guardld)
-        .arg("--cache-dir")
-        .arg(&cache)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vmabench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "vmabench failed ({}):\n{stderr}\n{stdout}", out.status);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}"));
+    let report = vmabench(&guardld, &["--n", "10", "--configs", "lld-64k", "--runs", "3", "--json"]);
 
     let configs = report["configs"].as_array().unwrap();
     assert_eq!(configs.len(), 1);
@@ -190,20 +197,10 @@ fn audit_module_missing_is_skipped() {
 #[test]
 fn small_lld_64k_glibc() {
     let guardld = guardld();
-    let cache = workspace().join("target/itest/vmabench-cache");
-    let out = Command::new(env!("CARGO_BIN_EXE_vmabench"))
-        .args(["--n", "10", "--configs", "lld-64k-glibc", "--runs", "3", "--no-strace", "--json"])
-        .args(["--loaders", "glibc,glibc+audit,musl,guard,extend,native", "--guardld"])
-        .arg(&guardld)
-        .arg("--cache-dir")
-        .arg(&cache)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vmabench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "vmabench failed ({}):\n{stderr}\n{stdout}", out.status);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}"));
+    let report = vmabench(
+        &guardld,
+        &["--n", "10", "--configs", "lld-64k-glibc", "--runs", "3", "--no-strace", "--json", "--loaders", "glibc,glibc+audit,musl,guard,extend,native"],
+    );
     let c = &report["configs"][0];
     assert_eq!(c["config"], "lld-64k-glibc");
     assert_eq!(c["glibc"], true);

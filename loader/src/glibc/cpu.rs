@@ -69,6 +69,12 @@ struct Machine {
     seen: core::cell::RefCell<alloc::vec::Vec<(u32, u32, [u32; 4])>>,
 }
 
+impl Machine {
+    fn new() -> Machine {
+        Machine { seen: core::cell::RefCell::new(alloc::vec::Vec::new()) }
+    }
+}
+
 impl CpuSource for Machine {
     fn cpuid(&self, leaf: u32, sub: u32) -> [u32; 4] {
         if let Some(&(_, _, r)) = self.seen.borrow().iter().find(|e| e.0 == leaf && e.1 == sub) {
@@ -93,7 +99,7 @@ impl CpuSource for Machine {
 /// Fill `cpu` (a `struct cpu_features` of `build`) as glibc's
 /// init_cpu_features does.
 pub fn init(build: &'static Build, cpu: &mut [u8], t: &mut dyn CpuTunables) -> Result<CpuInit, Missing> {
-    init_from(build, cpu, t, &Machine { seen: core::cell::RefCell::new(alloc::vec::Vec::new()) })
+    init_from(build, cpu, t, &Machine::new())
 }
 
 /// `init` with the CPU's answers from `src`.
@@ -2105,7 +2111,8 @@ mod tests {
             return; // no debug information here
         }
         let k = Known::of(&BUILD).unwrap();
-        let s = State::new(&k, &Machine);
+        let machine = Machine::new();
+        let s = State::new(&k, &machine);
         let want: Vec<String> = INTEL_02_KNOWN
             .iter()
             .map(|d| format!("{{idx = {:#x}, assoc = {:#x}, linesize = {:#x}, rel_name = {:#x}, size = {:#x}}}", d.byte, d.assoc, d.linesize, s.cache_rel(d.cache), d.size))
