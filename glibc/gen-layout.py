@@ -33,6 +33,12 @@ STRUCTS = [
     ("struct list_head", "ld", "LIST_HEAD"),
     ("pthread_mutex_t", "ld", "PTHREAD_MUTEX"),
     ("struct link_namespaces", "ld", "LINK_NAMESPACES"),
+    # Run-time loading (loader/src/glibc/dlfcn.rs): dlvsym's version
+    # request, dlinfo's search-path report.
+    ("struct r_found_version", "ld", "R_FOUND_VERSION"),
+    ("struct dl_exception", "ld", "DL_EXCEPTION"),
+    ("Dl_serinfo", "ld", "DL_SERINFO"),
+    ("Dl_serpath", "ld", "DL_SERPATH"),
 ]
 
 # Enumerators and expressions evaluated by gdb in the build's debug
@@ -45,6 +51,9 @@ CONSTS = [
     ("(int)RT_CONSISTENT", "ld", "RT_CONSISTENT"),
     ("(int)RT_ADD", "ld", "RT_ADD"),
     ("(int)RT_DELETE", "ld", "RT_DELETE"),
+    ("(int)DL_LOOKUP_ADD_DEPENDENCY", "ld", "DL_LOOKUP_ADD_DEPENDENCY"),
+    ("(int)DL_LOOKUP_RETURN_NEWEST", "ld", "DL_LOOKUP_RETURN_NEWEST"),
+    ("(int)DL_LOOKUP_GSCOPE_LOCK", "ld", "DL_LOOKUP_GSCOPE_LOCK"),
     # x86 CPU features (loader/src/glibc/cpu.rs): cpuid slots, register
     # order, vendor kinds, preferred bits, hwcaps, sysconf cache names.
     ("(int)CPUID_INDEX_1", "ld", "CPUID_INDEX_1"),
@@ -224,6 +233,21 @@ def layout(expr, obj):
     if total is None:
         sys.exit(f"{expr}: no total size in gdb's output")
     return [f for f in fields if f and f[0] and not f[0].endswith(".")], total
+
+
+def system_dirs(obj):
+    """ld.so's default search directories (`system_dirs`, checked against
+    `system_dirs_len`), without their trailing slashes."""
+    out = subprocess.run(["gdb", "-nx", "-batch", "-ex", "p system_dirs", "-ex", "p system_dirs_len", obj],
+                         capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    vals = [l.split(" = ", 1)[1] for l in out if re.match(r"^\$\d+ = ", l)]
+    if len(vals) != 2 or not (vals[0].startswith('"') and vals[0].endswith('"')):
+        sys.exit(f"system_dirs: gdb printed {out!r}")
+    dirs = vals[0][1:-1].split("\\000")
+    lens = [int(x) for x in re.findall(r"\d+", vals[1])]
+    if [len(d) for d in dirs] != lens or not all(d.startswith("/") and d.endswith("/") for d in dirs):
+        sys.exit(f"system_dirs {dirs!r} disagree with system_dirs_len {lens!r}")
+    return [d.rstrip("/") or "/" for d in dirs]
 
 
 def gdb_value(expr, obj):
@@ -445,6 +469,9 @@ def main():
             w(f"    ({at}, {v:#x}),")
         w("];")
         w("")
+    w("/// ld.so's default search directories (`system_dirs`), in order.")
+    w("pub const SYSTEM_DIRS: &[&str] = &[" + ", ".join(f'"{d}"' for d in system_dirs(a.ld_so)) + "];")
+    w("")
     w("/// The build these layouts are of.")
     w("pub const BUILD: Build = Build {")
     w(f'    package: "{package_version()}",')
@@ -456,6 +483,7 @@ def main():
     w("    ro_init: RTLD_GLOBAL_RO_INIT,")
     w("    l_info: L_INFO,")
     w("    tunables: TUNABLES,")
+    w("    system_dirs: SYSTEM_DIRS,")
     w("};")
     text = "\n".join(out) + "\n"
     if a.out:

@@ -450,7 +450,6 @@ sys.exit(4)"#;
 /// Extension modules from lib-dynload (dlopen), and ctypes calling libc
 /// through dlopen/dlsym.
 #[test]
-#[ignore = "needs dlopen in the glibc personality (issue 16)"]
 fn python3_extensions() {
     let code = r#"
 import bz2, lzma, json, ctypes, decimal
@@ -461,6 +460,65 @@ print(decimal.Decimal(1) / decimal.Decimal(7), json.dumps({"b": [1, 2.5, None], 
 libc = ctypes.CDLL("libc.so.6")
 print(libc.strlen(b"guardld"), ctypes.sizeof(ctypes.c_long), libc.abs(-5))"#;
     check(Case::new("python3_ext", &["/usr/bin/python3"], &["-I", "-S", "-c", code]));
+}
+
+/// More extension modules (ssl, sqlite3, decimal, lzma, json, ctypes:
+/// dlopen of lib-dynload and their libraries) and libm's cos through
+/// ctypes (dlopen and dlsym from Python).
+#[test]
+fn python3_dlopen_modules() {
+    let code = r#"
+import ssl, json, sqlite3, ctypes, ctypes.util, decimal, lzma
+print(ssl.OPENSSL_VERSION_INFO[0] >= 1, ssl.PROTOCOL_TLS_CLIENT, len(ssl.create_default_context().get_ciphers()) > 0)
+db = sqlite3.connect(":memory:"); db.execute("create table t(x)"); db.executemany("insert into t values (?)", [(i,) for i in range(50)])
+print(db.execute("select count(*), sum(x), group_concat(x % 7, '') from t").fetchone(), sqlite3.sqlite_version_info >= (3,))
+decimal.getcontext().prec = 40
+print(decimal.Decimal(2).sqrt(), json.loads(json.dumps({"a": [1, 2.5, None, "é"]})))
+data = open('words.txt', 'rb').read()
+print(len(lzma.compress(data, preset=3)), lzma.decompress(lzma.compress(data)) == data)
+libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+libm.cos.restype = ctypes.c_double; libm.cos.argtypes = [ctypes.c_double]
+print(f"{libm.cos(1.0):.15f}", f"{libm.cos(0.25):.15f}")
+libc = ctypes.CDLL(None)
+print(libc.strlen(b"guardld"), ctypes.CDLL("libc.so.6").abs(-9))
+try:
+    ctypes.CDLL("libguardld-no-such-lib.so.9")
+except OSError as e:
+    print("OSError:", e)
+try:
+    libm.guardld_no_such_function
+except AttributeError as e:
+    print("AttributeError:", e)
+"#;
+    check(Case::new("python3_dlopen", &["/usr/bin/python3"], &["-I", "-S", "-c", code]));
+}
+
+/// Perl's POSIX (an XS module: DynaLoader's dlopen and dlsym).
+#[test]
+fn perl_posix() {
+    let code = r#"use POSIX qw(floor ceil fmod strftime INT_MAX); printf "%d %d %.3f %s %d %s
+", floor(-2.5), ceil(2.1), fmod(7, 3), strftime("%Y-%m-%d %H:%M", gmtime(1e9)), INT_MAX, POSIX::strtol("ff", 16); exit 3;"#;
+    check(Case::new("perl_posix", &["/usr/bin/perl"], &["-MPOSIX", "-e", code]).code(3));
+}
+
+/// iconv loads its gconv module (UTF-16) with libc's own dlopen.
+#[test]
+fn iconv_utf16() {
+    check(Case::new("iconv", &["/usr/bin/iconv"], &["-f", "UTF-8", "-t", "UTF-16"]).stdin("h\u{e9}llo, w\u{f6}rld \u{20ac}\n"));
+}
+
+/// getent passwd root (passwd: files systemd; glibc 2.36 has the files
+/// service built in: found without loading a module).
+#[test]
+fn getent_passwd_root() {
+    check(Case::new("getent", &["/usr/bin/getent"], &["passwd", "root"]));
+}
+
+/// An NSS module loaded by libc's own dlopen: `-s systemd` asks
+/// libnss_systemd.so.2 only (it synthesizes root's record).
+#[test]
+fn getent_nss_module() {
+    check(Case::new("getent_nss", &["/usr/bin/getent"], &["-s", "systemd", "passwd", "root"]));
 }
 
 /// Perl without XS modules (no dlopen).
@@ -481,7 +539,6 @@ exit 6;"#;
 
 /// Perl with XS modules (POSIX, List::Util, Digest::MD5: dlopen).
 #[test]
-#[ignore = "needs dlopen in the glibc personality (issue 16)"]
 fn perl_xs_modules() {
     let code = r#"
 use strict; use warnings; use POSIX qw(floor strftime); use List::Util qw(sum max); use Digest::MD5 qw(md5_hex);

@@ -68,36 +68,76 @@ pub fn open_program() -> Option<usize> {
 /// handle with the initializers to run (after the lock is released).
 /// Ok(None): RTLD_NOLOAD of an object that is not loaded.
 pub fn open(name: &[u8], mode: i32, caller: usize) -> Result<Option<(usize, Vec<Calls>)>, String> {
+    match open_object(name, mode, caller) {
+        Ok(o) => Ok(o.map(|o| (handle_of(o.root), o.inits))),
+        Err(e) => Err(e.text),
+    }
+}
+
+/// What `open_object` loaded.
+pub struct OpenedObject {
+    /// The object dlopen returns (registry index).
+    pub root: usize,
+    /// The objects this call loaded (load order).
+    pub fresh: Vec<usize>,
+    /// Initializers to run once the lock is released.
+    pub inits: Vec<Calls>,
+}
+
+/// Why `open_object` failed: every error (for guardld's dlerror) and the
+/// first one as (object, text) (glibc's dlerror reports only that).
+pub struct OpenError {
+    pub text: String,
+    pub first: Option<(Vec<u8>, String)>,
+}
+
+impl OpenError {
+    fn plain(text: String) -> Self {
+        OpenError { text, first: None }
+    }
+}
+
+/// dlopen by registry index: load `name` and its closure (or find it,
+/// RTLD_NOLOAD), hold a reference on each, apply RTLD_GLOBAL and
+/// RTLD_NODELETE. Ok(None): RTLD_NOLOAD of an object that is not loaded.
+pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<OpenedObject>, OpenError> {
     let mut guard = LINKER.lock();
     let Linker { reg, config } = &mut *guard;
-    let Some(cfg) = config.as_ref() else { return Err(String::from("guardld: dlopen before start-up finished")) };
+    let Some(cfg) = config.as_ref() else { return Err(OpenError::plain(String::from("guardld: dlopen before start-up finished"))) };
     if mode & RTLD_NOLOAD != 0 {
         let found = reg.known.find(name).or_else(|| reg.position(|d| d.matches_name(name)));
         let Some(i) = found else { return Ok(None) };
         // A NOLOAD handle is a reference like any other (dlclose drops it).
         add_references(reg, &reg.closure(i).list);
         promote(reg, i, mode);
-        return Ok(Some((handle_of(i), Vec::new())));
+        return Ok(Some(OpenedObject { root: i, fresh: Vec::new(), inits: Vec::new() }));
     }
     // The search uses the calling object's paths (the program's if the
     // caller is unknown), as glibc does.
     let requester = reg.position(|d| !d.is_loader() && d.contains(caller)).or_else(|| reg.program());
-    let mut s = Session::new(cfg, Errors::captured(), reg.slots(), Opened::ByDlopen { refs: 0 });
+    let first = reg.slots();
+    let mut s = Session::new(cfg, Errors::captured(), first, Opened::ByDlopen { refs: 0 });
     let Ok(linked) = session::run(reg, &mut s, Request::Open { name, requester }) else {
         if let Some((f, because)) = s.foreign.take() {
             let what = match f {
                 crate::link::deps::Foreign::Glibc => "glibc's libc.so.6, which only glibc's ld.so can link",
                 crate::link::deps::Foreign::Musl => "musl's libc, which is its own dynamic loader",
             };
-            return Err(alloc::format!("{}: needs {what}", Bytes(&because)));
+            return Err(OpenError::plain(alloc::format!("{}: needs {what}", Bytes(&because))));
         }
-        return Err(s.errors.capture.take().unwrap_or_default());
+        return Err(OpenError { text: s.errors.capture.take().unwrap_or_default(), first: s.errors.first.take() });
     };
     let root = linked.root.or_else(|| reg.program()).unwrap_or(0);
     // Every object the root needs holds a reference while it is open.
     add_references(reg, &linked.group);
     promote(reg, root, mode);
-    Ok(Some((handle_of(root), linked.inits)))
+    let fresh = reg.iter().map(|(i, _)| i).filter(|&i| i >= first).collect();
+    Ok(Some(OpenedObject { root, fresh, inits: linked.inits }))
+}
+
+/// The registry index of the object whose segments contain `addr`.
+pub fn object_at(addr: usize) -> Option<usize> {
+    LINKER.lock().reg.position(|d| d.contains(addr))
 }
 
 fn add_references(reg: &mut Registry, objs: &[usize]) {
@@ -132,20 +172,29 @@ pub struct Closing {
 /// dlclose, first half: drop one reference from `handle`'s closure and
 /// collect the finalizers of the objects no longer referenced.
 pub fn close(handle: usize) -> Result<Closing, String> {
+    let root = {
+        let reg = &LINKER.lock().reg;
+        index_of(reg, handle).ok_or_else(|| String::from("dlclose: invalid handle"))?
+    };
+    Ok(close_object(root, |_| false))
+}
+
+/// dlclose by registry index; `keep(i)`: an object that must stay even
+/// when no longer referenced (glibc: pending TLS destructors).
+pub fn close_object(root: usize, keep: impl Fn(usize) -> bool) -> Closing {
     let mut guard = LINKER.lock();
     let reg = &mut guard.reg;
-    let Some(root) = index_of(reg, handle) else { return Err(String::from("dlclose: invalid handle")) };
     // Start-up objects stay; a NODELETE object keeps itself and, through
     // it, everything it needs.
-    if !reg[root].by_dlopen() || reg[root].dyn_.nodelete {
-        return Ok(Closing { finis: Vec::new(), gone: Vec::new() });
+    if reg.get(root).is_none_or(|d| !d.by_dlopen() || d.dyn_.nodelete) {
+        return Closing { finis: Vec::new(), gone: Vec::new() };
     }
     let mut gone = Vec::new();
     for i in reg.closure(root).list {
         let nodelete = reg[i].dyn_.nodelete;
         if let Opened::ByDlopen { refs } = &mut reg[i].opened {
             *refs = refs.saturating_sub(1);
-            if *refs == 0 && !nodelete {
+            if *refs == 0 && !nodelete && !keep(i) {
                 gone.push(i);
             }
         }
@@ -153,16 +202,24 @@ pub fn close(handle: usize) -> Result<Closing, String> {
     // Finalizers in reverse init order.
     let order: Vec<usize> = reg.init_order.iter().rev().copied().filter(|i| gone.contains(i)).collect();
     let finis = order.iter().map(|&i| init::fini_calls(reg, i)).collect();
-    Ok(Closing { finis, gone })
+    Closing { finis, gone }
 }
 
 /// dlclose, second half: unmap what is gone and tell the debugger.
 pub fn unload(gone: &[usize]) {
+    unload_with(gone, |_| {});
+}
+
+/// `unload`, with `before(gone)` run once the debugger has been told of
+/// the removal and before anything is unmapped (the glibc personality
+/// takes the objects' link maps off its list there).
+pub fn unload_with(gone: &[usize], before: impl FnOnce(&[usize])) {
     if gone.is_empty() {
         return;
     }
     let reg = &mut LINKER.lock().reg;
     crate::debugger::begin(crate::debugger::RT_DELETE);
+    before(gone);
     for &i in gone {
         reg.unload(i);
     }

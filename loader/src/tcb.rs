@@ -56,7 +56,7 @@ type DtvEntry = [usize; 2];
 
 /// DTV entries in a thread area: the modules known now, plus room; a module
 /// dlopen adds past a thread's DTV takes __tls_get_addr's slow path.
-fn dtv_slots(lay: &Layout) -> usize {
+pub fn dtv_slots(lay: &Layout) -> usize {
     lay.modules.len() + 16
 }
 
@@ -91,8 +91,10 @@ pub fn allocate(lay: &Layout, guards: (u64, u64)) -> Result<usize, TlsError> {
 /// the block first when `zero` (a block reused from an unloaded module).
 pub fn fill_block(tp: usize, m: &Module, zero: bool) {
     let block = (tp - m.offset) as *mut u8;
-    // SAFETY: `tp` is a live thread's area made by `allocate` for a layout
-    // holding `m` (its block lies in the static part); the image was checked
+    // SAFETY: `tp` is a live thread's area made by `allocate`, or adopted
+    // (glibc's, whose static TLS has the layout's size; it is released
+    // under the layout's lock before libc frees it), for a layout holding
+    // `m` (its block lies in the static part); the image was checked
     // inside its object's segments by `tls::module_of`.
     unsafe {
         if zero {
@@ -100,6 +102,19 @@ pub fn fill_block(tp: usize, m: &Module, zero: bool) {
         }
         core::ptr::copy_nonoverlapping(m.image as *const u8, block, m.filesz);
     }
+}
+
+/// Copy module `m`'s image into `block` (its block in some thread's area,
+/// `memsz` bytes) and zero the rest: its bss.
+pub fn copy_image(block: &mut [u8], m: &Module) {
+    let n = m.filesz.min(block.len());
+    // SAFETY: the image was checked inside its object's segments by
+    // `tls::module_of`, and a module in the layout belongs to a mapped
+    // object (the caller holds the layout's lock; unloading removes the
+    // module under it first).
+    let image = unsafe { core::slice::from_raw_parts(m.image as *const u8, n) };
+    block[..n].copy_from_slice(image);
+    block[n..].fill(0);
 }
 
 /// The TCB of the main thread as bytes (`Layout::tcb_size` of them), for
@@ -142,11 +157,10 @@ pub fn current_guards() -> (u64, u64) {
     unsafe { ((*(tp as *const Tcb)).stack_guard, (*(tp as *const Tcb)).pointer_guard) }
 }
 
-/// Thread pointers of every live thread whose area guardld made (the main
-/// thread's first), so that a module loaded later by dlopen can be
-/// initialised in all of them.
-/// (thread pointer, area size) of every area `allocate` made; the main
-/// thread's is installed first.
+/// (thread pointer, area size) of every live thread, so that a module
+/// loaded later by dlopen can be initialised in all of them: the areas
+/// `allocate` made (the main thread's first, once installed) and, with
+/// size 0, those `adopt`ed from glibc's pthread_create.
 static THREADS: SpinLock<Vec<(usize, usize)>> = SpinLock::new(Vec::new());
 
 /// The live threads' thread pointers.
@@ -154,12 +168,27 @@ pub fn threads() -> Vec<usize> {
     THREADS.lock().iter().map(|t| t.0).collect()
 }
 
+/// Count a thread whose area another C library made (glibc's pthread_create
+/// under the personality) among the live threads, so that a module dlopen
+/// adds is initialised in it too; its memory is not guardld's (size 0).
+pub fn adopt(tp: usize) {
+    let mut threads = THREADS.lock();
+    if !threads.iter().any(|t| t.0 == tp) {
+        threads.push((tp, 0));
+    }
+}
+
+/// Forget an adopted thread (its library is about to free its area).
+pub fn release(tp: usize) {
+    THREADS.lock().retain(|t| t.0 != tp || t.1 != 0);
+}
+
 /// Unmap the area of a thread registered after the main one. Pointers
 /// guardld did not hand out, and the main thread's, are ignored; the caller
 /// (guardld_tls_free's contract) says the thread has exited.
 pub fn free(lay: &Layout, tp: usize) {
     let mut threads = THREADS.lock();
-    let Some(k) = threads.iter().skip(1).position(|&t| t.0 == tp) else { return };
+    let Some(k) = threads.iter().skip(1).position(|&t| t.0 == tp && t.1 != 0) else { return };
     let (_, size) = threads.remove(k + 1);
     // SAFETY: the area was made by `allocate`, which recorded its size; no
     // thread uses it any more.
@@ -214,7 +243,35 @@ pub unsafe extern "C" fn __tls_get_addr(ti: *const [usize; 2]) -> *mut c_void {
         // sits in static TLS at a known offset.
         match crate::tls::module_offset(module) {
             Some(o) => (tp - o + offset) as *mut c_void,
-            None => core::ptr::null_mut(),
+            // Or in dynamic TLS (a dlopen past the static surplus).
+            None => crate::tls::dynamic_block(tp, module).map_or(core::ptr::null_mut(), |b| (b + offset) as *mut c_void),
         }
+    }
+}
+
+/// A thread's block of a dynamic TLS module (`tls::dynamic_block`):
+/// `m.memsz` bytes at its alignment from the allocator, the image copied
+/// in, the rest zero. Its address, or None without memory.
+pub fn new_dynamic_block(m: &Module) -> Option<usize> {
+    let layout = core::alloc::Layout::from_size_align(m.memsz.max(1), m.align).ok()?;
+    // SAFETY: the layout's size is not zero.
+    let p = unsafe { alloc::alloc::alloc_zeroed(layout) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` holds memsz (>= filesz) bytes just allocated; the image
+    // was checked inside its object's segments by `tls::module_of`, and
+    // the object stays mapped while its module is registered (the caller
+    // holds the dynamic modules' lock; unloading removes the module first).
+    unsafe { core::ptr::copy_nonoverlapping(m.image as *const u8, p, m.filesz.min(m.memsz)) };
+    Some(p as usize)
+}
+
+/// Free a block `new_dynamic_block` made for `m`.
+pub fn free_dynamic_block(block: usize, m: &Module) {
+    if let Ok(layout) = core::alloc::Layout::from_size_align(m.memsz.max(1), m.align) {
+        // SAFETY: `block` came from `new_dynamic_block` with this layout and
+        // is no longer handed out (its module or thread is gone).
+        unsafe { alloc::alloc::dealloc(block as *mut u8, layout) };
     }
 }

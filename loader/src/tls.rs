@@ -159,17 +159,21 @@ pub fn add_module(d: &mut Dso) -> Result<(), TlsError> {
     let mut lay = LAYOUT.lock();
     let vaddr_mod = d.tls.map_or(0, |p| p.p_vaddr as usize) & (m.align - 1);
     if m.align > lay.align {
-        return Err(TlsError::NoMemory);
+        add_dynamic(&mut lay, d, m);
+        return Ok(());
     }
     // First a region an unloaded module gave back, then fresh surplus.
     if let Some(k) = lay.free.iter().position(|&(o, size)| fit_in(o, size, &m, vaddr_mod).is_some()) {
         let (o, size) = lay.free.swap_remove(k);
         m.offset = fit_in(o, size, &m, vaddr_mod).unwrap_or(o);
     } else {
-        m.offset = place(lay.surplus_used, &m, vaddr_mod);
-        if m.offset > lay.static_size {
-            return Err(TlsError::NoMemory);
+        let offset = place(lay.surplus_used, &m, vaddr_mod);
+        if offset > lay.static_size {
+            // The surplus is full: dynamic TLS, as glibc.
+            add_dynamic(&mut lay, d, m);
+            return Ok(());
         }
+        m.offset = offset;
         lay.surplus_used = m.offset;
     }
     d.tls_slot = Some(TlsSlot { modid: lay.modules.len(), offset: m.offset });
@@ -210,6 +214,75 @@ pub fn remove_module(id: usize) {
     if let Some(m) = lay.modules.get_mut(id).and_then(|s| s.take()) {
         lay.free.push((m.offset, m.memsz));
     }
+    let mut dynamic = DYNAMIC.lock();
+    if let Some(k) = dynamic.iter().position(|d| d.modid == id) {
+        let d = dynamic.swap_remove(k);
+        for (_, block) in d.blocks {
+            crate::tcb::free_dynamic_block(block, &d.module);
+        }
+    }
+}
+
+/// A TLS module dlopen added when the static surplus was full (or its
+/// alignment too large for it): dynamic TLS, as glibc's. Each thread's
+/// block is allocated on its first access, by `__tls_get_addr`'s slow
+/// path; no initial-exec access (TPOFF64, TLSDESC) can reach it.
+struct DynamicModule {
+    modid: usize,
+    /// The image; `offset` unused.
+    module: Module,
+    /// (thread pointer, block address) of the threads that touched it.
+    blocks: Vec<(usize, usize)>,
+}
+
+static DYNAMIC: SpinLock<Vec<DynamicModule>> = SpinLock::new(Vec::new());
+
+/// Give `d`'s module `m` a module id without static TLS (its `modules`
+/// entry stays None: no thread area holds a block for it).
+fn add_dynamic(lay: &mut Layout, d: &mut Dso, m: Module) {
+    let modid = lay.modules.len();
+    lay.modules.push(None);
+    DYNAMIC.lock().push(DynamicModule { modid, module: m, blocks: Vec::new() });
+    d.tls_slot = Some(TlsSlot { modid, offset: 0 });
+}
+
+/// Whether module `id` is in dynamic TLS.
+pub fn is_dynamic(id: usize) -> bool {
+    DYNAMIC.lock().iter().any(|d| d.modid == id)
+}
+
+/// The block of dynamic module `id` for the thread at `tp`, allocated
+/// (image copied, the rest zero) on first use; None: not a dynamic
+/// module, or no memory.
+pub fn dynamic_block(tp: usize, id: usize) -> Option<usize> {
+    let mut dynamic = DYNAMIC.lock();
+    let d = dynamic.iter_mut().find(|d| d.modid == id)?;
+    if let Some(&(_, b)) = d.blocks.iter().find(|b| b.0 == tp) {
+        return Some(b);
+    }
+    let b = crate::tcb::new_dynamic_block(&d.module)?;
+    d.blocks.push((tp, b));
+    Some(b)
+}
+
+/// The block of dynamic module `id` of the thread at `tp`, if that thread
+/// has touched it (glibc's `_dl_tls_get_addr_soft`: never allocates).
+pub fn dynamic_block_if_allocated(tp: usize, id: usize) -> Option<usize> {
+    DYNAMIC.lock().iter().find(|d| d.modid == id)?.blocks.iter().find(|b| b.0 == tp).map(|b| b.1)
+}
+
+/// The thread at `tp` has exited (or its area is being reused for a new
+/// thread): free its dynamic TLS blocks, so a thread given the same
+/// thread pointer later starts from the images again.
+pub fn thread_gone(tp: usize) {
+    for d in DYNAMIC.lock().iter_mut() {
+        d.blocks.retain(|&(t, b)| {
+            if t == tp {
+                crate::tcb::free_dynamic_block(b, &d.module);
+            }
+            t != tp
+        });
+    }
 }
 
 /// Copy each module's .tdata into its block of the thread at `tp` (.tbss
@@ -236,9 +309,15 @@ pub fn setup_main(random: Option<[u8; 16]>) -> Result<usize, TlsError> {
     Ok(tp)
 }
 
-/// Copy TLS images into the main thread's blocks (after relocation).
+/// Copy TLS images into the main thread's blocks (after relocation). A
+/// glibc program's libthread_db also finds the modules' link maps (made
+/// since `setup_main`) in glibc's slotinfo list.
 pub fn init_main(tp: usize) {
-    init_blocks(&LAYOUT.lock(), tp);
+    let lay = LAYOUT.lock();
+    init_blocks(&lay, tp);
+    if let Err(e) = crate::glibc::state::publish_tls_slotinfo(lay.modules.len()) {
+        crate::error::fatal("guardld", format_args!("glibc personality: {e}"));
+    }
 }
 
 /// A TLS area for a new thread, blocks initialised, guards copied from the

@@ -670,6 +670,51 @@ pub const LINK_NAMESPACES: Struct = Struct {
     ],
 };
 
+/// `struct r_found_version` (24 bytes).
+pub const R_FOUND_VERSION: Struct = Struct {
+    name: "struct r_found_version",
+    size: 24,
+    fields: &[
+        Field { name: "name", offset: 0, bits: None, size: 8 },
+        Field { name: "hash", offset: 8, bits: None, size: 4 },
+        Field { name: "hidden", offset: 12, bits: None, size: 4 },
+        Field { name: "filename", offset: 16, bits: None, size: 8 },
+    ],
+};
+
+/// `struct dl_exception` (24 bytes).
+pub const DL_EXCEPTION: Struct = Struct {
+    name: "struct dl_exception",
+    size: 24,
+    fields: &[
+        Field { name: "objname", offset: 0, bits: None, size: 8 },
+        Field { name: "errstring", offset: 8, bits: None, size: 8 },
+        Field { name: "message_buffer", offset: 16, bits: None, size: 8 },
+    ],
+};
+
+/// `Dl_serinfo` (32 bytes).
+pub const DL_SERINFO: Struct = Struct {
+    name: "Dl_serinfo",
+    size: 32,
+    fields: &[
+        Field { name: "dls_size", offset: 0, bits: None, size: 8 },
+        Field { name: "dls_cnt", offset: 8, bits: None, size: 4 },
+        Field { name: "dls_serpath", offset: 16, bits: None, size: 0 },
+        Field { name: "__dls_serpath_pad", offset: 16, bits: None, size: 16 },
+    ],
+};
+
+/// `Dl_serpath` (16 bytes).
+pub const DL_SERPATH: Struct = Struct {
+    name: "Dl_serpath",
+    size: 16,
+    fields: &[
+        Field { name: "dls_name", offset: 0, bits: None, size: 8 },
+        Field { name: "dls_flags", offset: 8, bits: None, size: 4 },
+    ],
+};
+
 /// Enumerators and sizes, evaluated by gdb in the debug information.
 pub const CONSTS: &[(&str, i64)] = &[
     ("PTHREAD_MUTEX_RECURSIVE_NP", 1),
@@ -679,6 +724,9 @@ pub const CONSTS: &[(&str, i64)] = &[
     ("RT_CONSISTENT", 0),
     ("RT_ADD", 1),
     ("RT_DELETE", 2),
+    ("DL_LOOKUP_ADD_DEPENDENCY", 1),
+    ("DL_LOOKUP_RETURN_NEWEST", 2),
+    ("DL_LOOKUP_GSCOPE_LOCK", 4),
     ("CPUID_INDEX_1", 0),
     ("CPUID_INDEX_7", 1),
     ("CPUID_INDEX_80000001", 2),
@@ -872,15 +920,19 @@ pub const RTLD_GLOBAL_RO_INIT: &[(usize, u64)] = &[
     (648, 0x6968705f6e6f),
 ];
 
+/// ld.so's default search directories (`system_dirs`), in order.
+pub const SYSTEM_DIRS: &[&str] = &["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"];
+
 /// The build these layouts are of.
 pub const BUILD: Build = Build {
     package: "2.36-9+deb12u14",
     ld_so_build_id: "7ebc65e52f2bbea498b4040fa92f7238377aaba9",
     libc_build_id: "93ac61ec5a8eb1396f9fbd350e3169a558528a40",
-    structs: &[RTLD_GLOBAL, RTLD_GLOBAL_RO, LINK_MAP, CPU_FEATURES, CPUID_FEATURE_INTERNAL, PTHREAD, TCBHEAD, LIBNAME_LIST, R_SCOPE_ELEM, R_DEBUG_EXTENDED, DL_FIND_OBJECT, DTV_SLOTINFO_LIST, DTV_SLOTINFO, DTV, LIST_HEAD, PTHREAD_MUTEX, LINK_NAMESPACES],
+    structs: &[RTLD_GLOBAL, RTLD_GLOBAL_RO, LINK_MAP, CPU_FEATURES, CPUID_FEATURE_INTERNAL, PTHREAD, TCBHEAD, LIBNAME_LIST, R_SCOPE_ELEM, R_DEBUG_EXTENDED, DL_FIND_OBJECT, DTV_SLOTINFO_LIST, DTV_SLOTINFO, DTV, LIST_HEAD, PTHREAD_MUTEX, LINK_NAMESPACES, R_FOUND_VERSION, DL_EXCEPTION, DL_SERINFO, DL_SERPATH],
     consts: CONSTS,
     r_init: RTLD_GLOBAL_INIT,
     ro_init: RTLD_GLOBAL_RO_INIT,
     l_info: L_INFO,
     tunables: TUNABLES,
+    system_dirs: SYSTEM_DIRS,
 };

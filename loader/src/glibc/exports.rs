@@ -115,6 +115,22 @@ unsafe fn c_str<'a>(p: *const c_char) -> &'a [u8] {
     unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
 }
 
+/// The vDSO's program headers, read where the kernel mapped it
+/// (AT_SYSINFO_EHDR, page-aligned): (their address, them). None if its
+/// first page does not hold an ELF header and headers guardld accepts.
+pub fn vdso_headers(ehdr: usize, page: usize) -> Option<(usize, alloc::vec::Vec<crate::elf::pod::Phdr>)> {
+    if ehdr == 0 || page == 0 || !ehdr.is_multiple_of(page) {
+        return None;
+    }
+    // SAFETY: the kernel maps the vDSO image at AT_SYSINFO_EHDR, at a page
+    // boundary, at least one page long and readable.
+    let first = unsafe { crate::elf::pod::mapped(ehdr, page) };
+    let eh = crate::elf::header::check_ehdr(first, page as u64).ok()?;
+    let at = eh.e_phoff as usize;
+    let phdrs = crate::elf::header::parse_phdrs(first.get(at..)?, eh.e_phnum as usize).ok()?;
+    Some((ehdr + at, phdrs))
+}
+
 /// `int _dl_find_object(void *pc, struct dl_find_object *result)`: the
 /// object containing `pc` and its PT_GNU_EH_FRAME, for the unwinder.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
@@ -138,6 +154,8 @@ pub extern "C" fn tls_get_addr_soft(map: *mut c_void) -> *mut c_void {
     let tp = crate::tcb::current();
     match super::state::tls_offset_of(map as usize) {
         Some(off) if tp != 0 => (tp - off) as *mut c_void,
+        // Dynamic TLS: the block, if this thread has one yet.
+        None if tp != 0 => crate::tls::dynamic_block_if_allocated(tp, super::state::tls_modid_of(map as usize)).map_or(core::ptr::null_mut(), |b| b as *mut c_void),
         _ => core::ptr::null_mut(),
     }
 }
@@ -197,86 +215,313 @@ pub extern "C" fn _dl_mcount(_from: usize, _to: usize) {}
 /// malloc'd by libc.
 pub extern "C" fn libc_freeres() {}
 
-/// `void _dl_error_free(void *)` (RO's pointer): the messages guardld's
-/// catch function hands out are static, never malloc'd.
-pub extern "C" fn error_free(_p: *mut c_void) {}
+/// `void _dl_error_free(void *)` (RO's pointer): libc hands back the
+/// message buffers `_dl_exception_create` made once dlerror is done.
+pub extern "C" fn error_free(p: *mut c_void) {
+    super::dlfcn::free_message(p as usize);
+}
 
-/// `int _dl_catch_error(const char **objname, const char **errstring,
-/// bool *mallocedp, void (*operate)(void *), void *args)` (RO's pointer,
-/// behind dlopen/dlclose/dlsym and libc's own NSS, iconv and libgcc_s
-/// loading): loading at run time belongs to part 2 of the personality, so
-/// it fails as a failed dlopen fails, with a message dlerror shows.
+/// libc's `void _dl_signal_error(int errcode, const char *objname, const
+/// char *occasion, const char *errstring)`.
+type SignalError = unsafe extern "C" fn(c_int, *const c_char, *const c_char, *const c_char) -> !;
+type MutexOp = unsafe extern "C" fn(*mut c_void) -> c_int;
+
+/// A bounded NUL-terminated copy of `b` (longer texts are cut).
+fn c_copy<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let n = b.len().min(N - 1);
+    out[..n].copy_from_slice(&b[..n]);
+    out
+}
+
+/// Raise `e` as glibc's ld.so does: through libc's `_dl_signal_error`,
+/// which longjmps to the catch frame libc's `_dl_catch_error` set (RO's
+/// catch function) or, without one, prints and exits 127. The longjmp
+/// skips Rust frames, so callers call this last, with no lock held and
+/// nothing alive that needs dropping; `e`'s memory is freed here, the
+/// strings copied to this frame first (`_dl_exception_create` copies them
+/// again before the jump).
+fn raise(e: super::dlfcn::DlError) -> ! {
+    let f = super::state::libc_fns().signal_error;
+    let (code, occasion) = (e.errcode, e.occasion.map_or(core::ptr::null(), |o| o.as_ptr()));
+    let obj: [u8; 512] = c_copy(&e.objname);
+    let text: [u8; 1024] = c_copy(&e.text);
+    drop(e);
+    if f == 0 {
+        crate::error::fatal("guardld", "glibc personality: no _dl_signal_error in libc.so.6");
+    }
+    // SAFETY: `f` is libc.so.6's `_dl_signal_error` (found in its symbol
+    // table at start-up); the strings are NUL-terminated and live in this
+    // frame, which the jump leaves only after they were copied; nothing
+    // needing a drop is alive here or in the callers (see above).
+    unsafe {
+        let f: SignalError = core::mem::transmute(f);
+        f(code, obj.as_ptr().cast(), occasion, text.as_ptr().cast())
+    }
+}
+
+/// Lock (`true`) or unlock libc's recursive mutex at `m` (one of
+/// `_rtld_global`'s load locks), as glibc's ld.so does through its own
+/// copy of the mutex code.
+fn libc_mutex(m: usize, lock: bool) {
+    let fns = super::state::libc_fns();
+    let f = if lock { fns.mutex_lock } else { fns.mutex_unlock };
+    if f == 0 || m == 0 {
+        return;
+    }
+    // SAFETY: `f` is libc.so.6's pthread_mutex_lock/unlock; `m` is a
+    // pthread_mutex_t inside `_rtld_global` (static initializer: a
+    // recursive mutex, as glibc's).
+    unsafe {
+        let f: MutexOp = core::mem::transmute(f);
+        f(m as *mut c_void);
+    }
+}
+
+/// `_dl_load_lock` (whole dlopen/dlclose, initializers included, as
+/// glibc) and `_dl_load_write_lock` (changes of the object list).
+fn load_lock(lock: bool) {
+    libc_mutex(super::state::load_locks().map_or(0, |l| l.0), lock);
+}
+
+fn write_lock(lock: bool) {
+    libc_mutex(super::state::load_locks().map_or(0, |l| l.1), lock);
+}
+
+/// `void *_dl_open(const char *file, int mode, const void *caller,
+/// Lmid_t nsid, int argc, char *argv[], char *env[])` (RO's pointer,
+/// behind dlopen, dlmopen and libc's own NSS, iconv and libgcc_s
+/// loading; called inside libc's catch frame): the object's link map,
+/// NULL for RTLD_NOLOAD of an object not loaded; errors raised.
 ///
 /// # Safety
-/// The first three pointers are writable (libc's out-parameters).
-pub unsafe extern "C" fn catch_error(objname: *mut *const c_char, err: *mut *const c_char, malloced: *mut bool, _op: *const c_void, _args: *mut c_void) -> c_int {
-    crate::debug!(Libs, "glibc program asked to load or look up at run time: not supported yet (dlopen fails)");
-    // SAFETY: libc passes three out-pointers.
-    unsafe {
-        objname.write(c"".as_ptr());
-        err.write(c"guardld: dlopen and dlsym are not supported by guardld's glibc personality yet".as_ptr());
-        malloced.write(false);
+/// `file` is a NUL-terminated string (libc passes "" for dlopen(NULL)).
+pub unsafe extern "C" fn dl_open(file: *const c_char, mode: c_int, caller: *const c_void, nsid: isize, _argc: c_int, _argv: *mut *mut c_char, _env: *mut *mut c_char) -> *mut c_void {
+    // SAFETY: forwarded from the caller.
+    let name = unsafe { c_str(file) };
+    load_lock(true);
+    match super::dlfcn::open(name, mode, caller as usize, nsid as i64) {
+        Ok(Some(loaded)) => {
+            write_lock(true);
+            let o = super::dlfcn::publish(loaded);
+            write_lock(false);
+            o.inits.into_iter().for_each(crate::link::init::Calls::run_init);
+            load_lock(false);
+            o.map as *mut c_void
+        }
+        Ok(None) => {
+            load_lock(false);
+            core::ptr::null_mut()
+        }
+        Err(e) => {
+            load_lock(false);
+            raise(e)
+        }
     }
-    // No errno goes with the message (glibc's errcode 0: dlerror adds no
-    // strerror text).
-    0
 }
 
-/// What guardld's personality cannot do yet, reached through libc: a
-/// clear error and exit 127, never a wrong answer.
-fn unsupported(what: &str) -> ! {
-    crate::error::fatal("guardld", format_args!("{what} is not supported by guardld's glibc personality yet (run with --glibc audit)"))
+/// `void _dl_close(void *map)` (RO's pointer, behind dlclose): drop a
+/// reference; what is no longer referenced runs its finalizers and is
+/// unloaded. Errors (a map not open) raised.
+pub extern "C" fn dl_close(map: *mut c_void) {
+    load_lock(true);
+    match super::dlfcn::close(map as usize) {
+        Ok(mut c) => {
+            core::mem::take(&mut c.finis).into_iter().for_each(crate::link::init::Calls::run_fini);
+            write_lock(true);
+            super::dlfcn::unload(c);
+            write_lock(false);
+            load_lock(false);
+        }
+        Err(e) => {
+            load_lock(false);
+            raise(e)
+        }
+    }
 }
 
-/// RO's `_dl_open`, `_dl_close`, `_dl_lookup_symbol_x`: reached only
-/// through `catch_error`'s operation, which it never runs.
-pub extern "C" fn open_unsupported() -> ! {
-    unsupported("dlopen")
+/// `lookup_t _dl_lookup_symbol_x(const char *name, struct link_map
+/// *undef_map, const ElfW(Sym) **ref, struct r_scope_elem *scope[],
+/// const struct r_found_version *version, int type_class, int flags,
+/// struct link_map *skip_map)` (RO's pointer, behind dlsym, dlvsym and
+/// libc's vDSO lookups): the defining link map, `*ref` its symbol; a
+/// missing strong reference raises "undefined symbol".
+///
+/// # Safety
+/// `name` is a C string; `reference` points at a `const ElfW(Sym) *`
+/// (NULL or a symbol); `scope` is a NULL-terminated array of scope
+/// elements; `version` is NULL or a `struct r_found_version`.
+pub unsafe extern "C" fn lookup_symbol_x(name: *const c_char, undef_map: *mut c_void, reference: *mut *const crate::elf::pod::Sym, scope: *const usize, version: *const c_void, _type_class: c_int, flags: c_int, skip_map: *mut c_void) -> *mut c_void {
+    // SAFETY: forwarded from the caller.
+    let name = unsafe { c_str(name) };
+    // The scope elements (at most 16: glibc's scopes hold a few).
+    let mut elems = [0usize; 16];
+    let mut n = 0;
+    while n < elems.len() && !scope.is_null() {
+        // SAFETY: libc's NULL-terminated array of scope pointers.
+        let e = unsafe { scope.add(n).read() };
+        if e == 0 {
+            break;
+        }
+        elems[n] = e;
+        n += 1;
+    }
+    let vsize = super::dlfcn::version_size();
+    let vfields = (!version.is_null() && vsize > 0).then(|| {
+        // SAFETY: libc passes a whole `struct r_found_version`.
+        super::dlfcn::version_fields(unsafe { core::slice::from_raw_parts(version as *const u8, vsize) })
+    });
+    let request = match vfields {
+        None => None,
+        Some(None) => crate::error::fatal("guardld", "glibc personality: glibc layout table: no struct r_found_version"),
+        Some(Some((vname, hash, file))) => Some(super::dlfcn::VersionRequest {
+            // SAFETY: the request's name is a C string.
+            name: unsafe { c_str(vname as *const c_char) },
+            hash,
+            // SAFETY: its filename is NULL or a C string.
+            filename: (file != 0).then(|| unsafe { c_str(file as *const c_char) }),
+        }),
+    };
+    // SAFETY: `*reference` is NULL or a symbol (libc's own, e.g. the weak
+    // dummy of its vDSO lookups).
+    let weak = unsafe { reference.read().as_ref() }.is_some_and(|s| s.bind() == crate::elf::symbols::STB_WEAK);
+    let argv = _dl_argv.load(Ordering::Relaxed) as *const *const c_char;
+    // SAFETY: `_dl_argv` is the program's argv (argv[0] a C string or NULL).
+    let argv0 = if argv.is_null() { &b""[..] } else { unsafe { c_str(argv.read()) } };
+    let newest = super::dlfcn::return_newest(flags);
+    let q = super::dlfcn::Lookup { name, undef_map: undef_map as usize, scope: &elems[..n], version: request, skip_map: skip_map as usize, weak, argv0, newest };
+    let r = super::dlfcn::lookup(&q);
+    match r {
+        Ok(found) => {
+            let (map, sym) = found.unwrap_or((0, 0));
+            // SAFETY: libc's out-pointer.
+            unsafe { reference.write(sym as *const crate::elf::pod::Sym) };
+            map as *mut c_void
+        }
+        Err(e) => raise(e),
+    }
 }
 
-pub extern "C" fn lookup_unsupported() -> ! {
-    unsupported("symbol lookup at run time")
+/// A thread's TLS area as libc placed it: the static TLS below `tcb` and
+/// the `struct pthread` from it (`threads::area_bounds`).
+///
+/// # Safety
+/// `tcb` is the TCB of a thread that is not running (being created, or
+/// its stack taken from libc's cache), in memory libc mapped for it with
+/// RO's `_dl_tls_static_size` bytes of static TLS and TCB (the layout's
+/// static size below `tcb`, the TCB from it).
+unsafe fn thread_area<'a>(tcb: *mut c_void) -> Option<&'a mut [u8]> {
+    let (below, above) = super::threads::area_bounds();
+    let start = (tcb as usize).checked_sub(below)?;
+    // SAFETY: forwarded from the caller; nothing else touches the area
+    // while libc sets the thread up.
+    Some(unsafe { core::slice::from_raw_parts_mut(start as *mut u8, below + above) })
 }
 
+/// `void *_dl_allocate_tls(void *tcb)`: a DTV for the thread whose TCB
+/// libc placed at `tcb` (pthread_create), its TLS blocks initialised; with
+/// NULL, the area too (guardld's). NULL when out of memory.
+///
+/// # Safety
+/// `tcb` is NULL or as `thread_area` requires.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
-pub extern "C" fn _dl_allocate_tls(_mem: *mut c_void) -> *mut c_void {
-    unsupported("pthread_create (_dl_allocate_tls)")
+pub unsafe extern "C" fn _dl_allocate_tls(tcb: *mut c_void) -> *mut c_void {
+    let tp = if tcb.is_null() {
+        super::threads::allocate_storage()
+    } else {
+        // SAFETY: forwarded from the caller.
+        unsafe { thread_area(tcb) }.and_then(|area| super::threads::allocate(tcb as usize, area))
+    };
+    tp.map_or(core::ptr::null_mut(), |t| t as *mut c_void)
 }
 
+/// `void *_dl_allocate_tls_init(void *tcb, bool init_tls)`: the TLS of a
+/// thread whose stack libc reuses from its cache, initialised again.
+///
+/// # Safety
+/// `tcb` is NULL or as `thread_area` requires.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
-pub extern "C" fn _dl_allocate_tls_init(_mem: *mut c_void, _init_dtv: bool) -> *mut c_void {
-    unsupported("pthread_create (_dl_allocate_tls_init)")
+pub unsafe extern "C" fn _dl_allocate_tls_init(tcb: *mut c_void, _init_tls: bool) -> *mut c_void {
+    if tcb.is_null() {
+        return tcb;
+    }
+    // SAFETY: forwarded from the caller.
+    let tp = unsafe { thread_area(tcb) }.and_then(|area| super::threads::init(tcb as usize, area));
+    tp.map_or(core::ptr::null_mut(), |t| t as *mut c_void)
 }
 
+/// `void _dl_deallocate_tls(void *tcb, bool dealloc_tcb)`: the DTV given
+/// to `tcb` taken back (libc frees the stack next); the area too when
+/// guardld allocated it and `dealloc_tcb`.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
-pub extern "C" fn _dl_deallocate_tls(_tcb: *mut c_void, _dealloc: bool) {
-    unsupported("thread exit (_dl_deallocate_tls)")
+pub extern "C" fn _dl_deallocate_tls(tcb: *mut c_void, dealloc_tcb: bool) {
+    super::threads::deallocate(tcb as usize, dealloc_tcb);
 }
 
+/// `int __nptl_change_stack_perm(struct pthread *pd)`: make the thread's
+/// stack (above its guard) executable; 0 or an errno value.
+///
+/// # Safety
+/// `pd` points at a `struct pthread` libc made for a thread stack.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
-pub extern "C" fn __nptl_change_stack_perm(_pd: *mut c_void) -> c_int {
-    unsupported("an executable thread stack (__nptl_change_stack_perm)")
+pub unsafe extern "C" fn __nptl_change_stack_perm(pd: *mut c_void) -> c_int {
+    // SAFETY: the caller passes a whole `struct pthread`; it is only read.
+    let pd = unsafe { core::slice::from_raw_parts(pd as *const u8, super::threads::pthread_size()) };
+    let Some((start, len)) = super::threads::stack_to_protect(pd) else { return rustix::io::Errno::INVAL.raw_os_error() };
+    let rwx = rustix::mm::MprotectFlags::READ | rustix::mm::MprotectFlags::WRITE | rustix::mm::MprotectFlags::EXEC;
+    // SAFETY: the range is the thread's stack block above its guard, which
+    // libc mapped; adding permissions invalidates no memory.
+    match unsafe { rustix::mm::mprotect(start as *mut c_void, len, rwx) } {
+        Ok(()) => 0,
+        Err(e) => e.raw_os_error(),
+    }
 }
 
+/// `void _dl_rtld_di_serinfo(struct link_map *, Dl_serinfo *, bool
+/// counting)` (dlinfo RTLD_DI_SERINFO and RTLD_DI_SERINFOSIZE): the
+/// directories a search from that object goes through.
+///
+/// # Safety
+/// `si` points at a `Dl_serinfo` whose `dls_size` bytes are writable (when
+/// counting: the header).
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
-pub extern "C" fn _dl_rtld_di_serinfo(_l: *mut c_void, _si: *mut c_void, _counting: bool) {
-    unsupported("dlinfo RTLD_DI_SERINFO")
+pub unsafe extern "C" fn _dl_rtld_di_serinfo(l: *mut c_void, si: *mut c_void, counting: bool) {
+    let header = super::dlfcn::serinfo_header_size();
+    if header == 0 {
+        crate::error::fatal("guardld", "glibc personality: glibc layout table: no Dl_serinfo");
+    }
+    let len = if counting {
+        header
+    } else {
+        // SAFETY: the caller's header (its dls_size says how much follows).
+        super::dlfcn::serinfo_size(unsafe { core::slice::from_raw_parts(si as *const u8, header) }).max(header)
+    };
+    // SAFETY: libc passes the caller's buffer, `len` bytes as its header says.
+    let buf = unsafe { core::slice::from_raw_parts_mut(si as *mut u8, len) };
+    let dirs = super::dlfcn::search_path(l as usize);
+    if !super::dlfcn::fill_serinfo(buf, si as usize, &dirs, counting) {
+        crate::error::fatal("guardld", "glibc personality: glibc layout table: Dl_serinfo does not fit");
+    }
 }
 
 /// `void _dl_exception_create(struct dl_exception *, const char *objname,
-/// const char *errstring)`: libc raises its own dl* errors through it.
-/// The strings are referenced, not copied (libc passes literals and
-/// names that outlive the exception); `message_buffer` stays NULL so
-/// `_dl_exception_free` frees nothing.
+/// const char *errstring)`: libc raises its own dl* errors through it,
+/// and guardld's through libc. As glibc's, the strings are copied into
+/// one message buffer (`message_buffer` == `errstring`, so libc hands it
+/// back to RO's `_dl_error_free`).
 ///
 /// # Safety
-/// `exc` points at a writable `struct dl_exception`.
+/// `exc` points at a writable `struct dl_exception`; the strings are NULL
+/// or NUL-terminated.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
-pub unsafe extern "C" fn _dl_exception_create(exc: *mut [usize; 3], objname: *const c_char, errstring: *const c_char) {
-    let obj = if objname.is_null() { c"".as_ptr() } else { objname };
-    // SAFETY: libc passes a `struct dl_exception` {objname, errstring,
-    // message_buffer} (three pointers).
-    unsafe { exc.write([obj as usize, errstring as usize, 0]) };
+pub unsafe extern "C" fn _dl_exception_create(exc: *mut c_void, objname: *const c_char, errstring: *const c_char) {
+    // SAFETY: forwarded from the caller.
+    let bytes = super::dlfcn::exception(unsafe { c_str(objname) }, unsafe { c_str(errstring) });
+    if bytes.is_empty() {
+        crate::error::fatal("guardld", "glibc personality: glibc layout table: no struct dl_exception");
+    }
+    // SAFETY: libc passes a whole `struct dl_exception` (the build's size).
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), exc as *mut u8, bytes.len()) };
 }
 
 /// `void _dl_fatal_printf(const char *fmt, ...)`: print and exit 127. The

@@ -12,8 +12,10 @@
 //! GUARDLD_DEBUG=libs says whether its build is one of these.
 
 pub mod debian12;
+pub mod dlfcn;
 pub mod exports;
 pub mod state;
+pub mod threads;
 pub mod cpu;
 pub mod layout;
 pub mod tunables;
@@ -88,6 +90,8 @@ pub struct Build {
     pub l_info: &'static [(u64, usize)],
     /// ld.so's `tunable_list`, indexed by tunable id.
     pub tunables: &'static [tunables::TunableDef],
+    /// ld.so's default search directories (`system_dirs`), in order.
+    pub system_dirs: &'static [&'static str],
 }
 
 /// Every build guardld has layouts for.
@@ -98,7 +102,6 @@ pub fn by_ld_so(build_id: &[u8]) -> Option<&'static Build> {
     KNOWN.iter().find(|b| hex_eq(b.ld_so_build_id, build_id))
 }
 
-/// The known build whose ld.so and libc.so.6 both have these build IDs:
 /// The known build whose libc.so.6 has this build ID. The personality
 /// replaces ld.so, so the libc it talks to is what must match: a libc.so.6
 /// build ID names exactly one package build (and its ld.so).
@@ -106,6 +109,7 @@ pub fn by_libc(build_id: &[u8]) -> Option<&'static Build> {
     KNOWN.iter().find(|b| hex_eq(b.libc_build_id, build_id))
 }
 
+/// The known build whose ld.so and libc.so.6 both have these build IDs:
 /// a layout is used only for exactly the pair it was generated from.
 pub fn by_pair(ld_so: &[u8], libc: &[u8]) -> Option<&'static Build> {
     KNOWN.iter().find(|b| hex_eq(b.ld_so_build_id, ld_so) && hex_eq(b.libc_build_id, libc))
@@ -153,9 +157,9 @@ mod tests {
         assert_eq!(by_pair(&id, &libc).map(|k| k.package), Some(b.package));
         assert!(by_pair(&id, &other).is_none(), "an ld.so ID is not a libc ID");
         assert!(by_pair(&other, &libc).is_none());
-    }
         assert_eq!(by_libc(&libc).map(|k| k.package), Some(b.package));
         assert!(by_libc(&id).is_none(), "an ld.so ID is not a libc ID");
+    }
 
     #[test]
     fn fields_lie_inside_their_structures() {

@@ -27,16 +27,35 @@ const ADJUSTED: [i64; 9] = [4, 3, 5, 6, 7, 23, 36, 0x6fff_fff0, 0x6fff_fef5];
 
 /// One object's glibc link map.
 struct Map {
-    dso: usize,
+    /// The object's registry index (None: the vDSO, which the kernel
+    /// mapped and the personality keeps itself).
+    dso: Option<usize>,
     /// Address of its `struct link_map`.
     lm: usize,
+    /// The map is `_rtld_global._dl_rtld_map` (guardld's own).
+    in_r: bool,
     start: usize,
     end: usize,
     eh_frame: usize,
     tls_offset: Option<usize>,
+    /// `l_searchlist.r_list`: the program's is the global scope, a dlopen
+    /// root's its closure; None for the others (glibc's NULL).
+    searchlist: Option<Box<[u64]>>,
     /// The memory of the link map and what it points to (names, scope
     /// arrays); guardld's own map lives in `_rtld_global`.
     _mem: Vec<Box<[u64]>>,
+}
+
+/// libc.so.6's functions the personality calls (addresses; 0: absent).
+#[derive(Clone, Copy, Default)]
+pub struct LibcFns {
+    /// `int _dl_catch_error(const char **, const char **, bool *, void (*)(void *), void *)`.
+    pub catch_error: usize,
+    /// `void _dl_signal_error(int, const char *, const char *, const char *)`.
+    pub signal_error: usize,
+    /// `int pthread_mutex_lock(pthread_mutex_t *)` and its unlock.
+    pub mutex_lock: usize,
+    pub mutex_unlock: usize,
 }
 
 pub struct State {
@@ -45,10 +64,27 @@ pub struct State {
     r: &'static mut [u8],
     ro: &'static mut [u8],
     lm: &'static Struct,
+    /// In `_dl_ns[0]` list order.
     maps: Vec<Map>,
+    /// Global searchlist arrays replaced by dlopen/dlclose: kept, since
+    /// libc may be reading one (glibc frees them later, through
+    /// `_dl_scope_free_list`).
+    retired: Vec<Box<[u64]>>,
+    libc: LibcFns,
+    /// The vDSO (AT_SYSINFO_EHDR), read where the kernel mapped it; its
+    /// link map is second on the list, as in glibc.
+    vdso: Option<Box<Dso>>,
 }
 
 static STATE: SpinLock<Option<State>> = SpinLock::new(None);
+/// What glibc's tunables_init does to an AT_SECURE process's environment,
+/// one edit per entry, applied by start-up before any object code runs.
+static ENV_EDITS: SpinLock<Vec<super::tunables::EnvEdit>> = SpinLock::new(Vec::new());
+
+/// The environment edits `begin` decided (once).
+pub fn take_env_edits() -> Vec<super::tunables::EnvEdit> {
+    core::mem::take(&mut *ENV_EDITS.lock())
+}
 
 /// What start-up hands the personality from the kernel's stack.
 pub struct Start<'a> {
@@ -73,14 +109,6 @@ fn at(s: &Struct, name: &'static str) -> Result<At, String> {
 }
 
 /// Write a field; a value that does not fit is a layout mismatch.
-/// What glibc's tunables_init does to an AT_SECURE process's environment,
-/// one edit per entry, applied by start-up before any object code runs.
-static ENV_EDITS: SpinLock<Vec<super::tunables::EnvEdit>> = SpinLock::new(Vec::new());
-
-/// The environment edits `begin` decided (once).
-pub fn take_env_edits() -> Vec<super::tunables::EnvEdit> {
-    core::mem::take(&mut *ENV_EDITS.lock())
-}
 fn set(buf: &mut [u8], s: &Struct, name: &'static str, v: u64) -> Result<(), String> {
     let a = at(s, name)?;
     if put(buf, a, v) { Ok(()) } else { Err(alloc::format!("glibc layout table: {}.{} cannot hold {v:#x}", s.name, name)) }
@@ -122,13 +150,14 @@ pub fn begin(build: &'static Build, st: &Start<'_>) -> Result<(), String> {
         set(ro, ros, "_dl_platformlen", p.len() as u64)?;
     }
     // Functions libc calls through RO.
-    let fns: [(&'static str, usize); 10] = [
+    // (`_dl_catch_error` is libc's own, set once libc is mapped:
+    // `build_maps`.)
+    let fns: [(&'static str, usize); 9] = [
         ("_dl_debug_printf", exports::debug_printf as *const () as usize),
         ("_dl_mcount", exports::_dl_mcount as *const () as usize),
-        ("_dl_lookup_symbol_x", exports::lookup_unsupported as *const () as usize),
-        ("_dl_open", exports::open_unsupported as *const () as usize),
-        ("_dl_close", exports::open_unsupported as *const () as usize),
-        ("_dl_catch_error", exports::catch_error as *const () as usize),
+        ("_dl_lookup_symbol_x", exports::lookup_symbol_x as *const () as usize),
+        ("_dl_open", exports::dl_open as *const () as usize),
+        ("_dl_close", exports::dl_close as *const () as usize),
         ("_dl_error_free", exports::error_free as *const () as usize),
         ("_dl_tls_get_addr_soft", exports::tls_get_addr_soft as *const () as usize),
         ("_dl_libc_freeres", exports::libc_freeres as *const () as usize),
@@ -160,7 +189,7 @@ pub fn begin(build: &'static Build, st: &Start<'_>) -> Result<(), String> {
         set(ro, ros, "_dl_platformlen", (p.len() - 1) as u64)?;
     }
     let lm = build.structure("struct link_map").map_err(|e| alloc::format!("{e}"))?;
-    *STATE.lock() = Some(State { build, tunables, r, ro, lm, maps: Vec::new() });
+    *STATE.lock() = Some(State { build, tunables, r, ro, lm, maps: Vec::new(), retired: Vec::new(), libc: LibcFns::default(), vdso: None });
     Ok(())
 }
 
@@ -230,7 +259,8 @@ pub fn init_main_thread(lay: &crate::tls::Layout, tp: usize) -> Result<(), Strin
     set(s.r, rs, "_dl_tls_static_used", lay.surplus_used as u64)?;
     set(s.r, rs, "_dl_tls_generation", lay.generation as u64)?;
     set(s.r, rs, "_dl_initial_dtv", get(pd, at(b.structure("tcbhead_t").map_err(|e| alloc::format!("{e}"))?, "dtv")?).unwrap_or(0))?;
-    Ok(())
+    // pthread_create's TLS (glibc/threads.rs): its fields, checked now.
+    super::threads::prepare(b, lay)
 }
 
 /// x86's rseq signature (the kernel's and librseq's `RSEQ_SIG`): the word
@@ -323,6 +353,222 @@ fn extent(d: &Dso, page: u64) -> (usize, usize, bool) {
     (d.img.addr(lo), d.img.addr(hi), contiguous)
 }
 
+fn structure(b: &Build, name: &'static str) -> Result<&'static Struct, String> {
+    b.structure(name).map_err(|e| alloc::format!("{e}"))
+}
+
+fn constant(b: &Build, name: &'static str) -> Result<u64, String> {
+    b.constant(name).map(|v| v as u64).map_err(|e| alloc::format!("{e}"))
+}
+
+/// A pointer-sized word at `offset` of a buffer.
+fn word(offset: usize) -> At {
+    At { offset, size: 8, bits: None }
+}
+
+impl State {
+    /// The bytes of link map `k`.
+    fn map_buf(&mut self, k: usize) -> Result<&mut [u8], String> {
+        let size = self.lm.size;
+        let own = at(structure(self.build, "struct rtld_global")?, "_dl_rtld_map")?.offset;
+        let m = self.maps.get_mut(k).ok_or("no such link map")?;
+        let buf = if m.in_r { self.r.get_mut(own..own + size) } else { m._mem.first_mut().and_then(|w| words_as_bytes_mut(w).get_mut(..size)) };
+        buf.ok_or_else(|| String::from("link map outside its memory"))
+    }
+
+    /// Write field `name` of link map `k`.
+    fn set_lm(&mut self, k: usize, name: &'static str, v: u64) -> Result<(), String> {
+        let lm = self.lm;
+        set(self.map_buf(k)?, lm, name, v)
+    }
+
+    fn get_lm(&mut self, k: usize, name: &'static str) -> Result<u64, String> {
+        let a = at(self.lm, name)?;
+        get(self.map_buf(k)?, a).ok_or_else(|| String::from("link map field outside its memory"))
+    }
+
+    fn index_of_lm(&self, lm: usize) -> Option<usize> {
+        self.maps.iter().position(|m| m.lm == lm)
+    }
+
+    fn index_of_dso(&self, dso: usize) -> Option<usize> {
+        self.maps.iter().position(|m| m.dso == Some(dso))
+    }
+
+    /// The address of link map `k`'s `l_searchlist`.
+    fn searchlist_addr(&self, k: usize) -> Result<usize, String> {
+        Ok(self.maps.get(k).ok_or("no such link map")?.lm + at(self.lm, "l_searchlist")?.offset)
+    }
+
+    /// Give link map `k` the searchlist `list` (link map addresses).
+    fn set_searchlist(&mut self, k: usize, list: Vec<u64>) -> Result<(), String> {
+        let mut arr = list.into_boxed_slice();
+        self.set_lm(k, "l_searchlist.r_list", arr.as_mut_ptr() as u64)?;
+        self.set_lm(k, "l_searchlist.r_nlist", arr.len() as u64)?;
+        if let Some(old) = self.maps[k].searchlist.replace(arr) {
+            self.retired.push(old);
+        }
+        Ok(())
+    }
+
+    /// Chain the maps in list order (`l_next`, `l_prev`) and publish the
+    /// list in `_dl_ns[0]`.
+    fn relink(&mut self) -> Result<(), String> {
+        let n = self.maps.len();
+        for k in 0..n {
+            let prev = if k == 0 { 0 } else { self.maps[k - 1].lm };
+            let next = if k + 1 == n { 0 } else { self.maps[k + 1].lm };
+            self.set_lm(k, "l_prev", prev as u64)?;
+            self.set_lm(k, "l_next", next as u64)?;
+        }
+        let b = self.build;
+        let ns = structure(b, "struct link_namespaces")?;
+        let ns0 = at(structure(b, "struct rtld_global")?, "_dl_ns")?.offset;
+        let nsbuf = self.r.get_mut(ns0..ns0 + ns.size).ok_or("_dl_ns outside _rtld_global")?;
+        set(nsbuf, ns, "_ns_loaded", self.maps.first().map_or(0, |m| m.lm) as u64)?;
+        set(nsbuf, ns, "_ns_nloaded", n as u64)
+    }
+
+    /// `l_scope` of map `k`: the global searchlist, then `local` (the
+    /// searchlist of the dlopen root that loaded it) unless that is the
+    /// global one; `l_local_scope[0]`: its own searchlist.
+    fn set_scope(&mut self, k: usize, local: Option<usize>) -> Result<(), String> {
+        let lm = self.lm;
+        let global = self.searchlist_addr(0)?;
+        let own = self.searchlist_addr(k)?;
+        let this = self.maps[k].lm;
+        let scope_mem = at(lm, "l_scope_mem")?;
+        let local_scope = at(lm, "l_local_scope")?;
+        let buf = self.map_buf(k)?;
+        set(buf, lm, "l_scope_max", (scope_mem.size / 8) as u64)?;
+        let slots = [Some(global), local.filter(|&l| l != global), None];
+        for (j, v) in slots.iter().enumerate() {
+            let slot = scope_mem.element(j, 8).ok_or("l_scope_mem too small")?;
+            if !put(buf, slot, v.unwrap_or(0) as u64) {
+                return Err("l_scope_mem outside the link map".into());
+            }
+        }
+        set(buf, lm, "l_scope", (this + scope_mem.offset) as u64)?;
+        if !put(buf, word(local_scope.offset), own as u64) {
+            return Err("l_local_scope outside the link map".into());
+        }
+        Ok(())
+    }
+
+    /// Make the program's searchlist (the global scope) `scope`'s maps,
+    /// and mark `l_global` on them.
+    fn set_global_scope(&mut self, scope: &[usize]) -> Result<(), String> {
+        let list: Vec<u64> = scope.iter().filter_map(|&i| self.index_of_dso(i)).map(|k| self.maps[k].lm as u64).collect();
+        for k in 0..self.maps.len() {
+            let on = self.maps[k].dso.is_some_and(|i| scope.contains(&i));
+            self.set_lm(k, "l_global", on as u64)?;
+        }
+        self.set_searchlist(0, list)
+    }
+}
+
+/// Make the link map of object `i` (list links and scopes are the
+/// caller's): every per-object field, as glibc's `_dl_new_object`,
+/// `_dl_map_object_from_fd` and `_dl_setup_hash` fill them. `l_info`
+/// holds the dynamic entries' addresses; their in-place relocation is
+/// `relocate_dynamic`'s.
+fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64) -> Result<Map, String> {
+    let b = s.build;
+    let lm = s.lm;
+    let (start, end, contiguous) = extent(d, page);
+    let eh = phdrs(d).iter().find(|p| p.p_type == PT_GNU_EH_FRAME).map_or(0, |p| d.img.addr(p.p_vaddr));
+    // A module in dynamic TLS has no static offset (glibc: NO_TLS_OFFSET, 0).
+    let tls_static = d.tls_slot.filter(|t| !crate::tls::is_dynamic(t.modid));
+    let mut m = Map { dso, lm: 0, in_r: d.is_loader(), start, end, eh_frame: eh, tls_offset: tls_static.map(|t| t.offset), searchlist: None, _mem: Vec::new() };
+    let own = at(structure(b, "struct rtld_global")?, "_dl_rtld_map")?.offset;
+    if m.in_r {
+        m.lm = exports::r_addr() + own;
+    } else {
+        let mut words = alloc::vec![0u64; lm.size.div_ceil(8)].into_boxed_slice();
+        m.lm = words.as_mut_ptr() as usize;
+        m._mem.push(words);
+    }
+    let this = m.lm;
+    let name_ptr: u64 = if d.is_program() { c"".as_ptr() as u64 } else { d.path.as_ptr() as u64 };
+    let mut libname = alloc::vec![0u64; 3].into_boxed_slice();
+    libname[0] = match (d.is_program(), d.soname) {
+        (true, _) | (_, None) => name_ptr,
+        (false, Some(_)) => d.dyn_.soname.and_then(|o| d.string(o)).map_or(name_ptr, |s| s.as_ptr() as u64),
+    };
+    let libname_addr = libname.as_ptr() as u64;
+    let origin = (!d.is_program()).then(|| origin_of(d.path.strip_suffix(b"\0").unwrap_or(&d.path))).flatten();
+    let origin_addr = origin.as_ref().map_or(0, |o| o.as_ptr() as u64);
+    {
+        let buf: &mut [u8] = if m.in_r {
+            s.r.get_mut(own..own + lm.size).ok_or("_dl_rtld_map outside _rtld_global")?
+        } else {
+            &mut words_as_bytes_mut(&mut m._mem[0])[..lm.size]
+        };
+        let tls = d.tls.filter(|_| d.tls_slot.is_some());
+        let vals: [(&'static str, u64); 13] = [
+            ("l_addr", d.img.bias as u64),
+            ("l_name", name_ptr),
+            ("l_ld", d.dyn_addr as u64),
+            ("l_real", this as u64),
+            ("l_libname", libname_addr),
+            ("l_phdr", d.phdr_addr as u64),
+            ("l_phnum", d.phnum as u64),
+            ("l_map_start", start as u64),
+            ("l_map_end", end as u64),
+            ("l_text_end", text_end(d) as u64),
+            ("l_tls_modid", d.tls_slot.map_or(0, |t| t.modid) as u64),
+            ("l_tls_offset", tls_static.map_or(0, |t| t.offset) as u64),
+            ("l_origin", origin_addr),
+        ];
+        for (name, v) in vals {
+            set(buf, lm, name, v)?;
+        }
+        if let Some(p) = tls {
+            set(buf, lm, "l_tls_blocksize", p.p_memsz)?;
+            set(buf, lm, "l_tls_align", p.p_align.max(1))?;
+            set(buf, lm, "l_tls_firstbyte_offset", p.p_vaddr & (p.p_align.max(1) - 1))?;
+            set(buf, lm, "l_tls_initimage", d.img.addr(p.p_vaddr) as u64)?;
+            set(buf, lm, "l_tls_initimage_size", p.p_filesz)?;
+        }
+        set(buf, lm, "l_type", lt)?;
+        set(buf, lm, "l_relocated", 1)?;
+        set(buf, lm, "l_init_called", 1)?;
+        set(buf, lm, "l_contiguous", contiguous as u64)?;
+        if let Some((start, len)) = d.relro {
+            set(buf, lm, "l_relro_addr", d.img.addr(start) as u64)?;
+            set(buf, lm, "l_relro_size", len)?;
+        }
+        if let Some((dev, ino)) = d.identity() {
+            set(buf, lm, "l_file_id.dev", dev)?;
+            set(buf, lm, "l_file_id.ino", ino)?;
+        }
+        hash_fields(d, buf, lm)?;
+        dynamic_info(b, d, buf, lm)?;
+    }
+    m._mem.push(libname);
+    m._mem.extend(origin);
+    Ok(m)
+}
+
+/// glibc's `l_origin` for an object opened as `path`: its directory (a
+/// relative path is taken from the current directory, as glibc's
+/// `_dl_new_object` does), NUL-terminated in words.
+fn origin_of(path: &[u8]) -> Option<Box<[u64]>> {
+    let mut full = Vec::new();
+    if !path.starts_with(b"/") {
+        let cwd = rustix::process::getcwd(Vec::new()).ok()?;
+        full.extend_from_slice(cwd.as_bytes());
+        full.push(b'/');
+    }
+    full.extend_from_slice(path);
+    let slash = full.iter().rposition(|&c| c == b'/')?;
+    full.truncate(slash.max(1));
+    full.push(0);
+    let mut words = alloc::vec![0u64; full.len().div_ceil(8)].into_boxed_slice();
+    words_as_bytes_mut(&mut words)[..full.len()].copy_from_slice(&full);
+    Some(words)
+}
+
 /// Build the glibc link maps of every object in the registry (load order,
 /// guardld last) and publish them in `_dl_ns[0]`; relocate their dynamic
 /// sections' address entries in place as glibc does. Before relocation
@@ -331,133 +577,68 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
     let mut g = STATE.lock();
     let s = g.as_mut().ok_or("no glibc state")?;
     let b = s.build;
-    let lm = s.lm;
-    let rs = b.structure("struct rtld_global").map_err(|e| alloc::format!("{e}"))?;
-    let own = at(rs, "_dl_rtld_map")?;
-    let words = lm.size.div_ceil(8);
+    let rs = structure(b, "struct rtld_global")?;
+    let lt_exec = constant(b, "LT_EXECUTABLE")?;
+    let lt_lib = constant(b, "LT_LIBRARY")?;
     let order: Vec<usize> = reg.iter().filter(|(_, d)| !d.is_loader()).chain(reg.iter().filter(|(_, d)| d.is_loader())).map(|(i, _)| i).collect();
+    if order.first().is_none_or(|&i| !reg[i].is_program()) {
+        return Err("no program".into());
+    }
     let mut maps = Vec::with_capacity(order.len());
     for &i in &order {
-        let d = &reg[i];
-        let (start, end, _) = extent(d, page);
-        let eh = phdrs(d).iter().find(|p| p.p_type == PT_GNU_EH_FRAME).map_or(0, |p| d.img.addr(p.p_vaddr));
-        let (addr, mem) = if d.is_loader() {
-            (exports::r_addr() + own.offset, Vec::new())
-        } else {
-            let mut m = alloc::vec![0u64; words].into_boxed_slice();
-            let a = m.as_mut_ptr() as usize;
-            (a, alloc::vec![m])
-        };
-        maps.push(Map { dso: i, lm: addr, start, end, eh_frame: eh, tls_offset: d.tls_slot.map(|t| t.offset), _mem: mem });
+        maps.push(make_map(s, &reg[i], Some(i), page, if reg[i].is_program() { lt_exec } else { lt_lib })?);
+        relocate_dynamic_of(b, reg, &[i]);
     }
-    let main_lm = maps.first().map(|m| m.lm).ok_or("no objects")?;
-    // The main searchlist: the global scope's link maps.
-    let scope: Vec<u64> = reg.scope.iter().filter_map(|&i| maps.iter().find(|m| m.dso == i)).map(|m| m.lm as u64).collect();
-    let mut r_list = scope.clone().into_boxed_slice();
-    let r_list_addr = r_list.as_mut_ptr() as u64;
-    let searchlist = at(lm, "l_searchlist")?.offset;
-    let lt_exec = b.constant("LT_EXECUTABLE").map_err(|e| alloc::format!("{e}"))? as u64;
-    let lt_lib = b.constant("LT_LIBRARY").map_err(|e| alloc::format!("{e}"))? as u64;
-    let n = maps.len();
-    for k in 0..n {
-        let d = &reg[maps[k].dso];
-        let prev = if k == 0 { 0 } else { maps[k - 1].lm };
-        let next = if k + 1 == n { 0 } else { maps[k + 1].lm };
-        let (_, _, contiguous) = extent(d, page);
-        let mut libname = alloc::vec![0u64; 3].into_boxed_slice();
-        let name_ptr: u64 = if d.is_program() { c"".as_ptr() as u64 } else { d.path.as_ptr() as u64 };
-        libname[0] = match (d.is_program(), d.soname) {
-            (true, _) | (_, None) => name_ptr,
-            (false, Some(_)) => d.dyn_.soname.and_then(|o| d.string(o)).map_or(name_ptr, |s| s.as_ptr() as u64),
-        };
-        let libname_addr = libname.as_ptr() as u64;
-        let mut scope_mem_extra = Vec::new();
-        {
-            let (this, map_start, map_end, dso) = (maps[k].lm, maps[k].start, maps[k].end, maps[k].dso);
-            let buf: &mut [u8] = if d.is_loader() {
-                let o = own.offset;
-                &mut s.r[o..o + lm.size]
-            } else {
-                &mut words_as_bytes_mut(&mut maps[k]._mem[0])[..lm.size]
-            };
-            let tls = d.tls.filter(|_| d.tls_slot.is_some());
-            let vals: [(&'static str, u64); 14] = [
-                ("l_addr", d.img.bias as u64),
-                ("l_name", name_ptr),
-                ("l_ld", d.dyn_addr as u64),
-                ("l_next", next as u64),
-                ("l_prev", prev as u64),
-                ("l_real", this as u64),
-                ("l_libname", libname_addr),
-                ("l_phdr", d.phdr_addr as u64),
-                ("l_phnum", d.phnum as u64),
-                ("l_map_start", map_start as u64),
-                ("l_map_end", map_end as u64),
-                ("l_text_end", text_end(d) as u64),
-                ("l_tls_modid", d.tls_slot.map_or(0, |t| t.modid) as u64),
-                ("l_tls_offset", d.tls_slot.map_or(0, |t| t.offset) as u64),
-            ];
-            for (name, v) in vals {
-                set(buf, lm, name, v)?;
-            }
-            if let Some(p) = tls {
-                set(buf, lm, "l_tls_blocksize", p.p_memsz)?;
-                set(buf, lm, "l_tls_align", p.p_align.max(1))?;
-                set(buf, lm, "l_tls_firstbyte_offset", p.p_vaddr & (p.p_align.max(1) - 1))?;
-                set(buf, lm, "l_tls_initimage", d.img.addr(p.p_vaddr) as u64)?;
-                set(buf, lm, "l_tls_initimage_size", p.p_filesz)?;
-            }
-            set(buf, lm, "l_type", if d.is_program() { lt_exec } else { lt_lib })?;
-            set(buf, lm, "l_relocated", 1)?;
-            set(buf, lm, "l_init_called", 1)?;
-            set(buf, lm, "l_global", reg.scope.contains(&dso) as u64)?;
-            set(buf, lm, "l_contiguous", contiguous as u64)?;
-            if d.is_program() {
-                set(buf, lm, "l_main_map", 1)?;
-                set(buf, lm, "l_searchlist.r_list", r_list_addr)?;
-                set(buf, lm, "l_searchlist.r_nlist", scope.len() as u64)?;
-            }
-            if let Some((start, len)) = d.relro {
-                set(buf, lm, "l_relro_addr", d.img.addr(start) as u64)?;
-                set(buf, lm, "l_relro_size", len)?;
-            }
-            if let Some((dev, ino)) = d.identity() {
-                set(buf, lm, "l_file_id.dev", dev)?;
-                set(buf, lm, "l_file_id.ino", ino)?;
-            }
-            // The scope: the global searchlist, then the object's own.
-            let scope_mem = at(lm, "l_scope_mem")?;
-            set(buf, lm, "l_scope_max", (scope_mem.size / 8) as u64)?;
-            let _ = put(buf, At { offset: scope_mem.offset, size: 8, bits: None }, (main_lm + searchlist) as u64);
-            set(buf, lm, "l_scope", (this + scope_mem.offset) as u64)?;
-            let local = at(lm, "l_local_scope")?;
-            let _ = put(buf, At { offset: local.offset, size: 8, bits: None }, (this + searchlist) as u64);
-            hash_fields(d, buf, lm)?;
-            dynamic_info(b, d, buf, lm)?;
-            scope_mem_extra.push(libname);
-        }
-        maps[k]._mem.extend(scope_mem_extra);
+    s.maps = maps;
+    let vdso = add_vdso(s, page)?;
+    s.relink()?;
+    // The program's searchlist is the global scope; every object's scope
+    // is that list alone (glibc: start-up objects' loader is the program).
+    s.set_global_scope(&reg.scope)?;
+    for k in 0..s.maps.len() {
+        s.set_scope(k, None)?;
     }
-    if let Some(m) = maps.first_mut() {
-        m._mem.push(r_list);
+    if let Some(k) = vdso {
+        vdso_pointers(s, k)?;
     }
+    s.set_lm(0, "l_main_map", 1)?;
+    // glibc: "And it was opened directly."
+    s.set_lm(0, "l_direct_opencount", 1)?;
+    let n = s.maps.len();
+    let main_list = s.maps[0].searchlist.as_ref().map_or(0, |l| l.as_ptr() as u64);
+    let main_nlist = s.maps[0].searchlist.as_ref().map_or(0, |l| l.len() as u64);
+    let main_searchlist = s.searchlist_addr(0)?;
     // _dl_ns[0], RO's initial searchlist.
-    let ns = b.structure("struct link_namespaces").map_err(|e| alloc::format!("{e}"))?;
+    let ns = structure(b, "struct link_namespaces")?;
     let ns0 = at(rs, "_dl_ns")?.offset;
-    let libc = maps.iter().find(|m| reg[m.dso].soname == Some(b"libc.so.6")).map_or(0, |m| m.lm);
+    let libc = s.maps.iter().filter_map(|m| m.dso).find(|&i| reg[i].soname == Some(b"libc.so.6"));
+    let libc_lm = libc.and_then(|i| s.index_of_dso(i)).map_or(0, |k| s.maps[k].lm);
     let nsbuf = &mut s.r[ns0..ns0 + ns.size];
-    set(nsbuf, ns, "_ns_loaded", main_lm as u64)?;
-    set(nsbuf, ns, "_ns_nloaded", n as u64)?;
-    set(nsbuf, ns, "_ns_main_searchlist", (main_lm + searchlist) as u64)?;
-    set(nsbuf, ns, "libc_map", libc as u64)?;
-    let ros = b.structure("struct rtld_global_ro").map_err(|e| alloc::format!("{e}"))?;
-    set(s.ro, ros, "_dl_initial_searchlist.r_list", r_list_addr)?;
-    set(s.ro, ros, "_dl_initial_searchlist.r_nlist", scope.len() as u64)?;
+    set(nsbuf, ns, "_ns_main_searchlist", main_searchlist as u64)?;
+    set(nsbuf, ns, "libc_map", libc_lm as u64)?;
+    set(s.r, rs, "_dl_load_adds", n as u64)?;
+    let ros = structure(b, "struct rtld_global_ro")?;
+    set(s.ro, ros, "_dl_initial_searchlist.r_list", main_list)?;
+    set(s.ro, ros, "_dl_initial_searchlist.r_nlist", main_nlist)?;
     let stack = reg.program().map(|p| &reg[p]).and_then(|p| phdrs(p).iter().find(|h| h.p_type == PT_GNU_STACK).map(|h| h.p_flags));
     if let Some(flags) = stack {
         set(s.r, rs, "_dl_stack_flags", flags as u64)?;
     }
-    s.maps = maps;
+    // libc's own error catching (its `_dl_catch_error` keeps the catch
+    // frame its `_dl_signal_error` longjmps to) and the locks libc's
+    // dl* functions share with the loader.
+    {
+        let d = &reg[libc.ok_or("no libc.so.6 among the objects")?];
+        let f = |name: &[u8]| {
+            let mut n = crate::elf::symbols::Name::new(name);
+            d.syms.lookup(&mut n, None, false).map_or(0, |(_, sym)| d.img.addr(sym.st_value))
+        };
+        s.libc = LibcFns { catch_error: f(b"_dl_catch_error"), signal_error: f(b"_dl_signal_error"), mutex_lock: f(b"pthread_mutex_lock"), mutex_unlock: f(b"pthread_mutex_unlock") };
+        if s.libc.catch_error == 0 || s.libc.signal_error == 0 || s.libc.mutex_lock == 0 || s.libc.mutex_unlock == 0 {
+            return Err("libc.so.6 lacks _dl_catch_error, _dl_signal_error or pthread_mutex_lock/unlock".into());
+        }
+        set(s.ro, ros, "_dl_catch_error", s.libc.catch_error as u64)?;
+    }
     Ok(())
 }
 
@@ -489,10 +670,19 @@ fn hash_fields(d: &Dso, buf: &mut [u8], lm: &Struct) -> Result<(), String> {
     Ok(())
 }
 
-/// `l_info`: a pointer to the (last) dynamic entry of each tag, with the
-/// address entries glibc relocates in place relocated here too.
+/// `l_info`: a pointer to the (last) dynamic entry of each tag.
 fn dynamic_info(b: &Build, d: &Dso, buf: &mut [u8], lm: &Struct) -> Result<(), String> {
     let info = at(lm, "l_info")?;
+    for (idx, vaddr, _) in dynamic_slots(b, d) {
+        let slot = info.element(idx, 8).ok_or("l_info index outside l_info")?;
+        let _ = put(buf, slot, d.img.addr(vaddr) as u64);
+    }
+    Ok(())
+}
+
+/// (l_info index, link-time address of the entry, tag) of the last entry
+/// of each tag glibc keeps in `l_info`.
+fn dynamic_slots(b: &Build, d: &Dso) -> Vec<(usize, u64, i64)> {
     let base = d.dyn_addr.wrapping_sub(d.img.bias) as u64;
     let mut k = 0u64;
     let mut slots: Vec<(usize, u64, i64)> = Vec::new();
@@ -506,16 +696,33 @@ fn dynamic_info(b: &Build, d: &Dso, buf: &mut [u8], lm: &Struct) -> Result<(), S
         }
         k += 1;
     }
-    for (idx, vaddr, tag) in slots {
-        let slot = info.element(idx, 8).ok_or("l_info index outside l_info")?;
-        let _ = put(buf, slot, d.img.addr(vaddr) as u64);
-        if d.img.bias != 0 && ADJUSTED.contains(&tag)
-            && let Some(v) = d.img.read_writable_u64(vaddr + 8)
-        {
-            d.img.write_u64(vaddr + 8, v.wrapping_add(d.img.bias as u64));
+    slots
+}
+
+/// Relocate the address entries of `objs`' dynamic sections in place, as
+/// glibc's `elf_get_dynamic_info` does (libc's dladdr reads them as
+/// addresses). Once per object, before its RELRO is protected: start-up
+/// does it while building the link maps, a dlopen session for its new
+/// objects before relocating them.
+pub fn relocate_dynamic(reg: &Registry, objs: &[usize]) {
+    let Some(b) = STATE.lock().as_ref().map(|s| s.build) else { return };
+    relocate_dynamic_of(b, reg, objs);
+}
+
+fn relocate_dynamic_of(b: &Build, reg: &Registry, objs: &[usize]) {
+    for &i in objs {
+        let d = &reg[i];
+        if d.img.bias == 0 || d.dyn_addr == 0 {
+            continue;
+        }
+        for (_, vaddr, tag) in dynamic_slots(b, d) {
+            if ADJUSTED.contains(&tag)
+                && let Some(v) = d.img.read_writable_u64(vaddr + 8)
+            {
+                d.img.write_u64(vaddr + 8, v.wrapping_add(d.img.bias as u64));
+            }
         }
     }
-    Ok(())
 }
 
 /// Link the glibc maps into `_r_debug` (gdb reads the public head of each).
@@ -523,9 +730,316 @@ pub fn debugger_head() -> Option<usize> {
     STATE.lock().as_ref()?.maps.first().map(|m| m.lm)
 }
 
-/// Whether `d` (a loaded libc.so.6) is the libc of `build`: its build ID,
+/// The known build whose libc `d` (a loaded libc.so.6) is: its build ID,
 /// from its PT_NOTE segments in memory.
 pub fn libc_build(d: &Dso) -> Option<&'static Build> {
     const PT_NOTE: u32 = 4;
     phdrs(d).iter().filter(|p| p.p_type == PT_NOTE && p.p_filesz <= 1 << 12).find_map(|p| d.img.bytes(p.p_vaddr, p.p_filesz).and_then(crate::elf::note::gnu_build_id).and_then(super::by_libc))
+}
+
+// ------------------------------------------------------ run-time loading ----
+// What glibc's `_dl_open`/`_dl_close` do to the link maps (glibc/dlfcn.rs
+// holds the logic around them). Lock order: LINKER, then STATE.
+
+/// libc's functions the personality calls (found at start-up).
+pub fn libc_fns() -> LibcFns {
+    STATE.lock().as_ref().map_or(LibcFns::default(), |s| s.libc)
+}
+
+/// Addresses of `_rtld_global._dl_load_lock` and `_dl_load_write_lock`
+/// (libc's recursive mutexes around the object list).
+pub fn load_locks() -> Option<(usize, usize)> {
+    let g = STATE.lock();
+    let rs = g.as_ref()?.build.structure("struct rtld_global").ok()?;
+    let r = exports::r_addr();
+    Some((r + rs.at("_dl_load_lock").ok()?.offset, r + rs.at("_dl_load_write_lock").ok()?.offset))
+}
+
+/// The registry index of the object whose link map is at `lm`.
+pub fn dso_of(lm: usize) -> Option<usize> {
+    let g = STATE.lock();
+    let s = g.as_ref()?;
+    s.index_of_lm(lm).and_then(|k| s.maps[k].dso)
+}
+
+/// The link map of registry object `dso`.
+pub fn lm_of(dso: usize) -> Option<usize> {
+    let g = STATE.lock();
+    let s = g.as_ref()?;
+    s.index_of_dso(dso).map(|k| s.maps[k].lm)
+}
+
+/// The objects (registry indices) of the searchlist whose
+/// `struct r_scope_elem` is at `elem`, in order; None if `elem` is no
+/// link map's `l_searchlist`.
+pub fn searchlist_objects(elem: usize) -> Option<Vec<usize>> {
+    let g = STATE.lock();
+    let s = g.as_ref()?;
+    let k = (0..s.maps.len()).find(|&k| s.searchlist_addr(k).ok() == Some(elem))?;
+    let list = s.maps[k].searchlist.as_deref().unwrap_or(&[]);
+    Some(list.iter().filter_map(|&lm| s.index_of_lm(lm as usize)).filter_map(|j| s.maps[j].dso).collect())
+}
+
+/// What `_dl_open` made of a successful session: link maps for the new
+/// objects (`fresh`, load order), appended to `_dl_ns[0]`, with glibc's
+/// scopes (`l_scope`: the global searchlist, then the root's), the root's
+/// searchlist (its closure, made the first time it is dlopen'd, as
+/// glibc's `_dl_map_object_deps`), the global searchlist if RTLD_GLOBAL
+/// changed the scope, the root's `l_direct_opencount` and NODELETE,
+/// `_dl_load_adds` and the TLS counters. Returns the root's link map.
+pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize) -> Result<usize, String> {
+    let mut g = STATE.lock();
+    let s = g.as_mut().ok_or("no glibc state")?;
+    let b = s.build;
+    let lt_loaded = constant(b, "LT_LOADED")?;
+    for &i in fresh {
+        let m = make_map(s, &reg[i], Some(i), page, lt_loaded)?;
+        s.maps.push(m);
+    }
+    s.relink()?;
+    let rk = s.index_of_dso(root).ok_or("dlopen's object has no link map")?;
+    if s.maps[rk].searchlist.is_none() {
+        let list: Vec<u64> = reg.closure(root).list.iter().filter_map(|&i| s.index_of_dso(i)).map(|k| s.maps[k].lm as u64).collect();
+        s.set_searchlist(rk, list)?;
+    }
+    let root_sl = s.searchlist_addr(rk)?;
+    let root_lm = s.maps[rk].lm;
+    for &i in fresh {
+        let k = s.index_of_dso(i).ok_or("new object without a link map")?;
+        // l_loader: the object whose DT_NEEDED loaded it (the root has none).
+        let loader = if i == root { 0 } else { reg[i].needed_by.and_then(|n| s.index_of_dso(n)).map_or(root_lm, |n| s.maps[n].lm) };
+        s.set_lm(k, "l_loader", loader as u64)?;
+        s.set_scope(k, Some(root_sl))?;
+    }
+    // The global searchlist follows the registry's scope (RTLD_GLOBAL).
+    let now: Vec<u64> = reg.scope.iter().filter_map(|&i| s.index_of_dso(i)).map(|k| s.maps[k].lm as u64).collect();
+    if s.maps[0].searchlist.as_deref() != Some(&now[..]) {
+        s.set_global_scope(&reg.scope)?;
+    }
+    let count = s.get_lm(rk, "l_direct_opencount")?;
+    s.set_lm(rk, "l_direct_opencount", count + 1)?;
+    for &i in fresh.iter().chain([&root]) {
+        if reg[i].dyn_.nodelete {
+            let k = s.index_of_dso(i).ok_or("dlopen'd object without a link map")?;
+            s.set_lm(k, "l_nodelete_active", 1)?;
+        }
+    }
+    let rs = structure(b, "struct rtld_global")?;
+    let adds = get(s.r, at(rs, "_dl_load_adds")?).unwrap_or(0);
+    set(s.r, rs, "_dl_load_adds", adds + fresh.len() as u64)?;
+    if fresh.iter().any(|&i| reg[i].tls_slot.is_some()) {
+        let max = reg.iter().filter_map(|(_, d)| d.tls_slot.map(|t| t.modid)).max().unwrap_or(0);
+        let generation = get(s.r, at(rs, "_dl_tls_generation")?).unwrap_or(0);
+        set(s.r, rs, "_dl_tls_max_dtv_idx", max as u64)?;
+        set(s.r, rs, "_dl_tls_generation", generation + 1)?;
+    }
+    Ok(root_lm)
+}
+
+/// What `_dl_close` may do with a link map.
+pub enum CloseStep {
+    /// Drop a reference of registry object `dso`.
+    Close(usize),
+    /// NODELETE: nothing to do.
+    Stays,
+    /// Not a link map guardld made, or one not opened by dlopen (glibc's
+    /// "shared object not open"); the object, if it is one.
+    NotOpen(Option<usize>),
+}
+
+/// glibc's `_dl_close` checks: NODELETE, `l_direct_opencount`; a
+/// reference is dropped from the count here.
+pub fn begin_close(lm: usize) -> Result<CloseStep, String> {
+    let mut g = STATE.lock();
+    let s = g.as_mut().ok_or("no glibc state")?;
+    let Some(k) = s.index_of_lm(lm) else { return Ok(CloseStep::NotOpen(None)) };
+    if s.get_lm(k, "l_nodelete_active")? != 0 {
+        return Ok(CloseStep::Stays);
+    }
+    let count = s.get_lm(k, "l_direct_opencount")?;
+    if count == 0 {
+        return Ok(CloseStep::NotOpen(s.maps[k].dso));
+    }
+    s.set_lm(k, "l_direct_opencount", count - 1)?;
+    match s.maps[k].dso {
+        Some(i) => Ok(CloseStep::Close(i)),
+        None => Ok(CloseStep::Stays),
+    }
+}
+
+/// Whether object `dso` has C++ `thread_local` destructors pending
+/// (libc counts them in `l_tls_dtor_count`): glibc keeps such an object.
+pub fn tls_dtors_pending(dso: usize) -> bool {
+    let mut g = STATE.lock();
+    let Some(s) = g.as_mut() else { return false };
+    let Some(k) = s.index_of_dso(dso) else { return false };
+    s.get_lm(k, "l_tls_dtor_count").is_ok_and(|c| c != 0)
+}
+
+/// Take the link maps of the objects `gone` (registry indices) off
+/// `_dl_ns[0]` and the global searchlist, and free them. Maps that
+/// referred to them (as `l_loader`, or to a removed root's searchlist in
+/// `l_scope`) are pointed back at the global scope.
+pub fn remove_objects(gone: &[usize]) -> Result<(), String> {
+    let mut g = STATE.lock();
+    let s = g.as_mut().ok_or("no glibc state")?;
+    let is_gone = |m: &Map| m.dso.is_some_and(|i| gone.contains(&i));
+    let removed: Vec<(usize, usize)> = (0..s.maps.len()).filter(|&k| is_gone(&s.maps[k])).map(|k| Ok((s.maps[k].lm, s.searchlist_addr(k)?))).collect::<Result<_, String>>()?;
+    if removed.is_empty() {
+        return Ok(());
+    }
+    let global = s.maps[0].searchlist.as_deref().unwrap_or(&[]);
+    if global.iter().any(|&lm| removed.iter().any(|r| r.0 == lm as usize)) {
+        let list: Vec<u64> = global.iter().copied().filter(|&lm| !removed.iter().any(|r| r.0 == lm as usize)).collect();
+        s.set_searchlist(0, list)?;
+    }
+    let lm = s.lm;
+    let second = at(lm, "l_scope_mem")?.element(1, 8).ok_or("l_scope_mem too small")?;
+    let mut dropped = Vec::new();
+    let mut k = 0;
+    while k < s.maps.len() {
+        if is_gone(&s.maps[k]) {
+            dropped.push(s.maps.remove(k));
+            continue;
+        }
+        let loader = s.get_lm(k, "l_loader")? as usize;
+        if removed.iter().any(|r| r.0 == loader) {
+            s.set_lm(k, "l_loader", 0)?;
+        }
+        let scope = get(s.map_buf(k)?, second).unwrap_or(0) as usize;
+        if removed.iter().any(|r| r.1 == scope) {
+            s.set_scope(k, None)?;
+        }
+        k += 1;
+    }
+    s.relink()?;
+    // A removed root's searchlist may still be read by a lookup in
+    // flight on another thread: kept with the retired arrays.
+    for m in dropped {
+        s.retired.extend(m.searchlist);
+    }
+    Ok(())
+}
+
+/// Whether `lm` is the program's link map (its `l_name` is "").
+pub fn is_program_map(lm: usize) -> bool {
+    let g = STATE.lock();
+    g.as_ref().is_some_and(|s| s.maps.first().is_some_and(|m| m.lm == lm))
+}
+
+/// The glibc build the personality runs (None without one).
+pub fn build() -> Option<&'static Build> {
+    STATE.lock().as_ref().map(|s| s.build)
+}
+
+/// Slotinfo entries kept free for modules dlopen adds (glibc's
+/// TLS_SLOTINFO_SURPLUS is 62).
+const SLOTINFO_ROOM: usize = 64;
+
+/// `_rtld_global._dl_tls_dtv_slotinfo_list` as glibc's init_tls makes it:
+/// one element whose entry k is module k's {generation 0, link map}, with
+/// room for later modules. libthread_db reads it to find a thread's TLS
+/// (gdb's `print tls_var`); libc's `__libc_freeres` frees the elements
+/// after the first (there are none). After `build_maps`; `modules` is the
+/// TLS layout's module count (index 0 unused).
+pub fn publish_tls_slotinfo(modules: usize) -> Result<(), String> {
+    let mut g = STATE.lock();
+    let Some(s) = g.as_mut() else { return Ok(()) };
+    let b = s.build;
+    let (list, slot) = (structure(b, "struct dtv_slotinfo_list")?, structure(b, "struct dtv_slotinfo")?);
+    let first = at(list, "slotinfo")?.offset;
+    let len = modules + SLOTINFO_ROOM;
+    let mut mem = alloc::vec![0u64; (first + len * slot.size).div_ceil(8)].into_boxed_slice();
+    let buf = words_as_bytes_mut(&mut mem);
+    set(buf, list, "len", len as u64)?;
+    for k in 0..s.maps.len() {
+        let id = s.get_lm(k, "l_tls_modid")? as usize;
+        if id == 0 {
+            continue;
+        }
+        let entry = buf.get_mut(first + id * slot.size..first + (id + 1) * slot.size).ok_or("TLS module id past the slotinfo list")?;
+        set(entry, slot, "map", s.maps[k].lm as u64)?;
+    }
+    let addr = Box::leak(mem).as_ptr() as u64;
+    set(s.r, structure(b, "struct rtld_global")?, "_dl_tls_dtv_slotinfo_list", addr)
+}
+
+/// The TLS module id of the object whose link map is at `lm` (0: none).
+pub fn tls_modid_of(lm: usize) -> usize {
+    let mut g = STATE.lock();
+    let Some(s) = g.as_mut() else { return 0 };
+    s.index_of_lm(lm).and_then(|k| s.get_lm(k, "l_tls_modid").ok()).unwrap_or(0) as usize
+}
+
+/// The vDSO's link map, as glibc's `setup_vdso`: made from the image the
+/// kernel mapped at AT_SYSINFO_EHDR (RO's `_dl_sysinfo_dso`), named by its
+/// soname, its dynamic section left alone (`l_ld_readonly`: libc adds
+/// `l_addr` to its entries), second on the list. Returns its index in
+/// `s.maps`; None without a vDSO (or one guardld cannot read: libc then
+/// takes the system calls).
+fn add_vdso(s: &mut State, page: u64) -> Result<Option<usize>, String> {
+    let ros = structure(s.build, "struct rtld_global_ro")?;
+    let ehdr = get(s.ro, at(ros, "_dl_sysinfo_dso")?).unwrap_or(0) as usize;
+    let Some((phdr_addr, phdrs)) = exports::vdso_headers(ehdr, page as usize) else { return Ok(None) };
+    let Some(first) = phdrs.iter().find(|p| p.p_type == PT_LOAD) else { return Ok(None) };
+    let bias = ehdr.wrapping_sub(first.p_vaddr as usize);
+    let Ok(mut d) = Dso::new(crate::link::dso::Kind::Library, Vec::new(), &phdrs, bias, phdr_addr) else { return Ok(None) };
+    let mut name = d.soname.unwrap_or(b"linux-vdso.so.1").to_vec();
+    name.push(0);
+    d.path = name;
+    d.state = crate::link::dso::State::Relocated;
+    let lt_lib = constant(s.build, "LT_LIBRARY")?;
+    let m = make_map(s, &d, None, page, lt_lib)?;
+    let lm = m.lm;
+    let k = 1.min(s.maps.len());
+    s.maps.insert(k, m);
+    s.vdso = Some(Box::new(d));
+    s.set_lm(k, "l_ld_readonly", 1)?;
+    // glibc: its local scope is itself.
+    s.set_searchlist(k, alloc::vec![lm as u64])?;
+    set(s.ro, ros, "_dl_sysinfo_map", lm as u64)?;
+    Ok(Some(k))
+}
+
+/// The vDSO version glibc asks for on x86_64, and RO's pointers glibc's
+/// `setup_vdso_pointers` fills from it.
+const VDSO_VERSION: &[u8] = b"LINUX_2.6";
+const VDSO_POINTERS: [(&str, &[u8]); 5] = [
+    ("_dl_vdso_clock_gettime64", b"__vdso_clock_gettime"),
+    ("_dl_vdso_gettimeofday", b"__vdso_gettimeofday"),
+    ("_dl_vdso_time", b"__vdso_time"),
+    ("_dl_vdso_getcpu", b"__vdso_getcpu"),
+    ("_dl_vdso_clock_getres_time64", b"__vdso_clock_getres"),
+];
+
+/// A symbol of the vDSO (LINUX_2.6): its address.
+fn vdso_symbol(d: &Dso, name: &[u8], version: Option<&crate::elf::symbols::Version<'_>>) -> Option<(usize, &'static crate::elf::pod::Sym)> {
+    let mut n = crate::elf::symbols::Name::new(name);
+    d.syms.lookup(&mut n, version, false).map(|(_, sym)| (d.img.addr(sym.st_value), sym))
+}
+
+fn vdso_pointers(s: &mut State, _k: usize) -> Result<(), String> {
+    let ros = structure(s.build, "struct rtld_global_ro")?;
+    let Some(d) = s.vdso.as_deref() else { return Ok(()) };
+    let v = crate::elf::symbols::Version { name: VDSO_VERSION, hash: crate::elf::symbols::sysv_hash(VDSO_VERSION), file: None, weak: false };
+    let found: Vec<(&'static str, usize)> = VDSO_POINTERS.iter().map(|&(field, sym)| (field, vdso_symbol(d, sym, Some(&v)).map_or(0, |f| f.0))).collect();
+    for (field, addr) in found {
+        set(s.ro, ros, field, addr as u64)?;
+    }
+    Ok(())
+}
+
+/// `_dl_lookup_symbol_x` in the vDSO's scope (libc's `dl_vdso_vsym`,
+/// from IFUNC resolvers while libc is relocated: no registry lock may be
+/// taken): Some(the link map and symbol found, or None) when `elem` is the
+/// vDSO's searchlist; None otherwise.
+pub fn vdso_lookup(elem: usize, name: &[u8], version: Option<&crate::elf::symbols::Version<'_>>) -> Option<Option<(usize, usize)>> {
+    let g = STATE.lock();
+    let s = g.as_ref()?;
+    let k = s.maps.iter().position(|m| m.dso.is_none())?;
+    if s.searchlist_addr(k).ok()? != elem {
+        return None;
+    }
+    let d = s.vdso.as_deref()?;
+    Some(vdso_symbol(d, name, version).map(|(_, sym)| (s.maps[k].lm, sym as *const crate::elf::pod::Sym as usize)))
 }

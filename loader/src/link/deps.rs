@@ -255,6 +255,8 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
         let _ = write!(searched, " {}", Bytes(d));
     }
     s.errors.report(&who, format_args!("cannot find shared object {} (searched {} directories:{})", Bytes(name), tried, searched));
+    // glibc's dlerror names the missing object (the errno's text is part of it).
+    s.errors.reword_first(name, "cannot open shared object file: No such file or directory");
     None
 }
 

@@ -132,7 +132,8 @@ pub fn set_args(argc: usize, argv: usize, envp: usize) {
 }
 
 /// The finalizer handed to the program in %rdx: DT_FINI_ARRAY (reversed)
-/// then DT_FINI of each object, in reverse init order, once.
+/// then DT_FINI of each object, in reverse init order (a glibc program:
+/// glibc's order at exit), once.
 pub extern "C" fn fini() {
     let calls: Vec<Calls> = {
         let mut l = LINKER.lock();
@@ -141,10 +142,18 @@ pub extern "C" fn fini() {
             return;
         }
         reg.fini_done = true;
-        // glibc's _dl_fini also runs the program's destructors (libc ran
-        // its constructors); the program was initialised last.
-        let program = reg.program().filter(|_| crate::glibc::state::active());
-        program.into_iter().chain(reg.init_order.iter().rev().copied()).map(|i| fini_calls(reg, i)).collect()
+        if crate::glibc::state::active() {
+            // glibc's _dl_fini: every object still loaded, sorted at exit
+            // from the list order (dlopen'd objects last), dependents
+            // before their dependencies; the program too (libc ran its
+            // constructors), first.
+            let list: Vec<usize> = reg.iter().filter(|(_, d)| !d.is_loader()).map(|(i, _)| i).collect();
+            let mut order = order_of(reg, &list);
+            order.reverse();
+            order.into_iter().filter(|&i| reg[i].is_program() || reg.init_order.contains(&i)).map(|i| fini_calls(reg, i)).collect()
+        } else {
+            reg.init_order.iter().rev().map(|&i| fini_calls(reg, i)).collect()
+        }
     };
     calls.into_iter().for_each(Calls::run_fini);
 }

@@ -212,16 +212,22 @@ pub struct Errors {
     pub count: usize,
     /// dlopen collects the messages for dlerror instead of printing them.
     pub capture: Option<alloc::string::String>,
+    /// The first error as (object, text), for glibc's dlerror, which
+    /// reports only the first; `reword_first` gives it glibc's wording.
+    pub first: Option<(Vec<u8>, alloc::string::String)>,
 }
 
 impl Errors {
     pub fn captured() -> Self {
-        Errors { count: 0, capture: Some(alloc::string::String::new()) }
+        Errors { count: 0, capture: Some(alloc::string::String::new()), first: None }
     }
 
     pub fn report(&mut self, file: &[u8], reason: core::fmt::Arguments<'_>) {
         self.count += 1;
         crate::sys::signals::error_reported();
+        if self.first.is_none() && self.capture.is_some() {
+            self.first = Some((file.to_vec(), alloc::format!("{reason}")));
+        }
         match &mut self.capture {
             Some(s) => {
                 use core::fmt::Write;
@@ -231,6 +237,14 @@ impl Errors {
                 let _ = write!(s, "{}: {}", Bytes(file), reason);
             }
             None => crate::eprint!("guardld: {}: {}\n", Bytes(file), reason),
+        }
+    }
+
+    /// Give the error just reported, if it is the first, glibc's wording
+    /// (object and text) for dlerror.
+    pub fn reword_first(&mut self, obj: &[u8], text: &str) {
+        if self.count == 1 && self.capture.is_some() {
+            self.first = Some((obj.to_vec(), alloc::string::String::from(text)));
         }
     }
 

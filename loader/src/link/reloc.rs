@@ -316,6 +316,11 @@ pub fn apply(reg: &Registry, s: &mut Session, i: usize, r: &Rela, defer: Defer) 
                 s.errors.report(d.name(), format_args!("{} against an object without TLS ({})", type_name(ty), crate::error::Bytes(o.name())));
                 return;
             };
+            if ty != R_DTPMOD64 && ty != R_DTPOFF64 && crate::tls::is_dynamic(slot.modid) {
+                // Initial-exec access needs static TLS (glibc's words).
+                s.errors.report(d.name(), format_args!("cannot allocate memory in static TLS block"));
+                return;
+            }
             let v = v.wrapping_add(r.r_addend as u64);
             let tpoff = v.wrapping_sub(slot.offset as u64);
             match ty {

@@ -187,6 +187,11 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     if glibc.is_some() {
         let r = crate::glibc::state::build_maps(reg, s.cfg.page_size);
         glibc_check(s, r)?;
+    } else if tp.is_none() {
+        // dlopen under the glibc personality: the new objects' dynamic
+        // sections as glibc has them, before RELRO (their link maps are
+        // made once the session succeeded: glibc/dlfcn.rs).
+        crate::glibc::state::relocate_dynamic(reg, &fresh);
     }
     crate::stats::timed(&crate::stats::RELOC, || relocate(reg, s, &fresh));
     s.stage_done()?;

@@ -1,0 +1,241 @@
+//! Run-time loading under guardld's glibc personality, against glibc's own
+//! ld.so: libc's dlopen, dlsym, dlvsym, dlclose, dlerror, dladdr(1),
+//! dlinfo and dl_iterate_phdr on the test libraries of
+//! testbins/glibc-dlopen/ (built here), and a C++ program catching the
+//! exceptions of a library it dlopens. Each program runs the same way
+//! under both loaders (explicitly, `ld.so PROG` / `guardld --glibc native
+//! PROG`, and as PT_INTERP); stdout and exit status must be identical.
+//! glibc's ld.so is the oracle: nothing expected is computed here, except
+//! in the layout test, which checks what glibc cannot show (no `---p`
+//! padding in a dlopen'd 64 KiB-aligned library, its span gone after
+//! dlclose) and, as a check of the test itself, that glibc's layout has
+//! such padding.
+//!
+//! Run: `cargo test --release --test glibc_dlopen`.
+
+mod common;
+
+use common::glibc::*;
+use common::*;
+use std::ffi::OsStr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+const SHOW: usize = 3000;
+
+fn src(f: &str) -> PathBuf {
+    testbins().join("glibc-dlopen").join(f)
+}
+
+/// `gcc -O2 -g ARGS -o OUT`; panics with gcc's output on failure.
+fn gcc(out: &Path, args: &[&OsStr]) -> PathBuf {
+    let mut c = Command::new("gcc");
+    c.args(["-O2", "-g", "-Wall", "-Wextra", "-o"]).arg(out).args(args);
+    let o = c.stdin(Stdio::null()).output().expect("run gcc");
+    assert!(o.status.success(), "gcc failed ({}):\n{c:?}\n{}{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    out.to_path_buf()
+}
+
+/// The test libraries and dl_main, built into `d`.
+fn build_c(d: &Path) -> PathBuf {
+    let so = |name: &str, source: &str, extra: &[&str]| {
+        let mut a: Vec<&OsStr> = vec!["-fPIC".as_ref(), "-shared".as_ref(), src(source).into_os_string().leak()];
+        a.extend(extra.iter().map(|s| OsStr::new(*s)));
+        gcc(&d.join(name), &a);
+    };
+    so("libdl_b.so", "dl_b.c", &[]);
+    let map = format!("-Wl,--version-script={}", src("dl_a.map").display());
+    let link_b = format!("-L{}", d.display());
+    let rpath = format!("-Wl,-rpath,{}", d.display());
+    so("libdl_a.so", "dl_a.c", &[&map, &link_b, "-ldl_b", &rpath]);
+    so("libdl_g.so", "dl_g.c", &[]);
+    so("libdl_nd.so", "dl_nd.c", &[]);
+    so("libdl_undef.so", "dl_undef.c", &["-Wl,--unresolved-symbols=ignore-all"]);
+    so("libdl_tls.so", "dl_tls.c", &[]);
+    so("libdl_tlsbig.so", "dl_tlsbig.c", &[]);
+    // 64 KiB max-page-size through lld: padding between the segments.
+    let gcc_ld = format!("-B{}", rust_sysroot().join("lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld").display());
+    so("libdl_64k.so", "dl_64k.c", &[&gcc_ld, "-fuse-ld=lld", "-Wl,-z,max-page-size=65536"]);
+    gcc(&d.join("dl_main"), &["-fPIE".as_ref(), "-pie".as_ref(), src("dl_main.c").as_os_str()])
+}
+
+/// A run of `prog ARGS` under glibc's ld.so and under guardld, explicit
+/// and as PT_INTERP (a copy of `prog` whose PT_INTERP is guardld):
+/// (way, glibc's outcome, guardld's outcome).
+fn runs(prog: &Path, args: &[&str], tmp: &Path) -> Vec<(&'static str, Outcome, Outcome)> {
+    let go = |program: &Path, pre: &[&str], argv0: Option<&Path>, env: &[(&str, &str)]| {
+        let mut c = Command::new(program);
+        c.env_clear().env("LC_ALL", "C").env("PATH", "/usr/bin:/bin").envs(env.iter().copied()).current_dir(tmp);
+        if let Some(a) = argv0 {
+            c.arg0(a);
+        }
+        c.args(pre).args(args);
+        run_input(&mut c, None, TIMEOUT)
+    };
+    let p = prog.to_str().unwrap();
+    let copy = tmp.join("interp").join(prog.file_name().unwrap());
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    copy_with_interp(prog, &copy, short_guardld());
+    let native = [("GUARDLD_GLIBC", "native")];
+    vec![
+        ("explicit", go(Path::new(GLIBC_LD), &[p], None, &[]), go(guardld(), &["--glibc", "native", p], None, &[])),
+        ("PT_INTERP", go(prog, &[], Some(prog), &native), go(&copy, &[], Some(prog), &native)),
+    ]
+}
+
+/// Compare every run of `prog ARGS`: glibc must exit `code`, guardld the
+/// same way with the same stdout.
+fn check_same(name: &str, prog: &Path, args: &[&str], tmp: &Path, code: i32) {
+    let mut failures = String::new();
+    for (way, r, c) in runs(prog, args, tmp) {
+        assert!(
+            !r.timed_out && r.code() == Some(code),
+            "{name}, {way}: glibc's ld.so gave {} (expected exit {code}): a broken case\n{}",
+            how(&r),
+            r.describe()
+        );
+        let same = !c.timed_out && r.status == c.status && r.stdout == c.stdout;
+        println!("glibc_dlopen {name:<12} {way}: {} ({}, {} B)", if same { "same" } else { "DIFFERS" }, how(&c), c.stdout.len());
+        if !same {
+            let (a, b) = (r.stdout_str(), c.stdout_str());
+            failures.push_str(&format!(
+                "\n=== {name}, {way}: guardld differs from glibc's ld.so\nstatus: glibc {} | guardld {}\n--- differing lines (- glibc, + guardld) ---\n{}\n--- guardld stderr ---\n{}\n--- glibc stdout ---\n{}\n",
+                how(&r),
+                how(&c),
+                show_bytes(line_diff(&a, &b).as_bytes(), SHOW),
+                show_bytes(&c.stderr, SHOW),
+                show_bytes(&r.stdout, SHOW)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
+
+/// dl_main: every dl* call of the C program (see testbins/glibc-dlopen/
+/// dl_main.c): dlopen modes, handles, RTLD_DEFAULT/RTLD_NEXT, versions,
+/// dladdr(1), dlinfo, dl_iterate_phdr, reference counts, NODELETE,
+/// dynamic TLS (also past the static surplus), dlerror's texts.
+#[test]
+fn c_dl_functions() {
+    let d = out_dir("glibc_dlopen/c");
+    let main = build_c(&d);
+    check_same("c", &main, &[d.to_str().unwrap()], &d, 3);
+}
+
+/// The VMAs of `path` inside its span in one `--- maps ... ---` section of
+/// dl_main's maps mode: (all of them, the `---p` ones).
+fn span_vmas(section: &str, path: &Path) -> (Vec<Vma>, Vec<Vma>) {
+    let maps = parse_maps(section);
+    let p = path.to_str().unwrap();
+    let Some(start) = maps.iter().filter(|v| v.path == p).map(|v| v.start).min() else { return (Vec::new(), Vec::new()) };
+    let end = maps.iter().filter(|v| v.path == p).map(|v| v.end).max().unwrap();
+    let inside: Vec<Vma> = maps.into_iter().filter(|v| v.start >= start && v.end <= end).collect();
+    let none = inside.iter().filter(|v| v.perms.starts_with("---")).cloned().collect();
+    (inside, none)
+}
+
+/// A dlopen'd library linked with 64 KiB max-page-size has guard padding,
+/// not `---p` VMAs, in its span under guardld (glibc's ld.so maps PROT_NONE
+/// gaps: checked too, so the test can tell); after dlclose no VMA of it is
+/// left.
+#[test]
+fn dlopen_64k_library_layout() {
+    let d = out_dir("glibc_dlopen/maps");
+    let main = build_c(&d);
+    let lib = d.join("libdl_64k.so");
+    for (way, r, c) in runs(&main, &[d.to_str().unwrap(), "maps"], &d) {
+        for (who, o) in [("glibc", &r), ("guardld", &c)] {
+            assert_eq!(o.code(), Some(0), "{way}, {who}: {}\n{}", how(o), o.describe());
+            let s = o.stdout_str();
+            assert!(s.starts_with("k64_text=64k library\n"), "{way}, {who}: {s}");
+            let after_open = s.split("--- maps after dlopen ---\n").nth(1).unwrap().split("--- maps after dlclose ---\n").next().unwrap();
+            let after_close = s.split("--- maps after dlclose ---\n").nth(1).unwrap();
+            let (vmas, none) = span_vmas(after_open, &lib);
+            assert!(vmas.len() >= 4, "{way}, {who}: {} has {} VMAs:\n{after_open}", lib.display(), vmas.len());
+            if who == "glibc" {
+                assert!(!none.is_empty(), "{way}: glibc's ld.so shows no ---p padding: the test cannot tell\n{after_open}");
+            } else {
+                let lines: Vec<&str> = none.iter().map(|v| v.line.as_str()).collect();
+                assert!(none.is_empty(), "{way}: ---p VMAs in {}'s span under guardld:\n{}", lib.display(), lines.join("\n"));
+            }
+            let left: Vec<&str> = after_close.lines().filter(|l| l.ends_with(lib.to_str().unwrap())).collect();
+            assert!(left.is_empty(), "{way}, {who}: {} still mapped after dlclose:\n{}", lib.display(), left.join("\n"));
+            println!("glibc_dlopen maps {way} {who}: {} VMAs in the span, {} ---p, gone after dlclose", vmas.len(), none.len());
+        }
+    }
+}
+
+/// A C++ program catches the exceptions of a library it only reaches
+/// through dlopen/dlsym (both linked by lld with 64 KiB max-page-size).
+#[test]
+fn cxx_exceptions_from_a_dlopened_library() {
+    if !have_gxx() {
+        println!("skipped: g++ is not installed (Debian: apt-get install g++)");
+        return;
+    }
+    let d = out_dir("glibc_dlopen/cxx");
+    let lib = gxx(&d.join("libdl_cxxplugin.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("cxx_plugin.cc").as_os_str()]);
+    let main = gxx(&d.join("cxx_dl_main"), &["-fPIE".as_ref(), "-pie".as_ref(), src("cxx_dl_main.cc").as_os_str()]);
+    check_same("cxx", &main, &[lib.to_str().unwrap()], &d, 4);
+}
+
+/// libc's own loading: pthread_exit in the main thread unwinds through
+/// libgcc_s.so.1, which libc dlopens (`__libc_dlopen_mode`) and searches
+/// (`__libc_dlsym`) itself; without it libc aborts.
+#[test]
+fn libc_loads_libgcc_s_for_unwinding() {
+    let d = out_dir("glibc_dlopen/unwind");
+    let main = gcc(&d.join("unwind_exit"), &["-fPIE".as_ref(), "-pie".as_ref(), src("unwind_exit.c").as_os_str()]);
+    check_same("unwind", &main, &[], &d, 0);
+}
+
+/// The vDSO's link map: libc's time()/gettimeofday() resolvers find the
+/// vDSO's functions through the loader (&time is __vdso_time, dladdr says
+/// so), dl_iterate_phdr lists linux-vdso.so.1.
+#[test]
+fn vdso_link_map() {
+    let d = out_dir("glibc_dlopen/vdso");
+    let main = gcc(&d.join("vdso"), &["-fPIE".as_ref(), "-pie".as_ref(), src("vdso.c").as_os_str()]);
+    check_same("vdso", &main, &[], &d, 5);
+}
+
+/// gdb follows dlopen and dlclose: a pending breakpoint in a library the
+/// program dlopens (dl_main's maps mode: libdl_64k.so) resolves and is
+/// hit (the debugger's list is glibc's link maps, announced through
+/// `_dl_debug_state`), `info sharedlibrary` lists the library, and no
+/// longer at exit, after its dlclose. Under glibc's ld.so too (a check of
+/// the test).
+#[test]
+fn gdb_follows_dlopen_and_dlclose() {
+    if Command::new("gdb").arg("--version").stdout(Stdio::null()).status().is_err() {
+        println!("skipped: needs gdb");
+        return;
+    }
+    let d = out_dir("glibc_dlopen/gdb");
+    let main = build_c(&d);
+    let (m, dir) = (main.to_str().unwrap(), d.to_str().unwrap());
+    for (who, pre) in [("glibc", vec![GLIBC_LD, m]), ("guardld", vec![guardld().to_str().unwrap(), "--glibc", "native", m])] {
+        let mut c = Command::new("gdb");
+        c.args(["-nx", "-batch", "-ex", "set breakpoint pending on", "-ex", "break k64_value", "-ex", "break k64_text", "-ex", "run"])
+            .args(["-ex", "info sharedlibrary", "-ex", "delete", "-ex", "break exit", "-ex", "continue", "-ex", "info sharedlibrary", "-ex", "kill"])
+            .arg("--args")
+            .args(&pre)
+            .args([dir, "maps"])
+            .current_dir(&d);
+        let o = run_input(&mut c, None, Duration::from_secs(60));
+        let out = o.stdout_str();
+        let hit = out.contains("Breakpoint 2, k64_text");
+        let (before, after) = out.split_once("Breakpoint 3, ").unwrap_or((&out, ""));
+        let listed = before.lines().any(|x| x.trim_end().ends_with("libdl_64k.so"));
+        let gone = !after.is_empty() && !after.lines().any(|x| x.trim_end().ends_with("libdl_64k.so"));
+        println!("glibc_dlopen gdb {who}: breakpoint hit={hit} listed={listed} gone after dlclose={gone}");
+        assert!(
+            hit && listed && gone,
+            "{who}: gdb did not follow the dlopen/dlclose (hit {hit}, listed {listed}, gone {gone}):\n{out}\n{}",
+            show_bytes(&o.stderr, SHOW)
+        );
+    }
+}
