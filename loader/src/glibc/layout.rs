@@ -34,7 +34,7 @@ impl fmt::Display for Missing {
 /// in the table), direct-mapped. The personality asks for the same literal
 /// names over and over (each link map, each unwinder call); searching the
 /// generated tables by string every time was a sixth of a glibc program's
-/// start-up. A slot is only a hint: the entry it names is compared again.
+/// start-up. A slot holds its whole key, so a hit is exact.
 static MEMO: SpinLock<[(usize, usize, usize, u32); 512]> = SpinLock::new([(0, 0, 0, 0); 512]);
 
 /// The index of the entry of `table` whose `key` is `name`.
@@ -42,7 +42,9 @@ fn find<T>(table: &'static [T], name: &'static str, key: impl Fn(&T) -> &'static
     let k = (table.as_ptr() as usize, name.as_ptr() as usize, name.len());
     let slot = ((k.1 ^ k.0.rotate_left(17) ^ k.2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55) & 511;
     let (t, n, l, i) = MEMO.lock()[slot];
-    if (t, n, l) == k && table.get(i as usize).is_some_and(|e| key(e) == name) {
+    // The same table and the same literal (address and length) name the
+    // same bytes: no need to compare them again.
+    if (t, n, l) == k && (i as usize) < table.len() {
         return Some(i as usize);
     }
     let i = table.iter().position(|e| key(e) == name)?;

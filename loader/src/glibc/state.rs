@@ -684,19 +684,24 @@ fn dynamic_info(b: &Build, d: &Dso, buf: &mut [u8], lm: &Struct) -> Result<(), S
 /// of each tag glibc keeps in `l_info`.
 fn dynamic_slots(b: &Build, d: &Dso) -> Vec<(usize, u64, i64)> {
     let base = d.dyn_addr.wrapping_sub(d.img.bias) as u64;
-    let mut k = 0u64;
-    let mut slots: Vec<(usize, u64, i64)> = Vec::new();
-    while let Some(&[e]) = d.img.table::<Dyn>(base + 16 * k, 1) {
-        if e.d_tag == DT_NULL || k > 4096 {
+    // The section as one bounded table (up to its segment's end), read
+    // once; each slot keeps its last entry.
+    let count = d.img.bytes_from(base).map_or(0, |b| b.len() / core::mem::size_of::<Dyn>()).min(4096);
+    let Some(entries) = d.img.table::<Dyn>(base, count as u64) else { return Vec::new() };
+    // Indexed by l_info slot (the build's L_INFO_LEN, 80, fits; a slot
+    // past it could not be stored in l_info anyway).
+    let mut last = [None::<(u64, i64)>; 128];
+    for (k, e) in entries.iter().enumerate() {
+        if e.d_tag == DT_NULL {
             break;
         }
-        if let Some(idx) = b.l_info_index(e.d_tag as u64) {
-            slots.retain(|s| s.0 != idx);
-            slots.push((idx, base + 16 * k, e.d_tag));
+        if let Some(s) = b.l_info_index(e.d_tag as u64).and_then(|idx| last.get_mut(idx)) {
+            *s = Some((base + 16 * k as u64, e.d_tag));
         }
-        k += 1;
     }
-    slots
+    let mut out = Vec::with_capacity(32);
+    out.extend(last.iter().enumerate().filter_map(|(idx, s)| s.map(|(vaddr, tag)| (idx, vaddr, tag))));
+    out
 }
 
 /// Relocate the address entries of `objs`' dynamic sections in place, as
