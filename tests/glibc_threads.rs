@@ -267,3 +267,53 @@ fn native_threaded_process_has_no_glibc_loader() {
         println!("{way}: glibc {} mappings of ld.so, guardld {}", count(&r), count(&c));
     }
 }
+
+/// gdb's `info threads` on a threaded program started by guardld as its
+/// PT_INTERP (GUARDLD_GLIBC=native): libthread_db finds the threads
+/// through `_rtld_global`'s stack lists and names each thread's frame.
+/// The program under glibc's ld.so is the oracle: the same four threads,
+/// the current one (main) in threads_ready. The others' frames depend on
+/// scheduling (still leaving the barrier, or in pause), so only their
+/// number is compared; addresses and thread ids are masked.
+#[test]
+fn gdb_info_threads() {
+    if Command::new("gdb").arg("--version").output().is_err() {
+        println!("skipped: gdb is not installed");
+        return;
+    }
+    let d = out_dir(DIR);
+    let prog = common::audit::glibc_lld64(DIR, "gdb_threads").source("glibc-threads/gdb_threads.c").arg("-pthread").arg("-g").build();
+    let copy = short_dir().join("thr-gdb_threads");
+    copy_with_interp(&prog, &copy, short_guardld());
+    let threads = |program: &Path| -> (Vec<String>, Outcome) {
+        let mut c = command("gdb", &[("LC_ALL", "C"), ("HOME", "/nonexistent"), ("GUARDLD_GLIBC", "native")]);
+        c.current_dir(&d);
+        c.args(["-nx", "-batch", "-ex", "set debuginfod enabled off", "-ex", "b threads_ready", "-ex", "run", "-ex", "info threads", "-ex", "kill"]);
+        c.arg(program);
+        let o = run_input(&mut c, None, Duration::from_secs(60));
+        // "* 1    Thread 0x7ffff7c88740 (LWP 804) "gdb_threads" threads_ready () at ..."
+        let lines = o
+            .stdout_str()
+            .lines()
+            .filter(|l| {
+                let t = l.trim_start().trim_start_matches('*').trim_start();
+                t.starts_with(|c: char| c.is_ascii_digit()) && t.contains(" Thread 0x")
+            })
+            .map(|l| {
+                if !l.trim_start().starts_with('*') {
+                    return String::from("other thread");
+                }
+                let frame = l.rsplit_once('"').map_or("", |(_, f)| f);
+                let func = frame.split(" in ").last().unwrap_or(frame).split(" (").next().unwrap_or("").trim();
+                format!("current thread in {func}")
+            })
+            .collect();
+        (lines, o)
+    };
+    let (want, r) = threads(&prog);
+    let (got, c) = threads(&copy);
+    assert_eq!(want.len(), 4, "gdb under glibc's ld.so listed {want:?}\n{}", r.describe());
+    assert!(c.stdout_str().contains("libthread_db enabled"), "gdb did not load libthread_db under guardld\n{}", c.describe());
+    assert_eq!(got, want, "gdb's info threads under guardld\n{}", c.describe());
+    println!("gdb info threads: {}", got.join(" | "));
+}
