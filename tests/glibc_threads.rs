@@ -281,8 +281,11 @@ fn gdb_info_threads() {
         println!("skipped: gdb is not installed");
         return;
     }
-    let d = out_dir(DIR);
-    let prog = common::audit::glibc_lld64(DIR, "gdb_threads").source("glibc-threads/gdb_threads.c").arg("-pthread").arg("-g").build();
+    // A directory of its own: out_dir clears it, and the other tests'
+    // programs are built into DIR concurrently.
+    let dir = "glibc_threads_gdb";
+    let d = out_dir(dir);
+    let prog = common::audit::glibc_lld64(dir, "gdb_threads").source("glibc-threads/gdb_threads.c").arg("-pthread").arg("-g").build();
     let copy = short_dir().join("thr-gdb_threads");
     copy_with_interp(&prog, &copy, short_guardld());
     let threads = |program: &Path| -> (Vec<String>, Outcome) {

@@ -64,6 +64,7 @@ pub struct State {
     r: &'static mut [u8],
     ro: &'static mut [u8],
     lm: &'static Struct,
+    lmf: LmAt,
     /// In `_dl_ns[0]` list order.
     maps: Vec<Map>,
     /// Global searchlist arrays replaced by dlopen/dlclose: kept, since
@@ -112,6 +113,47 @@ fn at(s: &Struct, name: &'static str) -> Result<At, String> {
 fn set(buf: &mut [u8], s: &Struct, name: &'static str, v: u64) -> Result<(), String> {
     let a = at(s, name)?;
     if put(buf, a, v) { Ok(()) } else { Err(alloc::format!("glibc layout table: {}.{} cannot hold {v:#x}", s.name, name)) }
+}
+
+/// Write a field resolved beforehand (`LmAt`).
+fn put_at(buf: &mut [u8], a: At, v: u64) -> Result<(), String> {
+    if put(buf, a, v) { Ok(()) } else { Err(alloc::format!("glibc layout table: the link map field at {:#x} cannot hold {v:#x}", a.offset)) }
+}
+
+/// A structure's fields, resolved once from the build's generated layout
+/// (by their generated names) instead of on every write.
+macro_rules! resolved_fields {
+    ($(#[$doc:meta])* $name:ident of $st:literal { $($f:ident: $path:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        struct $name { $($f: At),* }
+        impl $name {
+            fn of(b: &Build) -> Result<$name, String> {
+                let s = structure(b, $st)?;
+                Ok($name { $($f: at(s, $path)?),* })
+            }
+        }
+    };
+}
+
+resolved_fields! {
+    /// The `struct link_map` fields written for every object (start-up
+    /// writes about fifty per object; with hundreds of objects, looking
+    /// each up by name showed in the profile).
+    LmAt of "struct link_map" {
+        addr: "l_addr", name: "l_name", ld: "l_ld", next: "l_next", prev: "l_prev", real: "l_real",
+        libname: "l_libname", phdr: "l_phdr", phnum: "l_phnum", map_start: "l_map_start", map_end: "l_map_end",
+        text_end: "l_text_end", tls_modid: "l_tls_modid", tls_offset: "l_tls_offset", origin: "l_origin",
+        tls_blocksize: "l_tls_blocksize", tls_align: "l_tls_align", tls_firstbyte_offset: "l_tls_firstbyte_offset",
+        tls_initimage: "l_tls_initimage", tls_initimage_size: "l_tls_initimage_size", ty: "l_type",
+        relocated: "l_relocated", init_called: "l_init_called", contiguous: "l_contiguous", global: "l_global",
+        relro_addr: "l_relro_addr", relro_size: "l_relro_size", file_dev: "l_file_id.dev", file_ino: "l_file_id.ino",
+        nbuckets: "l_nbuckets", gnu_bitmask_idxbits: "l_gnu_bitmask_idxbits", gnu_shift: "l_gnu_shift",
+        gnu_bitmask: "l_gnu_bitmask", gnu_buckets: "l_gnu_buckets", gnu_chain_zero: "l_gnu_chain_zero",
+        buckets: "l_buckets", chain: "l_chain", info: "l_info", searchlist: "l_searchlist",
+        searchlist_list: "l_searchlist.r_list", searchlist_n: "l_searchlist.r_nlist", scope_mem: "l_scope_mem",
+        local_scope: "l_local_scope", scope_max: "l_scope_max", scope: "l_scope",
+    }
 }
 
 /// Stage 3 for a glibc program: the globals as glibc's ld.so has them
@@ -189,7 +231,7 @@ pub fn begin(build: &'static Build, st: &Start<'_>) -> Result<(), String> {
         set(ro, ros, "_dl_platformlen", (p.len() - 1) as u64)?;
     }
     let lm = build.structure("struct link_map").map_err(|e| alloc::format!("{e}"))?;
-    *STATE.lock() = Some(State { build, tunables, r, ro, lm, maps: Vec::new(), retired: Vec::new(), libc: LibcFns::default(), vdso: None });
+    *STATE.lock() = Some(State { build, tunables, r, ro, lm, lmf: LmAt::of(build)?, maps: Vec::new(), retired: Vec::new(), libc: LibcFns::default(), vdso: None });
     Ok(())
 }
 
@@ -397,14 +439,16 @@ impl State {
 
     /// The address of link map `k`'s `l_searchlist`.
     fn searchlist_addr(&self, k: usize) -> Result<usize, String> {
-        Ok(self.maps.get(k).ok_or("no such link map")?.lm + at(self.lm, "l_searchlist")?.offset)
+        Ok(self.maps.get(k).ok_or("no such link map")?.lm + self.lmf.searchlist.offset)
     }
 
     /// Give link map `k` the searchlist `list` (link map addresses).
     fn set_searchlist(&mut self, k: usize, list: Vec<u64>) -> Result<(), String> {
         let mut arr = list.into_boxed_slice();
-        self.set_lm(k, "l_searchlist.r_list", arr.as_mut_ptr() as u64)?;
-        self.set_lm(k, "l_searchlist.r_nlist", arr.len() as u64)?;
+        let f = self.lmf;
+        let buf = self.map_buf(k)?;
+        put_at(buf, f.searchlist_list, arr.as_mut_ptr() as u64)?;
+        put_at(buf, f.searchlist_n, arr.len() as u64)?;
         if let Some(old) = self.maps[k].searchlist.replace(arr) {
             self.retired.push(old);
         }
@@ -418,8 +462,10 @@ impl State {
         for k in 0..n {
             let prev = if k == 0 { 0 } else { self.maps[k - 1].lm };
             let next = if k + 1 == n { 0 } else { self.maps[k + 1].lm };
-            self.set_lm(k, "l_prev", prev as u64)?;
-            self.set_lm(k, "l_next", next as u64)?;
+            let f = self.lmf;
+            let buf = self.map_buf(k)?;
+            put_at(buf, f.prev, prev as u64)?;
+            put_at(buf, f.next, next as u64)?;
         }
         let b = self.build;
         let ns = structure(b, "struct link_namespaces")?;
@@ -433,14 +479,13 @@ impl State {
     /// searchlist of the dlopen root that loaded it) unless that is the
     /// global one; `l_local_scope[0]`: its own searchlist.
     fn set_scope(&mut self, k: usize, local: Option<usize>) -> Result<(), String> {
-        let lm = self.lm;
+        let f = self.lmf;
         let global = self.searchlist_addr(0)?;
         let own = self.searchlist_addr(k)?;
         let this = self.maps[k].lm;
-        let scope_mem = at(lm, "l_scope_mem")?;
-        let local_scope = at(lm, "l_local_scope")?;
+        let (scope_mem, local_scope) = (f.scope_mem, f.local_scope);
         let buf = self.map_buf(k)?;
-        set(buf, lm, "l_scope_max", (scope_mem.size / 8) as u64)?;
+        put_at(buf, f.scope_max, (scope_mem.size / 8) as u64)?;
         let slots = [Some(global), local.filter(|&l| l != global), None];
         for (j, v) in slots.iter().enumerate() {
             let slot = scope_mem.element(j, 8).ok_or("l_scope_mem too small")?;
@@ -448,7 +493,7 @@ impl State {
                 return Err("l_scope_mem outside the link map".into());
             }
         }
-        set(buf, lm, "l_scope", (this + scope_mem.offset) as u64)?;
+        put_at(buf, f.scope, (this + scope_mem.offset) as u64)?;
         if !put(buf, word(local_scope.offset), own as u64) {
             return Err("l_local_scope outside the link map".into());
         }
@@ -459,9 +504,10 @@ impl State {
     /// and mark `l_global` on them.
     fn set_global_scope(&mut self, scope: &[usize]) -> Result<(), String> {
         let list: Vec<u64> = scope.iter().filter_map(|&i| self.index_of_dso(i)).map(|k| self.maps[k].lm as u64).collect();
+        let f = self.lmf;
         for k in 0..self.maps.len() {
             let on = self.maps[k].dso.is_some_and(|i| scope.contains(&i));
-            self.set_lm(k, "l_global", on as u64)?;
+            put_at(self.map_buf(k)?, f.global, on as u64)?;
         }
         self.set_searchlist(0, list)
     }
@@ -475,6 +521,7 @@ impl State {
 fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64) -> Result<Map, String> {
     let b = s.build;
     let lm = s.lm;
+    let f = s.lmf;
     let (start, end, contiguous) = extent(d, page);
     let eh = phdrs(d).iter().find(|p| p.p_type == PT_GNU_EH_FRAME).map_or(0, |p| d.img.addr(p.p_vaddr));
     // A module in dynamic TLS has no static offset (glibc: NO_TLS_OFFSET, 0).
@@ -505,45 +552,45 @@ fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64) -> R
             &mut words_as_bytes_mut(&mut m._mem[0])[..lm.size]
         };
         let tls = d.tls.filter(|_| d.tls_slot.is_some());
-        let vals: [(&'static str, u64); 13] = [
-            ("l_addr", d.img.bias as u64),
-            ("l_name", name_ptr),
-            ("l_ld", d.dyn_addr as u64),
-            ("l_real", this as u64),
-            ("l_libname", libname_addr),
-            ("l_phdr", d.phdr_addr as u64),
-            ("l_phnum", d.phnum as u64),
-            ("l_map_start", start as u64),
-            ("l_map_end", end as u64),
-            ("l_text_end", text_end(d) as u64),
-            ("l_tls_modid", d.tls_slot.map_or(0, |t| t.modid) as u64),
-            ("l_tls_offset", tls_static.map_or(0, |t| t.offset) as u64),
-            ("l_origin", origin_addr),
+        let vals: [(At, u64); 17] = [
+            (f.addr, d.img.bias as u64),
+            (f.name, name_ptr),
+            (f.ld, d.dyn_addr as u64),
+            (f.real, this as u64),
+            (f.libname, libname_addr),
+            (f.phdr, d.phdr_addr as u64),
+            (f.phnum, d.phnum as u64),
+            (f.map_start, start as u64),
+            (f.map_end, end as u64),
+            (f.text_end, text_end(d) as u64),
+            (f.tls_modid, d.tls_slot.map_or(0, |t| t.modid) as u64),
+            (f.tls_offset, tls_static.map_or(0, |t| t.offset) as u64),
+            (f.origin, origin_addr),
+            (f.ty, lt),
+            (f.relocated, 1),
+            (f.init_called, 1),
+            (f.contiguous, contiguous as u64),
         ];
-        for (name, v) in vals {
-            set(buf, lm, name, v)?;
+        for (a, v) in vals {
+            put_at(buf, a, v)?;
         }
         if let Some(p) = tls {
-            set(buf, lm, "l_tls_blocksize", p.p_memsz)?;
-            set(buf, lm, "l_tls_align", p.p_align.max(1))?;
-            set(buf, lm, "l_tls_firstbyte_offset", p.p_vaddr & (p.p_align.max(1) - 1))?;
-            set(buf, lm, "l_tls_initimage", d.img.addr(p.p_vaddr) as u64)?;
-            set(buf, lm, "l_tls_initimage_size", p.p_filesz)?;
+            put_at(buf, f.tls_blocksize, p.p_memsz)?;
+            put_at(buf, f.tls_align, p.p_align.max(1))?;
+            put_at(buf, f.tls_firstbyte_offset, p.p_vaddr & (p.p_align.max(1) - 1))?;
+            put_at(buf, f.tls_initimage, d.img.addr(p.p_vaddr) as u64)?;
+            put_at(buf, f.tls_initimage_size, p.p_filesz)?;
         }
-        set(buf, lm, "l_type", lt)?;
-        set(buf, lm, "l_relocated", 1)?;
-        set(buf, lm, "l_init_called", 1)?;
-        set(buf, lm, "l_contiguous", contiguous as u64)?;
         if let Some((start, len)) = d.relro {
-            set(buf, lm, "l_relro_addr", d.img.addr(start) as u64)?;
-            set(buf, lm, "l_relro_size", len)?;
+            put_at(buf, f.relro_addr, d.img.addr(start) as u64)?;
+            put_at(buf, f.relro_size, len)?;
         }
         if let Some((dev, ino)) = d.identity() {
-            set(buf, lm, "l_file_id.dev", dev)?;
-            set(buf, lm, "l_file_id.ino", ino)?;
+            put_at(buf, f.file_dev, dev)?;
+            put_at(buf, f.file_ino, ino)?;
         }
-        hash_fields(d, buf, lm)?;
-        dynamic_info(b, d, buf, lm)?;
+        hash_fields(d, buf, &f)?;
+        dynamic_info(b, d, buf, &f)?;
     }
     m._mem.push(libname);
     m._mem.extend(origin);
@@ -648,31 +695,31 @@ fn text_end(d: &Dso) -> usize {
 }
 
 /// The hash-table fields of a link map, as glibc's _dl_setup_hash.
-fn hash_fields(d: &Dso, buf: &mut [u8], lm: &Struct) -> Result<(), String> {
+fn hash_fields(d: &Dso, buf: &mut [u8], f: &LmAt) -> Result<(), String> {
     let u32s = |vaddr: u64, n: u64| d.img.table::<u32>(vaddr, n);
     if let Some(h) = d.dyn_.gnu_hash {
         let Some(&[nbuckets, symbias, bitmask_nwords, shift]) = u32s(h, 4) else { return Ok(()) };
         let bitmask = h + 16;
         let buckets = bitmask + 8 * bitmask_nwords as u64;
-        set(buf, lm, "l_nbuckets", nbuckets as u64)?;
-        set(buf, lm, "l_gnu_bitmask_idxbits", bitmask_nwords.wrapping_sub(1) as u64)?;
-        set(buf, lm, "l_gnu_shift", shift as u64)?;
-        set(buf, lm, "l_gnu_bitmask", d.img.addr(bitmask) as u64)?;
-        set(buf, lm, "l_gnu_buckets", d.img.addr(buckets) as u64)?;
+        put_at(buf, f.nbuckets, nbuckets as u64)?;
+        put_at(buf, f.gnu_bitmask_idxbits, bitmask_nwords.wrapping_sub(1) as u64)?;
+        put_at(buf, f.gnu_shift, shift as u64)?;
+        put_at(buf, f.gnu_bitmask, d.img.addr(bitmask) as u64)?;
+        put_at(buf, f.gnu_buckets, d.img.addr(buckets) as u64)?;
         let chain_zero = d.img.addr(buckets + 4 * nbuckets as u64).wrapping_sub(4 * symbias as usize);
-        set(buf, lm, "l_gnu_chain_zero", chain_zero as u64)?;
+        put_at(buf, f.gnu_chain_zero, chain_zero as u64)?;
     } else if let Some(h) = d.dyn_.hash {
         let Some(&[nbuckets, _]) = u32s(h, 2) else { return Ok(()) };
-        set(buf, lm, "l_nbuckets", nbuckets as u64)?;
-        set(buf, lm, "l_buckets", d.img.addr(h + 8) as u64)?;
-        set(buf, lm, "l_chain", d.img.addr(h + 8 + 4 * nbuckets as u64) as u64)?;
+        put_at(buf, f.nbuckets, nbuckets as u64)?;
+        put_at(buf, f.buckets, d.img.addr(h + 8) as u64)?;
+        put_at(buf, f.chain, d.img.addr(h + 8 + 4 * nbuckets as u64) as u64)?;
     }
     Ok(())
 }
 
 /// `l_info`: a pointer to the (last) dynamic entry of each tag.
-fn dynamic_info(b: &Build, d: &Dso, buf: &mut [u8], lm: &Struct) -> Result<(), String> {
-    let info = at(lm, "l_info")?;
+fn dynamic_info(b: &Build, d: &Dso, buf: &mut [u8], f: &LmAt) -> Result<(), String> {
+    let info = f.info;
     for (idx, vaddr, _) in dynamic_slots(b, d) {
         let slot = info.element(idx, 8).ok_or("l_info index outside l_info")?;
         let _ = put(buf, slot, d.img.addr(vaddr) as u64);
