@@ -320,3 +320,21 @@ fn gdb_info_threads() {
     assert_eq!(got, want, "gdb's info threads under guardld\n{}", c.describe());
     println!("gdb info threads: {}", got.join(" | "));
 }
+
+/// Fork while other threads are inside guardld (C++ exceptions reach
+/// `_dl_find_object` for every frame, thread creation `_dl_allocate_tls`):
+/// a loader lock another thread held at fork must not deadlock the child,
+/// which throws and creates a thread itself (300 forks). Before locks
+/// carried a fork epoch (sys/lock.rs), about one run in three hung.
+#[test]
+fn cxx_fork_while_threads_use_the_loader() {
+    if !have_gxx() {
+        println!("skipped: g++ is not installed");
+        return;
+    }
+    let dir = "glibc_threads_fork";
+    let d = out_dir(dir);
+    let src = testbins().join("glibc-threads").join("fork_locks.cc");
+    let prog = gxx(&d.join("fork_locks"), &["-O1".as_ref(), "-pthread".as_ref(), src.as_os_str()]);
+    same(&prog, &[], 0);
+}

@@ -149,6 +149,17 @@ pub unsafe fn call_init(f: usize, argc: i32, argv: usize, envp: usize) {
     f(argc, argv, envp)
 }
 
+/// Call `int f(a, b, c, d)` with four word arguments.
+///
+/// # Safety
+/// `f` must be a relocated object's function taking four pointer-sized
+/// arguments.
+pub unsafe fn call4(f: usize, a: usize, b: usize, c: usize, d: usize) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let f: extern "C" fn(usize, usize, usize, usize) -> i32 = unsafe { core::mem::transmute(f) };
+    f(a, b, c, d)
+}
+
 /// Call a function of no arguments: a finalizer, or an IFUNC resolver
 /// (whose result is returned; finalizers return nothing and it is ignored).
 ///

@@ -56,6 +56,8 @@ pub struct LibcFns {
     /// `int pthread_mutex_lock(pthread_mutex_t *)` and its unlock.
     pub mutex_lock: usize,
     pub mutex_unlock: usize,
+    /// `int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *)`.
+    pub register_atfork: usize,
 }
 
 pub struct State {
@@ -680,9 +682,9 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
             let mut n = crate::elf::symbols::Name::new(name);
             d.syms.lookup(&mut n, None, false).map_or(0, |(_, sym)| d.img.addr(sym.st_value))
         };
-        s.libc = LibcFns { catch_error: f(b"_dl_catch_error"), signal_error: f(b"_dl_signal_error"), mutex_lock: f(b"pthread_mutex_lock"), mutex_unlock: f(b"pthread_mutex_unlock") };
-        if s.libc.catch_error == 0 || s.libc.signal_error == 0 || s.libc.mutex_lock == 0 || s.libc.mutex_unlock == 0 {
-            return Err("libc.so.6 lacks _dl_catch_error, _dl_signal_error or pthread_mutex_lock/unlock".into());
+        s.libc = LibcFns { catch_error: f(b"_dl_catch_error"), signal_error: f(b"_dl_signal_error"), mutex_lock: f(b"pthread_mutex_lock"), mutex_unlock: f(b"pthread_mutex_unlock"), register_atfork: f(b"__register_atfork") };
+        if s.libc.catch_error == 0 || s.libc.signal_error == 0 || s.libc.mutex_lock == 0 || s.libc.mutex_unlock == 0 || s.libc.register_atfork == 0 {
+            return Err("libc.so.6 lacks _dl_catch_error, _dl_signal_error, pthread_mutex_lock/unlock or __register_atfork".into());
         }
         set(s.ro, ros, "_dl_catch_error", s.libc.catch_error as u64)?;
     }

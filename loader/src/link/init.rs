@@ -99,6 +99,16 @@ pub fn call_early_init(f: usize) {
     unsafe { crate::arch::call_init(f, 1, 0, 0) }
 }
 
+/// libc's `__register_atfork(prepare, parent, child, dso_handle)` with only
+/// a child handler: glibc programs run natively get guardld's fork epoch
+/// (sys/lock.rs). Nonzero: libc refused (out of memory).
+pub fn register_fork_child(register_atfork: usize) -> i32 {
+    let child = crate::sys::lock::after_fork_child as *const () as usize;
+    // SAFETY: libc.so.6's exported __register_atfork, called after
+    // __libc_early_init, outside the linker lock.
+    unsafe { crate::arch::call4(register_atfork, 0, 0, child, 0) }
+}
+
 /// Run an IFUNC resolver: an STT_GNU_IFUNC symbol's value or an IRELATIVE
 /// addend, of an object relocated (or, in a dependency cycle, being
 /// relocated: as glibc). Returns the implementation's address.

@@ -30,6 +30,7 @@ const VERSION: &str = concat!("guardld ", env!("CARGO_PKG_VERSION"), "\n");
 /// address, `own_entry` the runtime address of its `_start`.
 pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     crate::sys::signals::install();
+    crate::sys::lock::note_process();
     let secure = st.aux(AT_SECURE).unwrap_or(0) != 0;
     if !secure
         && let Some(d) = st.getenv(b"GUARDLD_DEBUG") {
@@ -244,6 +245,12 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     drop(guard);
     // Object code runs from here on: its faults are its own.
     crate::sys::signals::uninstall();
+    // A glibc program run natively: guardld's locks survive fork (libc's
+    // atfork child handler starts a new lock epoch, sys/lock.rs).
+    let atfork = crate::glibc::state::libc_fns().register_atfork;
+    if atfork != 0 && crate::link::init::register_fork_child(atfork) != 0 {
+        fatal("guardld", "glibc personality: libc's __register_atfork failed");
+    }
     let argc = st.argc();
     let argv = st.sp() + 8;
     let envp = argv + (argc + 1) * 8;
