@@ -41,7 +41,9 @@ pub const VMA_BYTES_ESTIMATE: u64 = 200;
                   each also with the suffix -glibc (lld-64k-glibc: the main program linked with glibc's libc, the \
                   libraries freestanding; its own tree). On -glibc configurations musl is skipped, guard and \
                   prot-none are guardld handing the program to glibc's ld.so (--glibc audit: with the audit module, \
-                  resp. without it) and extend is skipped.\n\
+                  resp. without it) and extend is skipped. The suffix -glibc-dlopen (or --dlopen) runs a glibc \
+                  program that dlopens the N libraries instead (same tree, same loaders) and also reports its own \
+                  time of the dlopen loop.\n\
                   A row is ok when every run exited 0 (the program checks its own sum) and the loader kept its \
                   padding promise: guard, native and glibc+audit no PROT_NONE gap VMA and every padding page guarded, \
                   glibc and prot-none every padding page PROT_NONE."
@@ -50,8 +52,9 @@ struct Cli {
     /// Library counts to generate and measure.
     #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
     n: Vec<usize>,
-    /// Configurations (layout-pagesize[-glibc]), default the six libc-less
-    /// ones (lld-4k ... bfd-64k); `-glibc` links the main program with glibc.
+    /// Configurations (layout-pagesize[-glibc[-dlopen]]), default the six
+    /// libc-less ones (lld-4k ... bfd-64k); `-glibc` links the main program
+    /// with glibc, `-glibc-dlopen` makes it dlopen the libraries.
     #[arg(long, value_delimiter = ',')]
     configs: Option<Vec<String>>,
     /// Loaders to run: glibc, glibc+audit, musl, guard, prot-none, extend,
@@ -97,6 +100,13 @@ struct Cli {
     /// Library count of the program used by --verify-max-map-count.
     #[arg(long, default_value_t = 1000)]
     verify_n: usize,
+    /// The glibc main program dlopens its N libraries (RTLD_NOW|RTLD_GLOBAL,
+    /// in order) instead of NEEDing them, calls them through dlsym and times
+    /// its dlopen loop itself: every configuration becomes its `-glibc-dlopen`
+    /// variant (default lld-64k-glibc-dlopen; loaders glibc,glibc+audit,native
+    /// and N = 10,100 unless given).
+    #[arg(long)]
+    dlopen: bool,
     /// Instead of the N-library runs: the index's worst case, one library
     /// exporting this many functions of which the program uses ten.
     #[arg(long, value_name = "EXPORTS")]
@@ -155,6 +165,19 @@ fn median(v: &[f64]) -> Option<f64> {
     Some(if s.len() % 2 == 1 { s[m] } else { (s[m - 1] + s[m]) / 2.0 })
 }
 
+/// The q-quantile of `v` (0 <= q <= 1), by linear interpolation between
+/// the sorted values.
+fn quantile(v: &[f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(s[lo] + (s[hi] - s[lo]) * (pos - lo as f64))
+}
+
 fn machine(objsize: Option<u64>) -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_model = cpuinfo
@@ -186,20 +209,43 @@ fn main() {
         if !explicit("--n") {
             cli.n = vec![1, 10, 100];
         }
-        if !explicit("--configs") {
+        if !explicit("--configs") && !cli.dlopen {
             cli.configs = Some(vec!["lld-64k".into(), "bfd-4k".into()]);
         }
         if !explicit("--runs") {
             cli.runs = 5;
         }
     }
-    let configs: Vec<Config> = match &cli.configs {
+    if cli.dlopen {
+        if !explicit("--n") {
+            cli.n = vec![10, 100];
+        }
+        if !explicit("--loaders") {
+            cli.loaders = vec!["glibc".into(), "glibc+audit".into(), "native".into()];
+        }
+        if cli.configs.is_none() {
+            cli.configs = Some(vec!["lld-64k-glibc-dlopen".into()]);
+        }
+    }
+    let mut configs: Vec<Config> = match &cli.configs {
         None => Config::all(),
         Some(v) => v
             .iter()
-            .map(|s| Config::parse(s).unwrap_or_else(|| die(format!("bad configuration '{s}' (e.g. lld-64k, bfd-4k, lld-64k-glibc)"))))
+            .map(|s| {
+                Config::parse(s)
+                    .unwrap_or_else(|| die(format!("bad configuration '{s}' (e.g. lld-64k, bfd-4k, lld-64k-glibc, lld-64k-glibc-dlopen)")))
+            })
             .collect(),
     };
+    if cli.dlopen {
+        for c in configs.iter_mut() {
+            if !c.glibc {
+                die(format!("--dlopen: {} is not a glibc configuration (the dlopen program is linked with glibc: use {}-glibc)", c.name(), c.name()));
+            }
+            c.dlopen = true;
+        }
+        configs.dedup();
+    }
     let mut ns = cli.n.clone();
     ns.sort_unstable();
     ns.dedup();
@@ -407,11 +453,19 @@ fn main() {
             pb.set_message(format!("{} N={n} timing", c.name()));
             for _ in 0..runs {
                 for (l, row) in loaders.iter().zip(nrows.iter_mut()) {
-                    match measure::time_run(l, &prog, &dir) {
-                        Ok((d, exit)) => {
+                    match measure::time_run_with(l, &prog, &dir, c.dlopen) {
+                        Ok((d, exit, inner)) => {
                             row.times_ms.push(d.as_secs_f64() * 1e3);
                             if !exit.ok() {
                                 row.exit_failures.push(format!("timed run: {}", exit.describe()));
+                            } else if c.dlopen {
+                                match inner {
+                                    Some(p) => {
+                                        row.dlopen_times_ms.push(p.dlopen_ns as f64 / 1e6);
+                                        row.calls_times_ms.push(p.calls_ns as f64 / 1e6);
+                                    }
+                                    None => row.exit_failures.push("timed run: no dlopen_ns line on stdout".into()),
+                                }
                             }
                         }
                         Err(e) => row.exit_failures.push(e),
@@ -426,18 +480,27 @@ fn main() {
         for row in rows.iter_mut() {
             // A load that failed has no load time.
             row.median_ms = if row.all_exits_ok() { median(&row.times_ms) } else { None };
+            if row.all_exits_ok() && !row.dlopen_times_ms.is_empty() {
+                row.dlopen_median_ms = median(&row.dlopen_times_ms);
+                row.dlopen_q1_ms = quantile(&row.dlopen_times_ms, 0.25);
+                row.dlopen_q3_ms = quantile(&row.dlopen_times_ms, 0.75);
+                row.calls_median_ms = median(&row.calls_times_ms);
+            }
             let base = baseline.iter().find(|b| b.loader == row.loader).and_then(|b| b.stat.as_ref().map(|s| s.vmas_total));
             row.derive(vma_bytes, objsize.is_none(), base, max_map_count);
             row.check();
         }
         if has_glibc {
-            let glibc: Vec<(usize, Option<f64>)> = rows.iter().filter(|r| r.loader == "glibc").map(|r| (r.n, r.median_ms)).collect();
+            let glibc: Vec<(usize, Option<f64>, Option<f64>)> =
+                rows.iter().filter(|r| r.loader == "glibc").map(|r| (r.n, r.median_ms, r.dlopen_median_ms)).collect();
+            let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+                _ => None,
+            };
             for row in rows.iter_mut() {
-                let g = glibc.iter().find(|(n, _)| *n == row.n).and_then(|(_, m)| *m);
-                row.time_ratio_to_glibc = match (row.median_ms, g) {
-                    (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-                    _ => None,
-                };
+                let g = glibc.iter().find(|(n, _, _)| *n == row.n);
+                row.time_ratio_to_glibc = ratio(row.median_ms, g.and_then(|g| g.1));
+                row.dlopen_ratio_to_glibc = ratio(row.dlopen_median_ms, g.and_then(|g| g.2));
             }
         }
         for row in baseline.iter_mut() {
@@ -449,6 +512,7 @@ fn main() {
             layout: c.layout,
             max_page_size_kib: c.page_kib,
             glibc: c.glibc,
+            dlopen: c.dlopen,
             skipped_loaders,
             notes,
             dir: dir.display().to_string(),
@@ -671,7 +735,7 @@ fn snapshot(path: &Path, cache: &Path, prefix: &str, suffix: &str) -> (PathBuf, 
 }
 
 fn run_verify(builder: &Builder, loaders: &[Loader], n_over: usize) -> Result<maxmap::Verify, String> {
-    let c = Config { layout: Layout::Lld, page_kib: 64, glibc: false };
+    let c = Config { layout: Layout::Lld, page_kib: 64, glibc: false, dlopen: false };
     let glibc = loaders.iter().find(|l| l.name == "glibc").ok_or("needs the glibc loader")?;
     let guard = loaders.iter().find(|l| l.name == "guardld-guard").ok_or("needs the guard loader")?;
     let pb = bar((n_over + 2) as u64, "verify");
@@ -743,6 +807,32 @@ mod tests {
         assert_eq!(run.iter().map(|l| &l.argv).collect::<Vec<_>>(), all().iter().map(|l| &l.argv).collect::<Vec<_>>());
         assert!(run.iter().all(|l| !l.hands_over));
         assert!(skipped.is_empty() && notes.is_empty());
+    }
+
+    #[test]
+    fn quantiles() {
+        let v = [4.0, 1.0, 3.0, 2.0, 5.0];
+        assert_eq!(quantile(&v, 0.5), Some(3.0));
+        assert_eq!(quantile(&v, 0.25), Some(2.0));
+        assert_eq!(quantile(&v, 0.75), Some(4.0));
+        assert_eq!(quantile(&[1.0, 2.0], 0.25), Some(1.25));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn dlopen_configs_run_the_glibc_loaders() {
+        // The dlopen program is a glibc program: the same loaders, skips and
+        // hand-over as its -glibc configuration.
+        let g = Config::parse("lld-64k-glibc").unwrap();
+        let d = Config::parse("lld-64k-glibc-dlopen").unwrap();
+        assert!(d.dlopen && d.glibc);
+        let ho = Ok(PathBuf::from("/c/handover-1/guardld"));
+        let (rg, sg, ng) = config_loaders(&g, &NAMES, &all(), Some(&ho));
+        let (rd, sd, nd) = config_loaders(&d, &NAMES, &all(), Some(&ho));
+        let names = |r: &[Loader]| r.iter().map(|l| (l.name.clone(), l.argv.clone())).collect::<Vec<_>>();
+        assert_eq!(names(&rg), names(&rd));
+        assert_eq!(sg.iter().map(|s| &s.loader).collect::<Vec<_>>(), sd.iter().map(|s| &s.loader).collect::<Vec<_>>());
+        assert_eq!(ng, nd);
     }
 
     #[test]

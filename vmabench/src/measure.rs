@@ -305,8 +305,46 @@ pub fn inspect(pid: u32, objs: &Objects) -> Stat {
 
 /// One timed load: spawn, wait, wall clock.
 pub fn time_run(loader: &Loader, program: &Path, dir: &Path) -> Result<(Duration, Exit), String> {
+    let (d, exit, _) = time_run_with(loader, program, dir, false)?;
+    Ok((d, exit))
+}
+
+/// What a dlopen program (`dlmainN`) measured itself in `BENCH_MODE=time`:
+/// CLOCK_MONOTONIC around its dlopen loop and around its dlsym + call loop.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct InProgram {
+    pub dlopen_ns: u64,
+    pub calls_ns: u64,
+}
+
+/// Parse the dlopen program's `dlopen_ns=D calls_ns=C` line.
+pub fn parse_in_program(text: &str) -> Option<InProgram> {
+    let line = text.lines().find(|l| l.starts_with("dlopen_ns="))?;
+    let mut p = InProgram::default();
+    let (mut a, mut b) = (false, false);
+    for kv in line.split_whitespace() {
+        match kv.split_once('=') {
+            Some(("dlopen_ns", v)) => {
+                p.dlopen_ns = v.parse().ok()?;
+                a = true;
+            }
+            Some(("calls_ns", v)) => {
+                p.calls_ns = v.parse().ok()?;
+                b = true;
+            }
+            _ => {}
+        }
+    }
+    (a && b).then_some(p)
+}
+
+/// One timed load: spawn, wait, wall clock; with `capture` the program's
+/// stdout goes to a pipe (read after the wait, so not timed; the line is
+/// far below the pipe's capacity) and its `dlopen_ns=` line is parsed.
+pub fn time_run_with(loader: &Loader, program: &Path, dir: &Path, capture: bool) -> Result<(Duration, Exit, Option<InProgram>), String> {
     let mut c = loader.command(program, dir);
-    c.env("BENCH_MODE", "time").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    c.env("BENCH_MODE", "time").stdin(Stdio::null()).stderr(Stdio::null());
+    c.stdout(if capture { Stdio::piped() } else { Stdio::null() });
     let t = Instant::now();
     let mut child = c.spawn().map_err(|e| format!("spawn {:?}: {e}", loader.argv[0]))?;
     let dog = Watchdog::new(child.id(), Duration::from_secs(120));
@@ -314,7 +352,13 @@ pub fn time_run(loader: &Loader, program: &Path, dir: &Path) -> Result<(Duration
     let d = t.elapsed();
     drop(dog);
     let st = st.map_err(|e| format!("wait: {e}"))?;
-    Ok((d, Exit::from(st)))
+    let mut inner = None;
+    if let Some(mut o) = child.stdout.take() {
+        let mut text = String::new();
+        let _ = o.read_to_string(&mut text);
+        inner = parse_in_program(&text);
+    }
+    Ok((d, Exit::from(st), inner))
 }
 
 /// guardld's own account of where its start-up time went
@@ -505,5 +549,15 @@ mod tests {
 100.00    0.000100           1        80         2 total\n";
         let s = parse_strace(t);
         assert_eq!((s.mmap, s.openat, s.mprotect, s.madvise), (40, 30, 10, 0));
+    }
+
+    #[test]
+    fn in_program_times() {
+        let p = parse_in_program("dlopen_ns=1234567 calls_ns=89\n").unwrap();
+        assert_eq!(p, InProgram { dlopen_ns: 1234567, calls_ns: 89 });
+        assert_eq!(parse_in_program("x\ndlopen_ns=5 calls_ns=6"), Some(InProgram { dlopen_ns: 5, calls_ns: 6 }));
+        assert_eq!(parse_in_program("dlopen_ns=5"), None);
+        assert_eq!(parse_in_program("dlopen_ns=x calls_ns=6"), None);
+        assert_eq!(parse_in_program(""), None);
     }
 }

@@ -55,6 +55,9 @@ pub struct ConfigReport {
     pub max_page_size_kib: u32,
     /// The main program is linked with glibc's libc (`-glibc` configs).
     pub glibc: bool,
+    /// The main program dlopens the libraries (`-glibc-dlopen` configs):
+    /// rows then have the in-program dlopen times.
+    pub dlopen: bool,
     /// Loaders asked for but not run on this configuration.
     pub skipped_loaders: Vec<Skipped>,
     /// How some loaders run this configuration's programs (the hand-over).
@@ -117,6 +120,18 @@ pub struct Row {
     pub times_ms: Vec<f64>,
     pub median_ms: Option<f64>,
     pub time_ratio_to_glibc: Option<f64>,
+    /// dlopen configurations: CLOCK_MONOTONIC around the program's dlopen
+    /// loop, per timed run (the same runs as times_ms), ms.
+    pub dlopen_times_ms: Vec<f64>,
+    /// ... around its dlsym + call loop, ms.
+    pub calls_times_ms: Vec<f64>,
+    pub dlopen_median_ms: Option<f64>,
+    /// Quartiles of dlopen_times_ms (linear interpolation).
+    pub dlopen_q1_ms: Option<f64>,
+    pub dlopen_q3_ms: Option<f64>,
+    pub calls_median_ms: Option<f64>,
+    /// dlopen_median_ms / glibc's.
+    pub dlopen_ratio_to_glibc: Option<f64>,
     /// guardld's phase split from one GUARDLD_DEBUG=statistics run.
     pub guardld_phases: Option<crate::measure::Phases>,
     pub guardld_phases_error: Option<String>,
@@ -173,6 +188,13 @@ impl Row {
             times_ms: Vec::new(),
             median_ms: None,
             time_ratio_to_glibc: None,
+            dlopen_times_ms: Vec::new(),
+            calls_times_ms: Vec::new(),
+            dlopen_median_ms: None,
+            dlopen_q1_ms: None,
+            dlopen_q3_ms: None,
+            calls_median_ms: None,
+            dlopen_ratio_to_glibc: None,
             guardld_phases: None,
             guardld_phases_error: None,
             syscalls: None,
@@ -310,7 +332,13 @@ pub fn table(r: &Report) -> String {
             c.max_page_size_kib,
             c.lib_pt_loads,
             c.lib_padding_pages,
-            if c.glibc { "; main program linked with glibc" } else { "" }
+            if c.dlopen {
+                "; main program linked with glibc, dlopens the N libraries in order with RTLD_NOW|RTLD_GLOBAL (no DT_NEEDED on them) and calls them through dlsym"
+            } else if c.glibc {
+                "; main program linked with glibc"
+            } else {
+                ""
+            }
         );
         for s in &c.skipped_loaders {
             let _ = writeln!(o, "# {}: skipped for {} ({})", s.loader, c.config, s.reason);
@@ -365,6 +393,30 @@ pub fn table(r: &Report) -> String {
                 .collect();
             let _ = writeln!(o, "# FAIL N={} {}: {}", row.n, row.loader, why.join("; "));
         }
+        if c.dlopen {
+            let _ = writeln!(
+                o,
+                "# dlopen phase ({}): the program's own CLOCK_MONOTONIC around its dlopen loop (dlopen ms, quartiles q1 q3, x = ratio of medians to glibc) and around its dlsym + call loop (calls ms), same timed runs as ms",
+                c.config
+            );
+            let _ = writeln!(o, "{:>5} {:<18} {:>10} {:>8} {:>8} {:>6} {:>9} {:>10} {:>6}", "N", "loader", "dlopen ms", "q1", "q3", "x", "calls ms", "whole ms", "x");
+            for row in &c.rows {
+                let f3 = |v: Option<f64>| opt(v.map(|v| format!("{v:.3}")));
+                let _ = writeln!(
+                    o,
+                    "{:>5} {:<18} {:>10} {:>8} {:>8} {:>6} {:>9} {:>10} {:>6}",
+                    row.n,
+                    row.loader,
+                    f3(row.dlopen_median_ms),
+                    f3(row.dlopen_q1_ms),
+                    f3(row.dlopen_q3_ms),
+                    opt(row.dlopen_ratio_to_glibc.map(|v| format!("{v:.2}"))),
+                    f3(row.calls_median_ms),
+                    f3(row.median_ms),
+                    opt(row.time_ratio_to_glibc.map(|v| format!("{v:.2}"))),
+                );
+            }
+        }
     }
     // guardld's own phase split (GUARDLD_DEBUG=statistics, one run each).
     let phased: Vec<(&ConfigReport, &Row, &crate::measure::Phases)> = r
@@ -374,6 +426,9 @@ pub fn table(r: &Report) -> String {
         .collect();
     if !phased.is_empty() {
         let _ = writeln!(o, "\n## guardld phases (GUARDLD_DEBUG=statistics, one run, microseconds)");
+        if phased.iter().any(|(c, _, _)| c.dlopen) {
+            let _ = writeln!(o, "# (start-up only: the libraries a -dlopen program dlopens are not in guardld's start-up statistics)");
+        }
         // As wide as the longest configuration name (lld-64k-glibc).
         let w = phased.iter().map(|(c, _, _)| c.config.len()).max().unwrap_or(0).max(8);
         let _ = writeln!(
@@ -412,7 +467,7 @@ mod tests {
     use crate::generate::{Config, Layout};
 
     fn row(loader: &str, s: Stat) -> Row {
-        let mut r = Row::new(&Config { layout: Layout::Lld, page_kib: 64, glibc: false }, 10, loader);
+        let mut r = Row::new(&Config { layout: Layout::Lld, page_kib: 64, glibc: false, dlopen: false }, 10, loader);
         r.stat = Some(s);
         r.check();
         r

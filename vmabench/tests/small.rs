@@ -228,3 +228,68 @@ fn small_lld_64k_glibc() {
     }
     assert_eq!(glibc["file_vmas_per_lib"].as_f64(), Some(7.0), "{glibc}");
 }
+
+/// `--dlopen` (`lld-64k-glibc-dlopen`): the glibc program dlopens its 10
+/// libraries (RTLD_NOW|RTLD_GLOBAL, in order) and calls them through
+/// dlsym. glibc's ld.so, with the module, and guardld as glibc's ld.so all
+/// run it to the right sum; native and glibc+audit have no `---p` VMA and
+/// every padding page guarded, 4 file VMAs per dlopen'd library (glibc 7);
+/// every timed run reports its dlopen loop's time. Its own cache: the
+/// glibc test above builds the same tree at the same time.
+#[test]
+fn small_dlopen() {
+    let guardld = guardld();
+    let cache = workspace().join("target/itest/vmabench-dlopen-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmabench"))
+        .args(["--dlopen", "--n", "10", "--runs", "3", "--no-strace", "--json", "--guardld"])
+        .arg(&guardld)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vmabench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "vmabench failed ({}):\n{}\n{stdout}", out.status, String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}"));
+    let c = &report["configs"][0];
+    assert_eq!(report["configs"].as_array().unwrap().len(), 1);
+    assert_eq!(c["config"], "lld-64k-glibc-dlopen");
+    assert_eq!((c["glibc"].as_bool(), c["dlopen"].as_bool()), (Some(true), Some(true)));
+    // The dlopen programs live in the glibc configuration's tree.
+    assert!(c["dir"].as_str().unwrap().ends_with("/lld-64k-glibc"), "{}", c["dir"]);
+    assert!(Path::new(c["dir"].as_str().unwrap()).join("dlmain10").is_file());
+    let rows = c["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["loader"].as_str().unwrap()).collect();
+    assert_eq!(names, ["glibc", "glibc+audit", "guardld-native"], "--dlopen's default loaders");
+    for r in rows {
+        assert_eq!(r["n"], 10, "{r}");
+        assert_eq!(r["stat_exit"], "exit 0", "{r}");
+        assert!(r["exit_failures"].as_array().unwrap().is_empty(), "{r}");
+        assert!(r["error"].is_null(), "{r}");
+        assert!(r["check_failures"].as_array().unwrap().is_empty(), "{r}");
+        assert_eq!(u(r, "objects_not_found"), 0, "{r}");
+        // Every timed run reported its dlopen and call loops.
+        let d = r["dlopen_times_ms"].as_array().unwrap();
+        assert_eq!(d.len(), 3, "{r}");
+        assert!(d.iter().all(|t| t.as_f64().unwrap() > 0.0), "{r}");
+        assert_eq!(r["calls_times_ms"].as_array().unwrap().len(), 3, "{r}");
+        let (dm, wm) = (r["dlopen_median_ms"].as_f64().unwrap(), r["median_ms"].as_f64().unwrap());
+        assert!(dm < wm, "the dlopen loop is part of the whole run: {r}");
+        assert!(r["dlopen_q1_ms"].as_f64().unwrap() <= dm && dm <= r["dlopen_q3_ms"].as_f64().unwrap(), "{r}");
+    }
+    let row = |l: &str| rows.iter().find(|r| r["loader"] == l).unwrap();
+    let glibc = row("glibc");
+    assert_eq!(glibc["dlopen_ratio_to_glibc"].as_f64(), Some(1.0));
+    assert!(u(glibc, "gap_vmas") >= 30, "glibc: 3 gaps per dlopen'd library {glibc}");
+    assert_eq!(u(glibc, "padding_prot_none"), u(glibc, "padding_pages"), "{glibc}");
+    assert_eq!(glibc["file_vmas_per_lib"].as_f64(), Some(7.0), "{glibc}");
+    for r in [row("guardld-native"), row("glibc+audit")] {
+        assert_eq!(u(r, "gap_vmas"), 0, "{r}");
+        assert_eq!(u(r, "readable_padding_pages"), 0, "{r}");
+        assert_eq!(u(r, "padding_pages"), u(glibc, "padding_pages"), "{r}");
+        assert!(u(r, "padding_pages") >= 10 * u(c, "lib_padding_pages"), "{r}");
+        assert_eq!(u(r, "padding_guard"), u(r, "padding_pages"), "{r}");
+        assert_eq!(r["file_vmas_per_lib"].as_f64(), Some(4.0), "{r}");
+        assert!(r["dlopen_ratio_to_glibc"].as_f64().unwrap() > 0.0, "{r}");
+    }
+}
