@@ -44,8 +44,25 @@ pub fn begin(state: i32) {
 /// last) and announce RT_CONSISTENT. r_ldbase is guardld's load address
 /// (every call: a dlopen or dlclose must not reset it).
 pub fn publish(reg: &Registry) {
-    let order = reg.iter().filter(|(_, d)| !d.is_loader()).chain(reg.iter().filter(|(_, d)| d.is_loader()));
     let ldbase = reg.loader().map_or(0, |i| reg[i].img.bias);
+    // A glibc program's debugger list is glibc's own link maps (same head):
+    // guardld's list would only be leaked, once per dlopen.
+    let head = match crate::glibc::state::debugger_head() {
+        Some(h) => h as *mut LinkMap,
+        None => own_list(reg),
+    };
+    crate::api::r_debug_update(|r| {
+        r.r_version = 1;
+        r.r_map = head;
+        r.r_brk = crate::api::_dl_debug_state as *const () as usize;
+        r.r_ldbase = ldbase;
+    });
+    set_state(RT_CONSISTENT);
+}
+
+/// guardld's own link map list of the registry's objects; its head.
+fn own_list(reg: &Registry) -> *mut LinkMap {
+    let order = reg.iter().filter(|(_, d)| !d.is_loader()).chain(reg.iter().filter(|(_, d)| d.is_loader()));
     // Sized once: the list is leaked, and guardld's allocator never
     // reuses what a growing vector leaves behind.
     let mut nodes: Vec<LinkMap> = Vec::with_capacity(reg.iter().count());
@@ -64,16 +81,7 @@ pub fn publish(reg: &Registry) {
         node.l_prev = if k == 0 { null_mut() } else { base.wrapping_add(k - 1) };
         node.l_next = if k + 1 == n { null_mut() } else { base.wrapping_add(k + 1) };
     }
-    let head = if n == 0 { null_mut() } else { base };
-    // A glibc program's debugger list is glibc's own link maps (same head).
-    let head = crate::glibc::state::debugger_head().map_or(head, |h| h as *mut LinkMap);
-    crate::api::r_debug_update(|r| {
-        r.r_version = 1;
-        r.r_map = head;
-        r.r_brk = crate::api::_dl_debug_state as *const () as usize;
-        r.r_ldbase = ldbase;
-    });
-    set_state(RT_CONSISTENT);
+    if n == 0 { null_mut() } else { base }
 }
 
 /// Point the DT_DEBUG entries of the program and of guardld (when among

@@ -439,6 +439,21 @@ impl State {
         self.maps.iter().position(|m| m.dso == Some(dso))
     }
 
+    /// Link map index by registry index (for lookups over whole lists:
+    /// `index_of_dso` per element made a dlopen quadratic in the objects).
+    fn positions(&self) -> Vec<Option<usize>> {
+        let mut pos = Vec::new();
+        for (k, m) in self.maps.iter().enumerate() {
+            if let Some(i) = m.dso {
+                if i >= pos.len() {
+                    pos.resize(i + 1, None);
+                }
+                pos[i] = Some(k);
+            }
+        }
+        pos
+    }
+
     /// The address of link map `k`'s `l_searchlist`.
     fn searchlist_addr(&self, k: usize) -> Result<usize, String> {
         Ok(self.maps.get(k).ok_or("no such link map")?.lm + self.lmf.searchlist.offset)
@@ -460,8 +475,14 @@ impl State {
     /// Chain the maps in list order (`l_next`, `l_prev`) and publish the
     /// list in `_dl_ns[0]`.
     fn relink(&mut self) -> Result<(), String> {
+        self.relink_from(0)
+    }
+
+    /// `relink` for a list whose maps before `from` are unchanged (new maps
+    /// appended): only the one before them and the new ones are written.
+    fn relink_from(&mut self, from: usize) -> Result<(), String> {
         let n = self.maps.len();
-        for k in 0..n {
+        for k in from.saturating_sub(1)..n {
             let prev = if k == 0 { 0 } else { self.maps[k - 1].lm };
             let next = if k + 1 == n { 0 } else { self.maps[k + 1].lm };
             let f = self.lmf;
@@ -505,10 +526,15 @@ impl State {
     /// Make the program's searchlist (the global scope) `scope`'s maps,
     /// and mark `l_global` on them.
     fn set_global_scope(&mut self, scope: &[usize]) -> Result<(), String> {
-        let list: Vec<u64> = scope.iter().filter_map(|&i| self.index_of_dso(i)).map(|k| self.maps[k].lm as u64).collect();
+        let pos = self.positions();
+        let at = |i: usize| pos.get(i).copied().flatten();
+        let list: Vec<u64> = scope.iter().filter_map(|&i| at(i)).map(|k| self.maps[k].lm as u64).collect();
+        let mut global = alloc::vec![false; self.maps.len()];
+        for k in scope.iter().filter_map(|&i| at(i)) {
+            global[k] = true;
+        }
         let f = self.lmf;
-        for k in 0..self.maps.len() {
-            let on = self.maps[k].dso.is_some_and(|i| scope.contains(&i));
+        for (k, on) in global.into_iter().enumerate() {
             put_at(self.map_buf(k)?, f.global, on as u64)?;
         }
         self.set_searchlist(0, list)
@@ -829,9 +855,19 @@ pub fn lm_of(dso: usize) -> Option<usize> {
 pub fn searchlist_objects(elem: usize) -> Option<Vec<usize>> {
     let g = STATE.lock();
     let s = g.as_ref()?;
-    let k = (0..s.maps.len()).find(|&k| s.searchlist_addr(k).ok() == Some(elem))?;
+    // `elem` is some map's `l_searchlist` (dlsym passes a handle's).
+    let owner = elem.checked_sub(s.lmf.searchlist.offset)?;
+    let k = s.index_of_lm(owner)?;
     let list = s.maps[k].searchlist.as_deref().unwrap_or(&[]);
-    Some(list.iter().filter_map(|&lm| s.index_of_lm(lm as usize)).filter_map(|j| s.maps[j].dso).collect())
+    let dso = |j: usize| s.maps[j].dso;
+    if list.len() <= 8 {
+        // A dlopen'd library's own closure, usually: search per element.
+        return Some(list.iter().filter_map(|&lm| s.index_of_lm(lm as usize)).filter_map(dso).collect());
+    }
+    // Link map address -> object, once (not a search per element).
+    let mut by_lm: Vec<(usize, usize)> = s.maps.iter().filter_map(|m| m.dso.map(|i| (m.lm, i))).collect();
+    by_lm.sort_unstable();
+    Some(list.iter().filter_map(|&lm| by_lm.binary_search_by_key(&(lm as usize), |e| e.0).ok().map(|j| by_lm[j].1)).collect())
 }
 
 /// What `_dl_open` made of a successful session: link maps for the new
@@ -846,11 +882,12 @@ pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize) -> R
     let s = g.as_mut().ok_or("no glibc state")?;
     let b = s.build;
     let lt_loaded = constant(b, "LT_LOADED")?;
+    let old = s.maps.len();
     for &i in fresh {
         let m = make_map(s, &reg[i], Some(i), page, lt_loaded)?;
         s.maps.push(m);
     }
-    s.relink()?;
+    s.relink_from(old)?;
     let rk = s.index_of_dso(root).ok_or("dlopen's object has no link map")?;
     if s.maps[rk].searchlist.is_none() {
         let list: Vec<u64> = reg.closure(root).list.iter().filter_map(|&i| s.index_of_dso(i)).map(|k| s.maps[k].lm as u64).collect();
@@ -866,7 +903,8 @@ pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize) -> R
         s.set_scope(k, Some(root_sl))?;
     }
     // The global searchlist follows the registry's scope (RTLD_GLOBAL).
-    let now: Vec<u64> = reg.scope.iter().filter_map(|&i| s.index_of_dso(i)).map(|k| s.maps[k].lm as u64).collect();
+    let pos = s.positions();
+    let now: Vec<u64> = reg.scope.iter().filter_map(|&i| pos.get(i).copied().flatten()).map(|k| s.maps[k].lm as u64).collect();
     if s.maps[0].searchlist.as_deref() != Some(&now[..]) {
         s.set_global_scope(&reg.scope)?;
     }
