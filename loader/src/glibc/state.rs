@@ -80,6 +80,10 @@ pub struct State {
 }
 
 static STATE: SpinLock<Option<State>> = SpinLock::new(None);
+/// The current directory during one link session (`origin_of`); cleared
+/// when the session's link maps are made (a program may chdir between
+/// dlopens).
+static CWD: SpinLock<Option<Vec<u8>>> = SpinLock::new(None);
 /// What glibc's tunables_init does to an AT_SECURE process's environment,
 /// one edit per entry, applied by start-up before any object code runs.
 static ENV_EDITS: SpinLock<Vec<super::tunables::EnvEdit>> = SpinLock::new(Vec::new());
@@ -631,8 +635,14 @@ fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64) -> R
 fn origin_of(path: &[u8]) -> Option<Box<[u64]>> {
     let mut full = Vec::new();
     if !path.starts_with(b"/") {
-        let cwd = rustix::process::getcwd(Vec::new()).ok()?;
-        full.extend_from_slice(cwd.as_bytes());
+        // Asked once per link session, not per object: a program with
+        // hundreds of libraries found relative to the current directory
+        // made hundreds of getcwd calls.
+        let mut cwd = CWD.lock();
+        if cwd.is_none() {
+            *cwd = Some(rustix::process::getcwd(Vec::new()).ok()?.into_bytes());
+        }
+        full.extend_from_slice(cwd.as_deref()?);
         full.push(b'/');
     }
     full.extend_from_slice(path);
@@ -660,6 +670,7 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
         return Err("no program".into());
     }
     let mut maps = Vec::with_capacity(order.len());
+    *CWD.lock() = None;
     for &i in &order {
         maps.push(make_map(s, &reg[i], Some(i), page, if reg[i].is_program() { lt_exec } else { lt_lib })?);
         relocate_dynamic_of(b, reg, &[i]);
@@ -883,6 +894,7 @@ pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize) -> R
     let b = s.build;
     let lt_loaded = constant(b, "LT_LOADED")?;
     let old = s.maps.len();
+    *CWD.lock() = None;
     for &i in fresh {
         let m = make_map(s, &reg[i], Some(i), page, lt_loaded)?;
         s.maps.push(m);
