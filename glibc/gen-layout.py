@@ -302,6 +302,17 @@ def elf_h_tags(path="/usr/include/elf.h"):
     return tags
 
 
+# The loader's `Name` holds at most this many bytes inline (glibc/mod.rs).
+NAME_MAX = 55
+
+
+def name_lit(s):
+    """A name for the loader's tables: held inline (no pointer to relocate)."""
+    if len(s.encode()) > NAME_MAX or '"' in s or "\\" in s:
+        sys.exit(f"name {s!r} does not fit the loader's Name (at most {NAME_MAX} bytes, no quotes)")
+    return f'Name::new("{s}")'
+
+
 def l_info_index(t, tag):
     """glibc's l_info slot of a dynamic tag (DT_THISPROCNUM is 0 on x86_64)."""
     procnum = 0
@@ -412,7 +423,7 @@ def main():
     w("//! debug information (gdb `ptype /o`). Do not edit: regenerate.")
     w(f"//! libc6 {package_version()}")
     w("")
-    w("use super::{Build, Field, Struct};")
+    w("use super::{Build, Field, Name, Struct};")
     w("use super::tunables::TunableDef;")
     w("")
     for expr, obj, rust in STRUCTS:
@@ -424,19 +435,19 @@ def main():
         w("    fields: &[")
         for name, off, bit, size in fields:
             b = "None" if bit is None else f"Some(({bit[0]}, {bit[1]}))"
-            w(f'        Field {{ name: "{name}", offset: {off}, bits: {b}, size: {size} }},')
+            w(f'        Field {{ name: {name_lit(name)}, offset: {off}, bits: {b}, size: {size} }},')
         w("    ],")
         w("};")
         w("")
     w("/// Enumerators and sizes, evaluated by gdb in the debug information.")
-    w("pub const CONSTS: &[(&str, i64)] = &[")
+    w("pub const CONSTS: &[(Name, i64)] = &[")
     consts = {}
     for expr, obj, rust in CONSTS:
         consts[rust] = gdb_value(expr, objs[obj])
-        w(f'    ("{rust}", {consts[rust]}),')
+        w(f'    ({name_lit(rust)}, {consts[rust]}),')
     for name in TUNABLE_ENUMS:
         consts[name] = gdb_value(f"(int){name}", objs["ld"])
-        w(f'    ("{name}", {consts[name]}),')
+        w(f'    ({name_lit(name)}, {consts[name]}),')
     w("];")
     w("")
     w("/// ld.so's `tunable_list` (elf/dl-tunables.c), indexed by tunable id;")
@@ -444,8 +455,8 @@ def main():
     w("pub const TUNABLES: &[TunableDef] = &[")
     for name, code, lo, hi, num, dstr, sec, alias in tunables(objs["ld"]):
         d = "None" if dstr is None else f"Some({rust_str(dstr)})"
-        w(f'    TunableDef {{ name: "{name}", type_code: {code}, min: {lo}, max: {hi}, default: {num}, '
-          f'default_str: {d}, security_level: {sec}, env_alias: "{alias}" }},')
+        w(f'    TunableDef {{ name: {name_lit(name)}, type_code: {code}, min: {lo}, max: {hi}, default: {num}, '
+          f'default_str: {d}, security_level: {sec}, env_alias: {name_lit(alias)} }},')
     w("];")
     w("")
     t = elf_h_tags()

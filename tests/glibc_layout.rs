@@ -39,7 +39,7 @@ fn table_number(text: &str, rust_struct: &str, field: Option<&str>) -> usize {
     let body = body.split("};").next().unwrap();
     let line = match field {
         None => body.lines().find(|l| l.trim_start().starts_with("size:")).unwrap().to_string(),
-        Some(f) => body.lines().find(|l| l.contains(&format!("name: \"{f}\","))).unwrap_or_else(|| panic!("no {rust_struct}.{f}")).to_string(),
+        Some(f) => body.lines().find(|l| l.contains(&format!("name: Name::new(\"{f}\"),"))).unwrap_or_else(|| panic!("no {rust_struct}.{f}")).to_string(),
     };
     let key = if field.is_some() { "offset: " } else { "size: " };
     line.split(key).nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()

@@ -35,27 +35,30 @@ impl fmt::Display for Missing {
 /// names over and over (each link map, each unwinder call); searching the
 /// generated tables by string every time was a sixth of a glibc program's
 /// start-up. A slot holds its whole key, so a hit is exact.
-static MEMO: SpinLock<[(usize, usize, usize, u32); 512]> = SpinLock::new([(0, 0, 0, 0); 512]);
+/// 128 slots of 24 bytes: under one page (each page of it touched is a
+/// page fault at start-up; per-object fields are resolved once anyway).
+static MEMO: SpinLock<[(usize, usize, u32, u32); 128]> = SpinLock::new([(0, 0, 0, 0); 128]);
 
 /// The index of the entry of `table` whose `key` is `name`.
-fn find<T>(table: &'static [T], name: &'static str, key: impl Fn(&T) -> &'static str) -> Option<usize> {
+fn find<T>(table: &'static [T], name: &'static str, is: impl Fn(&'static T, &[u8]) -> bool) -> Option<usize> {
     let k = (table.as_ptr() as usize, name.as_ptr() as usize, name.len());
-    let slot = ((k.1 ^ k.0.rotate_left(17) ^ k.2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55) & 511;
+    let slot = ((k.1 ^ k.0.rotate_left(17) ^ k.2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57) & 127;
     let (t, n, l, i) = MEMO.lock()[slot];
+    let l = l as usize;
     // The same table and the same literal (address and length) name the
     // same bytes: no need to compare them again.
     if (t, n, l) == k && (i as usize) < table.len() {
         return Some(i as usize);
     }
-    let i = table.iter().position(|e| key(e) == name)?;
-    MEMO.lock()[slot] = (k.0, k.1, k.2, i as u32);
+    let i = table.iter().position(|e| is(e, name.as_bytes()))?;
+    MEMO.lock()[slot] = (k.0, k.1, k.2 as u32, i as u32);
     Some(i)
 }
 
 impl Struct {
     /// The field named `name` (nested members as `outer.inner`).
     pub fn at(&self, name: &'static str) -> Result<At, Missing> {
-        let f = find(self.fields, name, |f| f.name).map(|i| &self.fields[i]).ok_or(Missing { structure: self.name, field: name })?;
+        let f = find(self.fields, name, |f, n| f.name.is(n)).map(|i| &self.fields[i]).ok_or(Missing { structure: self.name, field: name })?;
         Ok(At { offset: f.offset, size: f.size, bits: f.bits })
     }
 }
@@ -63,12 +66,12 @@ impl Struct {
 impl Build {
     /// The structure generated under `name` (e.g. "struct link_map").
     pub fn structure(&self, name: &'static str) -> Result<&'static Struct, Missing> {
-        find(self.structs, name, |s| s.name).map(|i| &self.structs[i]).ok_or(Missing { structure: "build", field: name })
+        find(self.structs, name, |s, n| s.name.as_bytes() == n).map(|i| &self.structs[i]).ok_or(Missing { structure: "build", field: name })
     }
 
     /// An enumerator or size evaluated in the debug information.
     pub fn constant(&self, name: &'static str) -> Result<i64, Missing> {
-        find(self.consts, name, |c| c.0).map(|i| self.consts[i].1).ok_or(Missing { structure: "constants", field: name })
+        find(self.consts, name, |c, n| c.0.is(n)).map(|i| self.consts[i].1).ok_or(Missing { structure: "constants", field: name })
     }
 
     /// The `link_map.l_info` slot of dynamic tag `tag`.

@@ -46,10 +46,63 @@ pub fn suid_debug(secure: bool) -> bool {
     secure && rustix::fs::access(c"/etc/suid-debug", rustix::fs::Access::EXISTS).is_ok()
 }
 
+/// A name in the generated tables, held inline: a `&'static str` there
+/// would be a pointer guardld relocates at start-up, and the hundreds of
+/// them kept the tables in writable RELRO pages (a copy-on-write fault
+/// each, every start). Inline, the tables are read-only data.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Name {
+    len: u8,
+    bytes: [u8; Name::MAX],
+}
+
+impl Name {
+    /// The longest name the generator may emit (it checks).
+    pub const MAX: usize = 55;
+
+    pub const fn new(s: &str) -> Name {
+        let b = s.as_bytes();
+        assert!(b.len() <= Name::MAX, "name longer than Name::MAX");
+        let mut bytes = [0u8; Name::MAX];
+        let mut i = 0;
+        while i < b.len() {
+            bytes[i] = b[i];
+            i += 1;
+        }
+        Name { len: b.len() as u8, bytes }
+    }
+
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..(self.len as usize).min(Name::MAX)]
+    }
+
+    /// Whether this is `b` (the length first: most names differ there).
+    #[inline]
+    pub fn is(&self, b: &[u8]) -> bool {
+        self.len as usize == b.len() && self.as_bytes() == b
+    }
+}
+
+impl core::fmt::Debug for Name {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl core::fmt::Display for Name {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One member of a structure: byte offset, bit offset for bitfields, size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Field {
-    pub name: &'static str,
+    pub name: Name,
     pub offset: usize,
     /// Bitfields: (bit offset, width) in the storage unit at `offset`.
     pub bits: Option<(u8, u8)>,
@@ -67,7 +120,7 @@ pub struct Struct {
 impl Struct {
     /// The member named `name` (first of that name).
     pub fn field(&self, name: &str) -> Option<&'static Field> {
-        self.fields.iter().find(|f| f.name == name)
+        self.fields.iter().find(|f| f.name.is(name.as_bytes()))
     }
 }
 
@@ -81,7 +134,7 @@ pub struct Build {
     pub libc_build_id: &'static str,
     pub structs: &'static [Struct],
     /// Enumerators and sizes from the debug information.
-    pub consts: &'static [(&'static str, i64)],
+    pub consts: &'static [(Name, i64)],
     /// The static initializers of `_rtld_global` and `_rtld_global_ro` in
     /// the build's ld.so: nonzero words (offset, value), pointers left out.
     pub r_init: &'static [(usize, u64)],

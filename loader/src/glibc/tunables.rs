@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 /// One entry of ld.so's `tunable_list` as the build initialises it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TunableDef {
-    pub name: &'static str,
+    pub name: super::Name,
     /// A `TUNABLE_TYPE_*` enumerator (see `Build::consts`).
     pub type_code: i64,
     pub min: i64,
@@ -25,7 +25,7 @@ pub struct TunableDef {
     /// A `TUNABLE_SECLEVEL_*` enumerator.
     pub security_level: i64,
     /// The environment variable also setting it ("" if none).
-    pub env_alias: &'static str,
+    pub env_alias: super::Name,
 }
 
 /// What `__tunable_get_val(id, valp, cb)` does for one tunable.
@@ -162,11 +162,11 @@ impl Tunables {
 
     /// The id (index in `tunable_list`) of the tunable named `name`.
     pub fn id(&self, name: &str) -> Option<usize> {
-        self.slots.iter().position(|s| s.def.name == name)
+        self.slots.iter().position(|s| s.def.name.is(name.as_bytes()))
     }
 
     fn slot_mut(&mut self, name: &str) -> Option<&mut Slot> {
-        self.slots.iter_mut().find(|s| s.def.name == name)
+        self.slots.iter_mut().find(|s| s.def.name.is(name.as_bytes()))
     }
 
     /// `parse_tunables`: `name=value` pairs separated by ':'; a pair with
@@ -227,7 +227,7 @@ impl Tunables {
         // the slots.
         for id in 0..self.slots.len() {
             let s = &self.slots[id];
-            if s.initialized || s.def.env_alias.as_bytes() != name || name.is_empty() {
+            if s.initialized || !s.def.env_alias.is(name) || name.is_empty() {
                 continue;
             }
             if secure {
@@ -369,7 +369,7 @@ const LEVELS: [(&str, Level); 3] = [
 ];
 
 fn enumerator(build: &Build, name: &str) -> Option<i64> {
-    build.consts.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    build.consts.iter().find(|(n, _)| n.is(name.as_bytes())).map(|&(_, v)| v)
 }
 
 /// `NAME=value` (glibc's get_next_env skips entries without '=').
