@@ -30,18 +30,8 @@ import sys
 import tempfile
 import time
 
-GLIBC_LDSO = "/lib64/ld-linux-x86-64.so.2"
-MODULE = "libguardld_audit.so"
+from pinned import GLIBC_LDSO, MODULE, fnv64, pin
 
-
-def fnv64(path):
-    # The same FNV-1a 64 as vmabench's (one part: bytes, then 0xff).
-    h = 0xCBF29CE484222325
-    with open(path, "rb") as f:
-        data = f.read()
-    for b in data + b"\xff":
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{h:016x}"
 
 
 def main():
@@ -59,12 +49,7 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="ls-startup-")
     try:
-        guardld = os.path.join(tmp, "guardld")
-        shutil.copy2(a.guardld, guardld)
-        src_module = os.path.join(os.path.dirname(os.path.abspath(a.guardld)), MODULE)
-        have_module = os.path.isfile(src_module)
-        if have_module:
-            shutil.copy2(src_module, os.path.join(tmp, MODULE))
+        guardld, have_module = pin(a.guardld, tmp)
         ways = {
             "glibc": [GLIBC_LDSO] + prog,
             "native": [guardld, "--glibc", "native"] + prog,
