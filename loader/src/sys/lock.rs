@@ -69,7 +69,7 @@ impl<T> SpinLock<T> {
         let mut spins = 0u32;
         loop {
             spins = spins.wrapping_add(1);
-            if spins % (1 << 16) == 0 {
+            if spins.is_multiple_of(1 << 16) {
                 forked_since();
             }
             let epoch = EPOCH.load(Ordering::Acquire);
