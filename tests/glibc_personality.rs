@@ -7,18 +7,26 @@ mod common;
 
 use common::*;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
+/// The probe, built once per test process: out_dir clears its directory,
+/// and the tests run in parallel (a second build removed the first test's
+/// program while it ran).
 fn probe() -> PathBuf {
-    let out = out_dir("glibc-personality").join("probe");
-    let src = testbins().join("glibc-personality/probe.c");
-    let st = std::process::Command::new("gcc")
-        .args(["-O2", "-fstack-protector-all", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .unwrap();
-    assert!(st.success(), "gcc {}", src.display());
-    out
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| {
+        let out = out_dir("glibc-personality").join("probe");
+        let src = testbins().join("glibc-personality/probe.c");
+        let st = std::process::Command::new("gcc")
+            .args(["-O2", "-fstack-protector-all", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .unwrap();
+        assert!(st.success(), "gcc {}", src.display());
+        out
+    })
+    .clone()
 }
 
 fn under(loader: &[&str], prog: &PathBuf, args: &[&str]) -> Outcome {
