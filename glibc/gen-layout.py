@@ -440,13 +440,14 @@ def main():
         w("};")
         w("")
     w("/// Enumerators and sizes, evaluated by gdb in the debug information.")
-    w("pub const CONSTS: &[(Name, i64)] = &[")
     consts = {}
     for expr, obj, rust in CONSTS:
         consts[rust] = gdb_value(expr, objs[obj])
-        w(f'    ({name_lit(rust)}, {consts[rust]}),')
     for name in TUNABLE_ENUMS:
         consts[name] = gdb_value(f"(int){name}", objs["ld"])
+    # Sorted by name (bytewise): the loader searches by bisection.
+    w("pub const CONSTS: &[(Name, i64)] = &[")
+    for name in sorted(consts, key=lambda n: n.encode()):
         w(f'    ({name_lit(name)}, {consts[name]}),')
     w("];")
     w("")

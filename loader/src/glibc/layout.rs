@@ -71,7 +71,8 @@ impl Build {
 
     /// An enumerator or size evaluated in the debug information.
     pub fn constant(&self, name: &'static str) -> Result<i64, Missing> {
-        find(self.consts, name, |c, n| c.0.is(n)).map(|i| self.consts[i].1).ok_or(Missing { structure: "constants", field: name })
+        // The generator sorts the constants by name (a test checks).
+        self.consts.binary_search_by(|c| c.0.as_bytes().cmp(name.as_bytes())).map(|i| self.consts[i].1).map_err(|_| Missing { structure: "constants", field: name })
     }
 
     /// The `link_map.l_info` slot of dynamic tag `tag`.
@@ -157,6 +158,17 @@ mod tests {
         assert!(!put(&mut b, a, 4), "wider than the field");
         assert!(!put(&mut b, At { offset: 3, size: 2, bits: None }, 1), "past the buffer");
         assert!(!put(&mut b, At { offset: 0, size: 1, bits: None }, 256));
+    }
+
+    #[test]
+    fn constants_are_sorted_by_name() {
+        for b in super::super::KNOWN {
+            assert!(b.consts.windows(2).all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()), "{}: CONSTS not sorted", b.package);
+            for c in b.consts {
+                let name: &'static str = alloc::string::String::from(c.0.as_str()).leak();
+                assert_eq!(b.constant(name).ok(), Some(c.1), "{}", c.0);
+            }
+        }
     }
 
     #[test]

@@ -369,7 +369,8 @@ const LEVELS: [(&str, Level); 3] = [
 ];
 
 fn enumerator(build: &Build, name: &str) -> Option<i64> {
-    build.consts.iter().find(|(n, _)| n.is(name.as_bytes())).map(|&(_, v)| v)
+    // Sorted by name (the generator's order).
+    build.consts.binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes())).ok().map(|i| build.consts[i].1)
 }
 
 /// `NAME=value` (glibc's get_next_env skips entries without '=').
