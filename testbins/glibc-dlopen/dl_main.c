@@ -197,6 +197,13 @@ int main(int argc, char **argv) {
     struct iter closed = iterate();
     printf("iterate after close: ours %d\n", closed.ours);
     a = dlopen(path("libdl_a.so"), RTLD_NOW);
+    /* A dynamic string token in the name: $ORIGIN is the directory of the
+     * caller, libdl_g.so (the PT_INTERP copy of this program lives
+     * elsewhere), where libdl_a.so is too. */
+    void *(*gopen)(const char *) = g ? (void *(*)(const char *))dlsym(g, "g_open") : NULL;
+    void *o = gopen ? gopen("$ORIGIN/libdl_a.so") : NULL;
+    printf("$ORIGIN name: %s\n", o == a ? "same handle" : o ? "another handle" : dlerror());
+    if (o) dlclose(o);
     av = a ? (int (*)(int))dlsym(a, "a_value") : NULL;
     printf("reopened: a_value(1)=%d\n", av ? av(1) : -1);
 

@@ -191,6 +191,25 @@ pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
         s.foreign.get_or_insert((Foreign::Glibc, who()));
         return None;
     }
+    // Dynamic string tokens in the name itself ("$ORIGIN/libx.so", in a
+    // DT_NEEDED or a dlopen): expanded for the requester, as glibc's
+    // _dl_map_object does; under AT_SECURE $ORIGIN is refused.
+    let expanded;
+    let name = if name.contains(&b'$') {
+        let origin = req.and_then(|r| reg[r].origin.clone());
+        match search::expand(name, origin.as_deref(), s.cfg.secure) {
+            Some(e) => {
+                expanded = e;
+                &expanded[..]
+            }
+            None => {
+                s.errors.report(name, format_args!("cannot open shared object file: No such file or directory"));
+                return None;
+            }
+        }
+    } else {
+        name
+    };
     if name.contains(&b'/') {
         let mut p = name.to_vec();
         p.push(0);
