@@ -52,6 +52,8 @@ fn build_c(d: &Path) -> PathBuf {
     let rpath = format!("-Wl,-rpath,{}", d.display());
     so("libdl_a.so", "dl_a.c", &[&map, &link_b, "-ldl_b", &rpath]);
     so("libdl_g.so", "dl_g.c", &[]);
+    so("libdl_deep.so", "dl_deep.c", &[]);
+    so("libdl_deep2.so", "dl_deep.c", &[]);
     so("libdl_nd.so", "dl_nd.c", &[]);
     so("libdl_undef.so", "dl_undef.c", &["-Wl,--unresolved-symbols=ignore-all"]);
     so("libdl_tls.so", "dl_tls.c", &[]);

@@ -24,6 +24,7 @@ pub const RTLD_NOW: i32 = 0x2;
 pub const RTLD_NOLOAD: i32 = 0x4;
 pub const RTLD_GLOBAL: i32 = 0x100;
 pub const RTLD_NODELETE: i32 = 0x1000;
+pub const RTLD_DEEPBIND: i32 = 0x8;
 
 /// Handles are object indices offset by this, so no handle is NULL or
 /// RTLD_NEXT and a stray pointer is recognisably not a handle.
@@ -82,6 +83,8 @@ pub struct OpenedObject {
     pub fresh: Vec<usize>,
     /// Initializers to run once the lock is released.
     pub inits: Vec<Calls>,
+    /// RTLD_DEEPBIND: the new objects' scope puts their group first.
+    pub deepbind: bool,
 }
 
 /// Why `open_object` failed: every error (for guardld's dlerror) and the
@@ -110,13 +113,14 @@ pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<Opene
         // A NOLOAD handle is a reference like any other (dlclose drops it).
         add_references(reg, &reg.closure(i).list);
         promote(reg, i, mode);
-        return Ok(Some(OpenedObject { root: i, fresh: Vec::new(), inits: Vec::new() }));
+        return Ok(Some(OpenedObject { root: i, fresh: Vec::new(), inits: Vec::new(), deepbind: false }));
     }
     // The search uses the calling object's paths (the program's if the
     // caller is unknown), as glibc does.
     let requester = reg.position(|d| !d.is_loader() && d.contains(caller)).or_else(|| reg.program());
     let first = reg.slots();
     let mut s = Session::new(cfg, Errors::captured(), first, Opened::ByDlopen { refs: 0 });
+    s.deepbind = mode & RTLD_DEEPBIND != 0;
     let Ok(linked) = session::run(reg, &mut s, Request::Open { name, requester }) else {
         if let Some((f, because)) = s.foreign.take() {
             let what = match f {
@@ -132,7 +136,7 @@ pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<Opene
     add_references(reg, &linked.group);
     promote(reg, root, mode);
     let fresh = reg.iter().map(|(i, _)| i).filter(|&i| i >= first).collect();
-    Ok(Some(OpenedObject { root, fresh, inits: linked.inits }))
+    Ok(Some(OpenedObject { root, fresh, inits: linked.inits, deepbind: s.deepbind }))
 }
 
 /// The registry index of the object whose segments contain `addr`.

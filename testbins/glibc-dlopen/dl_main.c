@@ -200,6 +200,13 @@ int main(int argc, char **argv) {
     /* A dynamic string token in the name: $ORIGIN is the directory of the
      * caller, libdl_g.so (the PT_INTERP copy of this program lives
      * elsewhere), where libdl_a.so is too. */
+    /* RTLD_DEEPBIND: libdl_deep2.so's own deep_which before libdl_g.so's
+     * global one; libdl_deep.so, opened plainly, takes the global one. */
+    void *dp = dlopen(path("libdl_deep.so"), RTLD_NOW);
+    void *dd = dlopen(path("libdl_deep2.so"), RTLD_NOW | RTLD_DEEPBIND);
+    const char *(*pc)(void) = dp ? (const char *(*)(void))dlsym(dp, "deep_call") : NULL;
+    const char *(*dc)(void) = dd ? (const char *(*)(void))dlsym(dd, "deep_call") : NULL;
+    printf("deepbind: plain=%s deep=%s\n", pc ? pc() : dlerror(), dc ? dc() : dlerror());
     void *(*gopen)(const char *) = g ? (void *(*)(const char *))dlsym(g, "g_open") : NULL;
     void *o = gopen ? gopen("$ORIGIN/libdl_a.so") : NULL;
     printf("$ORIGIN name: %s\n", o == a ? "same handle" : o ? "another handle" : dlerror());

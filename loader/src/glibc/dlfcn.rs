@@ -75,12 +75,9 @@ pub fn open(file: &[u8], mode: i32, caller: usize, nsid: i64) -> Result<Option<L
         // glibc: no namespace other than the base one exists yet.
         _ => return Err(DlError::new(EINVAL, file, b"invalid target namespace in dlmopen()")),
     }
-    if mode & RTLD_DEEPBIND != 0 {
-        return Err(DlError::new(EINVAL, file, b"guardld: RTLD_DEEPBIND is not supported by guardld's glibc personality"));
-    }
     let opened = if file.is_empty() {
         let program = LINKER.lock().reg.program().ok_or_else(|| DlError::new(0, b"", b"no program"))?;
-        runtime::OpenedObject { root: program, fresh: Vec::new(), inits: Vec::new() }
+        runtime::OpenedObject { root: program, fresh: Vec::new(), inits: Vec::new(), deepbind: false }
     } else {
         match runtime::open_object(file, mode, caller) {
             Ok(Some(o)) => o,
@@ -114,7 +111,7 @@ pub fn publish(loaded: Loaded) -> Opened {
         }
     }
     let page = l.config.as_ref().map_or(4096, |c| c.page_size);
-    let map = crate::glibc::state::add_objects(&l.reg, page, &o.fresh, o.root).unwrap_or_else(|e| layout_fatal(e));
+    let map = crate::glibc::state::add_objects(&l.reg, page, &o.fresh, o.root, o.deepbind).unwrap_or_else(|e| layout_fatal(e));
     if o.fresh.iter().any(|&i| l.reg[i].tls_slot.is_some()) {
         // libthread_db finds the new modules in glibc's slotinfo list.
         let modules = crate::tls::LAYOUT.lock().modules.len();

@@ -504,8 +504,9 @@ impl State {
 
     /// `l_scope` of map `k`: the global searchlist, then `local` (the
     /// searchlist of the dlopen root that loaded it) unless that is the
-    /// global one; `l_local_scope[0]`: its own searchlist.
-    fn set_scope(&mut self, k: usize, local: Option<usize>) -> Result<(), String> {
+    /// global one, or `local` first (RTLD_DEEPBIND, `deep`);
+    /// `l_local_scope[0]`: its own searchlist.
+    fn set_scope(&mut self, k: usize, local: Option<usize>, deep: bool) -> Result<(), String> {
         let f = self.lmf;
         let global = self.searchlist_addr(0)?;
         let own = self.searchlist_addr(k)?;
@@ -513,7 +514,8 @@ impl State {
         let (scope_mem, local_scope) = (f.scope_mem, f.local_scope);
         let buf = self.map_buf(k)?;
         put_at(buf, f.scope_max, (scope_mem.size / 8) as u64)?;
-        let slots = [Some(global), local.filter(|&l| l != global), None];
+        let local = local.filter(|&l| l != global);
+        let slots = if deep && local.is_some() { [local, Some(global), None] } else { [Some(global), local, None] };
         for (j, v) in slots.iter().enumerate() {
             let slot = scope_mem.element(j, 8).ok_or("l_scope_mem too small")?;
             if !put(buf, slot, v.unwrap_or(0) as u64) {
@@ -682,7 +684,7 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
     // is that list alone (glibc: start-up objects' loader is the program).
     s.set_global_scope(&reg.scope)?;
     for k in 0..s.maps.len() {
-        s.set_scope(k, None)?;
+        s.set_scope(k, None, false)?;
     }
     if let Some(k) = vdso {
         vdso_pointers(s, k)?;
@@ -888,7 +890,7 @@ pub fn searchlist_objects(elem: usize) -> Option<Vec<usize>> {
 /// glibc's `_dl_map_object_deps`), the global searchlist if RTLD_GLOBAL
 /// changed the scope, the root's `l_direct_opencount` and NODELETE,
 /// `_dl_load_adds` and the TLS counters. Returns the root's link map.
-pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize) -> Result<usize, String> {
+pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize, deep: bool) -> Result<usize, String> {
     let mut g = STATE.lock();
     let s = g.as_mut().ok_or("no glibc state")?;
     let b = s.build;
@@ -912,7 +914,7 @@ pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize) -> R
         // l_loader: the object whose DT_NEEDED loaded it (the root has none).
         let loader = if i == root { 0 } else { reg[i].needed_by.and_then(|n| s.index_of_dso(n)).map_or(root_lm, |n| s.maps[n].lm) };
         s.set_lm(k, "l_loader", loader as u64)?;
-        s.set_scope(k, Some(root_sl))?;
+        s.set_scope(k, Some(root_sl), deep)?;
     }
     // The global searchlist follows the registry's scope (RTLD_GLOBAL).
     let pos = s.positions();
@@ -1012,7 +1014,7 @@ pub fn remove_objects(gone: &[usize]) -> Result<(), String> {
         }
         let scope = get(s.map_buf(k)?, second).unwrap_or(0) as usize;
         if removed.iter().any(|r| r.1 == scope) {
-            s.set_scope(k, None)?;
+            s.set_scope(k, None, false)?;
         }
         k += 1;
     }

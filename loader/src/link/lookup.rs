@@ -21,6 +21,8 @@ pub struct Query {
     pub plt: bool,
     /// DT_SYMBOLIC: search this object before the scope.
     pub first: Option<usize>,
+    /// RTLD_DEEPBIND: search the dlopen'd group before the global scope.
+    pub deep: bool,
 }
 
 /// Find `name` (version `ver`) in `scope` (indices into the registry).

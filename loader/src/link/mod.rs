@@ -144,6 +144,11 @@ impl Registry {
     /// Resolve a reference against the global scope (through the index
     /// when it is current, else by walking the scope), then `local`.
     pub fn lookup_global(&self, name: &[u8], ver: Option<&crate::elf::symbols::Version<'_>>, q: lookup::Query, local: &[usize]) -> Option<lookup::Def> {
+        if q.deep
+            && let Some(d) = lookup::lookup(self, local, name, ver, q)
+        {
+            return Some(d);
+        }
         match &self.index {
             Some(x) if x.generation == self.generation => x.lookup(self, name, ver, q),
             _ => lookup::lookup(self, &self.scope, name, ver, q),

@@ -196,7 +196,7 @@ fn report_undefined(who: &[u8], name: &[u8], ver: Option<&crate::elf::symbols::V
 
 /// Resolve the symbol of relocation type `ty` at index `symidx` of object `i`.
 fn resolve(reg: &Registry, s: &mut Session, i: usize, symidx: usize, ty: u32) -> Value {
-    let q = Query { skip_main: ty == R_COPY, plt: ty == R_JUMP_SLOT, first: None };
+    let q = Query { skip_main: ty == R_COPY, plt: ty == R_JUMP_SLOT, first: None, deep: s.deepbind };
     match find(reg, &s.local, i, symidx, q, &mut s.errors) {
         Found::NoSymbol | Found::WeakMissing => Value::Addr(0, None),
         Found::Own(sym) => def_value(reg, i, sym),
@@ -222,7 +222,7 @@ fn def_value(reg: &Registry, dso: usize, sym: &'static Sym) -> Value {
 fn tls_target(reg: &Registry, s: &mut Session, i: usize, symidx: usize) -> Option<(usize, u64)> {
     let errs = &mut s.errors;
     // TLS references use the PLT class as in glibc: never an undefined symbol.
-    let def = match find(reg, &s.local, i, symidx, Query { plt: true, ..Query::default() }, errs) {
+    let def = match find(reg, &s.local, i, symidx, Query { plt: true, deep: s.deepbind, ..Query::default() }, errs) {
         Found::NoSymbol => return Some((i, 0)),
         Found::Own(sym) => return Some((i, sym.st_value)),
         Found::Def(def) => def,

@@ -40,8 +40,11 @@ pub struct Session<'c> {
     /// The first registry slot this session filled: objects from here on
     /// are the session's own.
     first: usize,
-    /// Searched after the global scope (dlopen's RTLD_LOCAL group).
+    /// Searched after the global scope (dlopen's RTLD_LOCAL group), or
+    /// before it with `deepbind`.
     pub local: Vec<usize>,
+    /// RTLD_DEEPBIND: the group's own definitions come first.
+    pub deepbind: bool,
     /// IFUNC relocations waiting for their resolver's object.
     pub deferred: Vec<Deferred>,
     opened: Opened,
@@ -67,7 +70,7 @@ pub struct Linked {
 impl<'c> Session<'c> {
     /// A session whose new objects start at registry slot `first`.
     pub fn new(cfg: &'c LoadConfig, errors: Errors, first: usize, opened: Opened) -> Self {
-        Session { cfg, errors, first, local: Vec::new(), deferred: Vec::new(), opened, foreign: None }
+        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), opened, foreign: None }
     }
 
     /// How objects loaded by this session are held open.
