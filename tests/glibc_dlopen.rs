@@ -241,3 +241,22 @@ fn gdb_follows_dlopen_and_dlclose() {
         );
     }
 }
+
+/// dlsym(RTLD_NEXT) from libraries loaded at start-up: a puts interposer
+/// the program NEEDs before libc forwards to libc's puts, and another
+/// library asks for the next printf. glibc walks each library's `l_loader`
+/// up to the program (whose local scope is the global one); guardld's
+/// start-up maps had no `l_loader`, so both lookups failed.
+#[test]
+fn rtld_next_from_startup_libraries() {
+    let d = out_dir("glibc_dlopen/next");
+    let so = |name: &str, source: &str| gcc(&d.join(name), &["-fPIC".as_ref(), "-shared".as_ref(), src(source).as_os_str()]);
+    so("libnext_pre.so", "next_pre.c");
+    so("libnext_lib.so", "next_lib.c");
+    let libs = [format!("-L{}", d.display()), format!("-Wl,-rpath,{}", d.display())];
+    let mut args: Vec<&OsStr> = vec!["-fPIE".as_ref(), "-pie".as_ref(), "-Wl,--no-as-needed".as_ref(), src("next_main.c").into_os_string().leak()];
+    args.extend(libs.iter().map(OsStr::new));
+    args.extend(["-lnext_pre", "-lnext_lib"].iter().map(OsStr::new));
+    let prog = gcc(&d.join("next_main"), &args);
+    check_same("rtld_next", &prog, &[], &d, 0);
+}

@@ -158,7 +158,7 @@ resolved_fields! {
         gnu_bitmask: "l_gnu_bitmask", gnu_buckets: "l_gnu_buckets", gnu_chain_zero: "l_gnu_chain_zero",
         buckets: "l_buckets", chain: "l_chain", info: "l_info", searchlist: "l_searchlist",
         searchlist_list: "l_searchlist.r_list", searchlist_n: "l_searchlist.r_nlist", scope_mem: "l_scope_mem",
-        local_scope: "l_local_scope", scope_max: "l_scope_max", scope: "l_scope",
+        local_scope: "l_local_scope", scope_max: "l_scope_max", scope: "l_scope", loader: "l_loader",
     }
 }
 
@@ -685,6 +685,17 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
     s.set_global_scope(&reg.scope)?;
     for k in 0..s.maps.len() {
         s.set_scope(k, None, false)?;
+    }
+    // `l_loader`: the object whose DT_NEEDED loaded each library, the
+    // program for preloads (glibc's _dl_new_object); dlsym(RTLD_NEXT)
+    // walks it up to the program, whose local scope is the global one.
+    let pos = s.positions();
+    let main_lm = s.maps[0].lm;
+    for k in 1..s.maps.len() {
+        let Some(i) = s.maps[k].dso.filter(|&i| !reg[i].is_loader()) else { continue };
+        let loader = reg[i].needed_by.and_then(|n| pos.get(n).copied().flatten()).map_or(main_lm, |j| s.maps[j].lm);
+        let f = s.lmf;
+        put_at(s.map_buf(k)?, f.loader, loader as u64)?;
     }
     if let Some(k) = vdso {
         vdso_pointers(s, k)?;
