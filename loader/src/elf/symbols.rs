@@ -393,12 +393,17 @@ impl Symbols {
     /// may bind to, through this object's hash table.
     pub fn lookup(&self, name: &mut Name<'_>, want: Option<&Version<'_>>, plt: bool) -> Option<(usize, &'static Sym)> {
         let mut pick = Pick::default();
+        self.each_named(name, |i, s| pick.offer(self.candidate(i, s, want, plt), i, s));
+        pick.result()
+    }
+
+    /// Call `f` with each symbol named `name` (index, symbol), following
+    /// the hash table's chain, until it returns true.
+    pub fn each_named(&self, name: &mut Name<'_>, mut f: impl FnMut(usize, &'static Sym) -> bool) {
+        let bytes = name.bytes;
         let mut check = |i: usize| -> bool {
             let Some(s) = self.syms.get(i) else { return false };
-            if !self.named(s, name.bytes) {
-                return false;
-            }
-            pick.offer(self.candidate(i, s, want, plt), i, s)
+            self.named(s, bytes) && f(i, s)
         };
         match self.hash {
             Hash::Gnu { nbuckets, symoffset, bloom, shift, buckets, chain } => {
@@ -406,7 +411,7 @@ impl Symbols {
                 let word = bloom[(h as usize / 64) & (bloom.len() - 1)];
                 let mask = (1u64 << (h % 64)) | (1u64 << ((h >> shift) % 64));
                 if word & mask != mask {
-                    return None;
+                    return;
                 }
                 let mut i = buckets[(h % nbuckets) as usize] as usize;
                 if i >= symoffset as usize {
@@ -437,7 +442,6 @@ impl Symbols {
                 let _ = self.hashed.clone().any(&mut check);
             }
         }
-        pick.result()
     }
 
     /// An upper bound of the exported definitions, without reading them.

@@ -203,21 +203,22 @@ fn newest(d: &crate::link::dso::Dso, name: &[u8], hit: (usize, &'static crate::e
         return Some(hit);
     }
     // The relocation rule took an index-2 definition: look at every
-    // definition of the name (rare: dlsym of a versioned symbol).
+    // definition of the name, along its hash chain (dlsym of any libc
+    // function: scanning the whole table made it hundreds of times slower).
     use crate::elf::symbols::Candidate;
     let mut unversioned = None;
     let mut versioned = Vec::new();
-    for (i, sym) in d.syms.iter() {
-        if d.syms.name(sym) != Some(name) || d.syms.candidate(i, sym, None, false) == Candidate::Reject {
-            continue;
+    d.syms.each_named(&mut crate::elf::symbols::Name::new(name), |i, sym| {
+        if d.syms.candidate(i, sym, None, false) != Candidate::Reject {
+            let v = ndx(i);
+            if v & 0x7fff < 2 {
+                unversioned.get_or_insert((i, sym));
+            } else if v & 0x8000 == 0 {
+                versioned.push((i, sym));
+            }
         }
-        let v = ndx(i);
-        if v & 0x7fff < 2 {
-            unversioned.get_or_insert((i, sym));
-        } else if v & 0x8000 == 0 {
-            versioned.push((i, sym));
-        }
-    }
+        false
+    });
     unversioned.or(if versioned.len() == 1 { versioned.pop() } else { None })
 }
 
