@@ -135,11 +135,28 @@ pub fn vdso_headers(ehdr: usize, page: usize) -> Option<(usize, alloc::vec::Vec<
 /// object containing `pc` and its PT_GNU_EH_FRAME, for the unwinder.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_find_object(pc: *mut c_void, result: *mut c_void) -> c_int {
-    let Some(found) = super::state::find_object(pc as usize) else { return -1 };
-    let size = super::state::dl_find_object_size();
+    let Some(t) = find_table() else { return -1 };
+    let Some(found) = t.find(pc as usize) else { return -1 };
     // SAFETY: libgcc passes a `struct dl_find_object` of this build's size.
-    let out = unsafe { core::slice::from_raw_parts_mut(result as *mut u8, size) };
-    if super::state::fill_find_object(out, &found) { 0 } else { -1 }
+    let out = unsafe { core::slice::from_raw_parts_mut(result as *mut u8, t.size()) };
+    if t.fill(out, &found) { 0 } else { -1 }
+}
+
+/// The current `_dl_find_object` table (state.rs makes them).
+static FIND_TABLE: core::sync::atomic::AtomicPtr<super::state::FindTable> = core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Publish a new table. The old one is never freed: a reader (another
+/// thread, a signal handler) may still be searching it.
+pub fn publish_find_table(t: alloc::boxed::Box<super::state::FindTable>) {
+    FIND_TABLE.store(alloc::boxed::Box::into_raw(t), Ordering::Release);
+}
+
+/// The table last published, if any.
+pub fn find_table() -> Option<&'static super::state::FindTable> {
+    let p = FIND_TABLE.load(Ordering::Acquire);
+    // SAFETY: non-null pointers here come from Box::into_raw in
+    // `publish_find_table` and are never freed or written afterwards.
+    unsafe { p.as_ref() }
 }
 
 /// `struct link_map *_dl_find_dso_for_object(ElfW(Addr) addr)`.

@@ -325,25 +325,51 @@ pub struct Found {
     pub eh_frame: usize,
 }
 
+resolved_fields! {
+    /// `struct dl_find_object`'s fields.
+    DlfoAt of "struct dl_find_object" {
+        map_start: "dlfo_map_start", map_end: "dlfo_map_end", link_map: "dlfo_link_map", eh_frame: "dlfo_eh_frame",
+    }
+}
+
+/// What `_dl_find_object` answers from: every object's range, sorted by
+/// start, with the layout of the structure it fills. A table is published
+/// whole whenever the object list changes and never changed or freed
+/// afterwards (exports.rs): libgcc asks for every frame it unwinds, from
+/// any thread and from signal handlers (glibc documents the call as
+/// async-signal-safe), so it takes no lock.
+pub struct FindTable {
+    size: usize,
+    at: DlfoAt,
+    /// (start, end, link map, PT_GNU_EH_FRAME address).
+    objects: Vec<(usize, usize, usize, usize)>,
+}
+
+impl FindTable {
+    /// The object whose mapping contains `addr`.
+    pub fn find(&self, addr: usize) -> Option<Found> {
+        let k = self.objects.partition_point(|o| o.0 <= addr).checked_sub(1)?;
+        let &(start, end, link_map, eh_frame) = self.objects.get(k)?;
+        (addr < end).then_some(Found { link_map, start, end, eh_frame })
+    }
+
+    /// `sizeof (struct dl_find_object)` of the build.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Fill a `struct dl_find_object` for `f`.
+    pub fn fill(&self, out: &mut [u8], f: &Found) -> bool {
+        out.fill(0);
+        [(self.at.map_start, f.start), (self.at.map_end, f.end), (self.at.link_map, f.link_map), (self.at.eh_frame, f.eh_frame)]
+            .into_iter()
+            .all(|(a, v)| put(out, a, v as u64))
+    }
+}
+
 /// The object whose mapping contains `addr`.
 pub fn find_object(addr: usize) -> Option<Found> {
-    let g = STATE.lock();
-    let m = g.as_ref()?.maps.iter().find(|m| m.start <= addr && addr < m.end)?;
-    Some(Found { link_map: m.lm, start: m.start, end: m.end, eh_frame: m.eh_frame })
-}
-
-/// `sizeof (struct dl_find_object)` of the build.
-pub fn dl_find_object_size() -> usize {
-    STATE.lock().as_ref().and_then(|s| s.build.structure("struct dl_find_object").ok()).map_or(0, |s| s.size)
-}
-
-/// Fill a `struct dl_find_object` for `f`.
-pub fn fill_find_object(out: &mut [u8], f: &Found) -> bool {
-    let Some(s) = STATE.lock().as_ref().and_then(|s| s.build.structure("struct dl_find_object").ok()) else { return false };
-    out.fill(0);
-    [("dlfo_map_start", f.start), ("dlfo_map_end", f.end), ("dlfo_link_map", f.link_map), ("dlfo_eh_frame", f.eh_frame)]
-        .into_iter()
-        .all(|(n, v)| set(out, s, n, v as u64).is_ok())
+    exports::find_table()?.find(addr)
 }
 
 /// The static TLS offset (below the thread pointer) of the object whose
@@ -499,7 +525,17 @@ impl State {
         let ns0 = at(structure(b, "struct rtld_global")?, "_dl_ns")?.offset;
         let nsbuf = self.r.get_mut(ns0..ns0 + ns.size).ok_or("_dl_ns outside _rtld_global")?;
         set(nsbuf, ns, "_ns_loaded", self.maps.first().map_or(0, |m| m.lm) as u64)?;
-        set(nsbuf, ns, "_ns_nloaded", n as u64)
+        set(nsbuf, ns, "_ns_nloaded", n as u64)?;
+        self.publish_find_table()
+    }
+
+    /// A new `_dl_find_object` table for the current list.
+    fn publish_find_table(&self) -> Result<(), String> {
+        let st = structure(self.build, "struct dl_find_object")?;
+        let mut objects: Vec<(usize, usize, usize, usize)> = self.maps.iter().filter(|m| m.start < m.end).map(|m| (m.start, m.end, m.lm, m.eh_frame)).collect();
+        objects.sort_unstable();
+        exports::publish_find_table(Box::new(FindTable { size: st.size, at: DlfoAt::of(self.build)?, objects }));
+        Ok(())
     }
 
     /// `l_scope` of map `k`: the global searchlist, then `local` (the
