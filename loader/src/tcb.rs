@@ -240,12 +240,24 @@ pub unsafe extern "C" fn __tls_get_addr(ti: *const [usize; 2]) -> *mut c_void {
             return ((*dtv.add(module))[0] + offset) as *mut c_void;
         }
         // A module added by dlopen after this thread's DTV was filled: it
-        // sits in static TLS at a known offset.
-        match crate::tls::module_offset(module) {
-            Some(o) => (tp - o + offset) as *mut c_void,
-            // Or in dynamic TLS (a dlopen past the static surplus).
-            None => crate::tls::dynamic_block(tp, module).map_or(core::ptr::null_mut(), |b| (b + offset) as *mut c_void),
+        // sits in static TLS at a known offset, or in dynamic TLS (a
+        // dlopen past the static surplus).
+        let block = match crate::tls::module_offset(module) {
+            Some(o) => tp - o,
+            None => match crate::tls::dynamic_block(tp, module) {
+                Some(b) => b,
+                None => return core::ptr::null_mut(),
+            },
+        };
+        // Remembered in the thread's DTV (its own, written only by itself
+        // and by whoever sets up or reuses the thread): the next access
+        // takes the fast path. Module ids are never reused, and a reused
+        // stack's DTV is cleared, so an entry never outlives its block's
+        // meaning. `to_free` stays NULL: guardld frees dynamic blocks.
+        if module < (*dtv.sub(1))[0] {
+            *(dtv.add(module) as *mut DtvEntry) = [block, 0];
         }
+        (block + offset) as *mut c_void
     }
 }
 
