@@ -413,14 +413,15 @@ pub fn fill_serinfo(buf: &mut [u8], base: usize, dirs: &[Vec<u8>], counting: boo
         return put(buf, cnt_at, dirs.len() as u64) && put(buf, size_at, total as u64);
     }
     let Some(cnt) = get(buf, cnt_at) else { return false };
-    let mut str_at = path_at.offset + cnt as usize * sp.size;
+    // dls_cnt comes from the caller's buffer: checked arithmetic.
+    let Some(mut str_at) = usize::try_from(cnt).ok().and_then(|c| c.checked_mul(sp.size)).and_then(|b| b.checked_add(path_at.offset)) else { return false };
     for (k, d) in dirs.iter().enumerate().take(cnt as usize) {
         let text: &[u8] = d;
-        let Some(dst) = buf.get_mut(str_at..str_at + text.len() + 1) else { return true };
+        let Some(dst) = str_at.checked_add(text.len() + 1).and_then(|end| buf.get_mut(str_at..end)) else { return true };
         dst[..text.len()].copy_from_slice(text);
         dst[text.len()] = 0;
         let entry = path_at.offset + k * sp.size;
-        let Some(e) = buf.get_mut(entry..entry + sp.size) else { return true };
+        let Some(e) = entry.checked_add(sp.size).and_then(|end| buf.get_mut(entry..end)) else { return true };
         if !(put(e, name_at, (base + str_at) as u64) && put(e, flags_at, 0)) {
             return false;
         }

@@ -261,8 +261,9 @@ fn c_copy<const N: usize>(b: &[u8]) -> [u8; N] {
 fn raise(e: super::dlfcn::DlError) -> ! {
     let f = super::state::libc_fns().signal_error;
     let (code, occasion) = (e.errcode, e.occasion.map_or(core::ptr::null(), |o| o.as_ptr()));
-    let obj: [u8; 512] = c_copy(&e.objname);
-    let text: [u8; 1024] = c_copy(&e.text);
+    // PATH_MAX-sized: a long path's dlerror stays whole, as glibc's.
+    let obj: [u8; 4096] = c_copy(&e.objname);
+    let text: [u8; 4352] = c_copy(&e.text);
     drop(e);
     if f == 0 {
         crate::error::fatal("guardld", "glibc personality: no _dl_signal_error in libc.so.6");

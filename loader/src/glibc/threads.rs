@@ -85,6 +85,10 @@ fn plan_for(build: &Build) -> Result<Plan, String> {
         return Err(format!("dtv_t is not {{val, to_free}} in {} bytes", ENTRY * WORD));
     }
     let dtv = tcb.at("dtv").map_err(missing)?;
+    // __tls_get_addr reads the DTV through tcb.rs's `Tcb` for every thread.
+    if dtv.offset != core::mem::offset_of!(crate::tcb::Tcb, dtv) {
+        return Err(format!("tcbhead_t.dtv at {:#x}, where guardld's TCB keeps it at {:#x}", dtv.offset, core::mem::offset_of!(crate::tcb::Tcb, dtv)));
+    }
     let word = |a: At, what: &str| {
         let ok = a.size == WORD && a.bits.is_none() && a.offset + WORD <= pd.size;
         if ok { Ok(a) } else { Err(format!("{what} is not a word inside struct pthread")) }
