@@ -261,9 +261,11 @@ fn c_copy<const N: usize>(b: &[u8]) -> [u8; N] {
 fn raise(e: super::dlfcn::DlError) -> ! {
     let f = super::state::libc_fns().signal_error;
     let (code, occasion) = (e.errcode, e.occasion.map_or(core::ptr::null(), |o| o.as_ptr()));
-    // PATH_MAX-sized: a long path's dlerror stays whole, as glibc's.
-    let obj: [u8; 4096] = c_copy(&e.objname);
-    let text: [u8; 4352] = c_copy(&e.text);
+    // Copied to this frame (the longjmp leaves it only after libc copied
+    // them): long enough for ordinary paths, small enough for a thread's
+    // minimal stack (a path past 1023 bytes is cut).
+    let obj: [u8; 1024] = c_copy(&e.objname);
+    let text: [u8; 1536] = c_copy(&e.text);
     drop(e);
     if f == 0 {
         crate::error::fatal("guardld", "glibc personality: no _dl_signal_error in libc.so.6");
