@@ -77,6 +77,8 @@ pub struct State {
     /// The vDSO (AT_SYSINFO_EHDR), read where the kernel mapped it; its
     /// link map is second on the list, as in glibc.
     vdso: Option<Box<Dso>>,
+    /// `_rtld_global._dl_tls_dtv_slotinfo_list`'s memory.
+    slotinfo: Option<Box<[u64]>>,
 }
 
 static STATE: SpinLock<Option<State>> = SpinLock::new(None);
@@ -237,7 +239,7 @@ pub fn begin(build: &'static Build, st: &Start<'_>) -> Result<(), String> {
         set(ro, ros, "_dl_platformlen", (p.len() - 1) as u64)?;
     }
     let lm = build.structure("struct link_map").map_err(|e| alloc::format!("{e}"))?;
-    *STATE.lock() = Some(State { build, tunables, r, ro, lm, lmf: LmAt::of(build)?, maps: Vec::new(), retired: Vec::new(), libc: LibcFns::default(), vdso: None });
+    *STATE.lock() = Some(State { build, tunables, r, ro, lm, lmf: LmAt::of(build)?, maps: Vec::new(), retired: Vec::new(), libc: LibcFns::default(), vdso: None, slotinfo: None });
     Ok(())
 }
 
@@ -1101,19 +1103,35 @@ pub fn publish_tls_slotinfo(modules: usize) -> Result<(), String> {
     let b = s.build;
     let (list, slot) = (structure(b, "struct dtv_slotinfo_list")?, structure(b, "struct dtv_slotinfo")?);
     let first = at(list, "slotinfo")?.offset;
-    let len = modules + SLOTINFO_ROOM;
-    let mut mem = alloc::vec![0u64; (first + len * slot.size).div_ceil(8)].into_boxed_slice();
-    let buf = words_as_bytes_mut(&mut mem);
-    set(buf, list, "len", len as u64)?;
-    for k in 0..s.maps.len() {
-        let id = s.get_lm(k, "l_tls_modid")? as usize;
-        if id == 0 {
-            continue;
+    // Rewritten in place while it has room; else a list twice as long
+    // (the old one is kept: libc or libthread_db may be reading it), so
+    // many dlopens of TLS libraries cost linear memory.
+    let capacity = |mem: &[u64]| (mem.len() * 8).saturating_sub(first) / slot.size.max(1);
+    if s.slotinfo.as_deref().is_none_or(|m| capacity(m) <= modules) {
+        let len = (modules + SLOTINFO_ROOM).max(s.slotinfo.as_deref().map_or(0, capacity) * 2);
+        let mem = alloc::vec![0u64; (first + len * slot.size).div_ceil(8)].into_boxed_slice();
+        if let Some(old) = s.slotinfo.replace(mem) {
+            s.retired.push(old);
         }
-        let entry = buf.get_mut(first + id * slot.size..first + (id + 1) * slot.size).ok_or("TLS module id past the slotinfo list")?;
-        set(entry, slot, "map", s.maps[k].lm as u64)?;
     }
-    let addr = Box::leak(mem).as_ptr() as u64;
+    let maps: Vec<(usize, usize)> = (0..s.maps.len()).map(|k| Ok((s.get_lm(k, "l_tls_modid")? as usize, s.maps[k].lm))).collect::<Result<_, String>>()?;
+    let mem = s.slotinfo.as_mut().ok_or("no slotinfo list")?;
+    let len = capacity(mem);
+    let buf = words_as_bytes_mut(mem);
+    set(buf, list, "len", len as u64)?;
+    // Every slot gets its value directly (no zeroing pass a reader could
+    // see): the module's map, or NULL (none, or closed).
+    let mut want = alloc::vec![0u64; len];
+    for (id, lm) in maps {
+        if id != 0 {
+            *want.get_mut(id).ok_or("TLS module id past the slotinfo list")? = lm as u64;
+        }
+    }
+    for (id, v) in want.into_iter().enumerate() {
+        let entry = buf.get_mut(first + id * slot.size..first + (id + 1) * slot.size).ok_or("slotinfo entry outside its list")?;
+        set(entry, slot, "map", v)?;
+    }
+    let addr = buf.as_ptr() as u64;
     set(s.r, structure(b, "struct rtld_global")?, "_dl_tls_dtv_slotinfo_list", addr)
 }
 

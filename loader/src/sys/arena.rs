@@ -1,7 +1,11 @@
 //! A bump allocator on anonymous mmap chunks: the loader allocates a few
-//! hundred small records per object and frees almost nothing, so freeing is
-//! only honoured for the most recent allocation. A spin lock keeps it sound
-//! if a program calls into guardld's runtime API from several threads.
+//! hundred small records per object and frees little at start-up. Freed
+//! blocks go on free lists by size class (a block of `s` bytes on list
+//! floor(log2 s)) and serve later requests of at most that class's size,
+//! so dlopen/dlclose cycles reuse memory instead of growing for ever; the
+//! most recent allocation is simply given back, and a large request's own
+//! mapping is unmapped. A spin lock keeps it sound if a program calls into
+//! guardld's runtime API from several threads.
 #![allow(unsafe_code)] // the unsafe boundary (lib.rs): The global allocator (mmap'd chunks).
 
 use core::alloc::{GlobalAlloc, Layout};
@@ -13,10 +17,36 @@ use rustix::mm::{MapFlags, ProtFlags, mmap_anonymous};
 /// in one).
 const CHUNK: usize = 1 << 20;
 
+/// Free lists for blocks of 2^4 .. 2^(4 + CLASSES - 1) bytes and more.
+const CLASSES: usize = 20;
+const MIN_CLASS_BITS: u32 = 4;
+
 struct State {
     next: usize,
     end: usize,
     last: usize,
+    /// Heads of the free lists (0: empty); each free block's first word
+    /// holds the next one.
+    free: [usize; CLASSES],
+}
+
+/// The list a freed block of `size` bytes goes on (its size is at least
+/// that class's).
+fn floor_class(size: usize) -> Option<usize> {
+    let bits = size.checked_ilog2()?;
+    (bits >= MIN_CLASS_BITS).then(|| ((bits - MIN_CLASS_BITS) as usize).min(CLASSES - 1))
+}
+
+/// Whether a request gets a mapping of its own (and gives it back).
+fn own_mapping(size: usize, align: usize) -> bool {
+    size + align > CHUNK / 4
+}
+
+/// The list whose blocks all hold `size` bytes.
+fn ceil_class(size: usize) -> Option<usize> {
+    let bits = size.max(1 << MIN_CLASS_BITS).checked_next_power_of_two()?.ilog2();
+    let k = (bits - MIN_CLASS_BITS) as usize;
+    (k < CLASSES).then_some(k)
 }
 
 pub struct Arena {
@@ -25,7 +55,7 @@ pub struct Arena {
 
 impl Arena {
     pub const fn new() -> Self {
-        Arena { state: SpinLock::new(State { next: 0, end: 0, last: 0 }) }
+        Arena { state: SpinLock::new(State { next: 0, end: 0, last: 0, free: [0; CLASSES] }) }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
@@ -49,18 +79,28 @@ fn fresh_chunk(size: usize) -> Option<usize> {
 unsafe impl GlobalAlloc for Arena {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let (size, align) = (layout.size().max(1), layout.align());
+        if own_mapping(size, align) {
+            // The kernel rounds the length up to whole pages.
+            let want = size + align;
+            return fresh_chunk(want).map_or(core::ptr::null_mut(), |p| ((p + align - 1) & !(align - 1)) as *mut u8);
+        }
         self.with(|s| {
+            // A freed block of a class at least this large (the head of
+            // its list, if aligned enough).
+            if let Some(k) = ceil_class(size) {
+                let p = s.free[k];
+                if p != 0 && p % align == 0 {
+                    // SAFETY: `p` is a free block of ours (at least 16
+                    // bytes, 8-aligned): its first word is the list link.
+                    s.free[k] = unsafe { (p as *const usize).read() };
+                    return p as *mut u8;
+                }
+            }
             let start = (s.next + align - 1) & !(align - 1);
             if s.next != 0 && start.checked_add(size).is_some_and(|e| e <= s.end) {
                 s.next = start + size;
                 s.last = start;
                 return start as *mut u8;
-            }
-            // Large requests get a mapping of their own; the current chunk
-            // stays. (The kernel rounds the length up to whole pages.)
-            let want = size + align;
-            if want > CHUNK / 4 {
-                return fresh_chunk(want).map_or(core::ptr::null_mut(), |p| ((p + align - 1) & !(align - 1)) as *mut u8);
             }
             let Some(chunk) = fresh_chunk(CHUNK) else { return core::ptr::null_mut() };
             let start = (chunk + align - 1) & !(align - 1);
@@ -71,19 +111,40 @@ unsafe impl GlobalAlloc for Arena {
         })
     }
 
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let (size, align) = (layout.size().max(1), layout.align());
+        if own_mapping(size, align) {
+            // A mapping of its own (alloc), page-aligned at `ptr` unless the
+            // alignment asked for more than a page (then it stays).
+            if align <= 4096 {
+                // SAFETY: `ptr` is the start of `fresh_chunk(size + align)`.
+                let _ = unsafe { rustix::mm::munmap(ptr.cast(), size + align) };
+            }
+            return;
+        }
         self.with(|s| {
             if ptr as usize == s.last && s.last != 0 {
                 s.next = s.last;
                 s.last = 0;
+                return;
+            }
+            let p = ptr as usize;
+            if let Some(k) = floor_class(size).filter(|_| p % 8 == 0) {
+                // SAFETY: the caller gives back a block of `size` >= 16
+                // bytes it no longer uses: its first word becomes the link.
+                unsafe { (p as *mut usize).write(s.free[k]) };
+                s.free[k] = p;
             }
         })
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Grow in place when `ptr` is the last allocation (the common Vec push case).
+        // Grow in place when `ptr` is the last allocation (the common Vec
+        // push case), unless the new size must have a mapping of its own
+        // (dealloc would unmap it).
+        let own = own_mapping(new_size.max(1), layout.align());
         let grown = self.with(|s| {
-            if ptr as usize == s.last && s.last + new_size <= s.end {
+            if !own && ptr as usize == s.last && s.last + new_size <= s.end {
                 s.next = s.last + new_size.max(1);
                 true
             } else {
