@@ -89,7 +89,7 @@ unsafe impl GlobalAlloc for Arena {
             // its list, if aligned enough).
             if let Some(k) = ceil_class(size) {
                 let p = s.free[k];
-                if p != 0 && p % align == 0 {
+                if p != 0 && p.is_multiple_of(align) {
                     // SAFETY: `p` is a free block of ours (at least 16
                     // bytes, 8-aligned): its first word is the list link.
                     s.free[k] = unsafe { (p as *const usize).read() };
@@ -129,7 +129,7 @@ unsafe impl GlobalAlloc for Arena {
                 return;
             }
             let p = ptr as usize;
-            if let Some(k) = floor_class(size).filter(|_| p % 8 == 0) {
+            if let Some(k) = floor_class(size).filter(|_| p.is_multiple_of(8)) {
                 // SAFETY: the caller gives back a block of `size` >= 16
                 // bytes it no longer uses: its first word becomes the link.
                 unsafe { (p as *mut usize).write(s.free[k]) };
