@@ -222,10 +222,15 @@ pub fn begin(build: &'static Build, st: &Start<'_>) -> Result<(), String> {
     set(ro, ros, "_dl_init_all_dirs", dirs)?;
     set(r, rs, "_dl_all_dirs", dirs)?;
     // The stack lists (empty circular lists until the main thread joins).
+    let lh = structure(build, "struct list_head")?;
+    let (next, prev) = (at(lh, "next")?, at(lh, "prev")?);
     for list in ["_dl_stack_used", "_dl_stack_user", "_dl_stack_cache"] {
         let a = at(rs, list)?;
         let head = (exports::r_addr() + a.offset) as u64;
-        let _ = put(r, At { offset: a.offset, size: 8, bits: None }, head) && put(r, At { offset: a.offset + 8, size: 8, bits: None }, head);
+        let ok = a.member(next).is_some_and(|n| put(r, n, head)) && a.member(prev).is_some_and(|p| put(r, p, head));
+        if !ok {
+            return Err(alloc::format!("glibc layout table: _rtld_global.{list} is not a list_head"));
+        }
     }
     exports::set_start(st.stack_end, st.argv, st.secure);
 
@@ -263,15 +268,19 @@ pub fn init_main_thread(lay: &crate::tls::Layout, tp: usize) -> Result<(), Strin
     let user = at(b.structure("struct rtld_global").map_err(|e| alloc::format!("{e}"))?, "_dl_stack_user")?;
     let head = exports::r_addr() + user.offset;
     let list = tp + field("list")?.offset;
-    let w = |buf: &mut [u8], off: usize, v: usize| put(buf, At { offset: off, size: 8, bits: None }, v as u64);
-    let ok = w(pd, field("list")?.offset, head) && w(pd, field("list")?.offset + 8, head) && w(s.r, user.offset, list) && w(s.r, user.offset + 8, list);
+    let lh = b.structure("struct list_head").map_err(|e| alloc::format!("{e}"))?;
+    let (next, prev) = (at(lh, "next")?, at(lh, "prev")?);
+    let pd_list = field("list")?;
+    let w = |buf: &mut [u8], a: At, m: At, v: usize| a.member(m).is_some_and(|f| put(buf, f, v as u64));
+    let ok = w(pd, pd_list, next, head) && w(pd, pd_list, prev, head) && w(s.r, user, next, list) && w(s.r, user, prev, list);
     if !ok {
         return Err("glibc thread list out of bounds".into());
     }
     let tid_at = tp + field("tid")?.offset;
     set(pd, pds, "specific.0", (tp + field("specific_1stblock")?.offset) as u64).or_else(|_| {
         let sp = field("specific")?;
-        if w(pd, sp.offset, tp + field("specific_1stblock")?.offset) { Ok(()) } else { Err(String::from("specific")) }
+        // `specific` is an array of pointers: its first element.
+        if put(pd, word(sp.offset), (tp + field("specific_1stblock")?.offset) as u64) { Ok(()) } else { Err(String::from("specific")) }
     })?;
     set(pd, pds, "user_stack", 1)?;
     // The robust list: futex_offset is __lock's distance from __list.
