@@ -8,20 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include "glibc-threads/perms.h"
 
-static void perms_of(const void *addr, char out[5]) {
-    strcpy(out, "????");
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[512];
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        char p[5];
-        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && lo <= (uintptr_t)addr && (uintptr_t)addr < hi)
-            memcpy(out, p, 5);
-    }
-    if (f)
-        fclose(f);
-}
 
 static int apply(int (*f)(int), int n) {
     int r = 0;

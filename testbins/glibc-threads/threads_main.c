@@ -24,6 +24,7 @@
      maps      how many mappings of ld-linux-x86-64.so.2 a thread sees */
 #define _GNU_SOURCE
 #include "glibc-threads/tls_lib.h"
+#include "glibc-threads/perms.h"
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
@@ -407,20 +408,6 @@ static struct dtv_entry *dtv_of(void *tcb) {
     return ((struct dtv_entry **)tcb)[1];
 }
 
-/* Permissions of the mapping holding `addr`, from /proc/self/maps. */
-static void perms_of(const void *addr, char out[5]) {
-    strcpy(out, "????");
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[512];
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        char p[5];
-        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && lo <= (uintptr_t)addr && (uintptr_t)addr < hi)
-            memcpy(out, p, 5);
-    }
-    if (f)
-        fclose(f);
-}
 
 static void *stack_perm_worker(void *p) {
     int *err = p;

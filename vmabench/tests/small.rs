@@ -20,7 +20,12 @@ fn workspace() -> PathBuf {
 /// vmabench with `args`, this guardld and the tests' cache; its JSON report
 /// (the run must succeed).
 fn vmabench(guardld: &Path, args: &[&str]) -> Value {
-    let cache = workspace().join("target/itest/vmabench-cache");
+    vmabench_in(guardld, "vmabench-cache", args)
+}
+
+/// `vmabench` with the cache in target/itest/`cache`.
+fn vmabench_in(guardld: &Path, cache: &str, args: &[&str]) -> Value {
+    let cache = workspace().join("target/itest").join(cache);
     let out = Command::new(env!("CARGO_BIN_EXE_vmabench"))
         .args(args)
         .arg("--guardld")
@@ -239,18 +244,7 @@ fn small_lld_64k_glibc() {
 #[test]
 fn small_dlopen() {
     let guardld = guardld();
-    let cache = workspace().join("target/itest/vmabench-dlopen-cache");
-    let out = Command::new(env!("CARGO_BIN_EXE_vmabench"))
-        .args(["--dlopen", "--n", "10", "--runs", "3", "--no-strace", "--json", "--guardld"])
-        .arg(&guardld)
-        .arg("--cache-dir")
-        .arg(&cache)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vmabench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "vmabench failed ({}):\n{}\n{stdout}", out.status, String::from_utf8_lossy(&out.stderr));
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{stdout}"));
+    let report = vmabench_in(&guardld, "vmabench-dlopen-cache", &["--dlopen", "--n", "10", "--runs", "3", "--no-strace", "--json"]);
     let c = &report["configs"][0];
     assert_eq!(report["configs"].as_array().unwrap().len(), 1);
     assert_eq!(c["config"], "lld-64k-glibc-dlopen");
