@@ -306,6 +306,11 @@ def elf_h_tags(path="/usr/include/elf.h"):
 NAME_MAX = 55
 
 
+def name_key(s):
+    """The order of names in the loader's tables (glibc::Name::key)."""
+    return (len(s.encode()), s.encode())
+
+
 def name_lit(s):
     """A name for the loader's tables: held inline (no pointer to relocate)."""
     if len(s.encode()) > NAME_MAX or '"' in s or "\\" in s:
@@ -433,7 +438,9 @@ def main():
         w(f"    name: {expr!r},".replace("'", '"'))
         w(f"    size: {total},")
         w("    fields: &[")
-        for name, off, bit, size in fields:
+        # Sorted by name length, then bytes (stable: the first of a name
+        # stays first): the loader bisects, mostly on lengths alone.
+        for name, off, bit, size in sorted(fields, key=lambda f: name_key(f[0])):
             b = "None" if bit is None else f"Some(({bit[0]}, {bit[1]}))"
             w(f'        Field {{ name: {name_lit(name)}, offset: {off}, bits: {b}, size: {size} }},')
         w("    ],")
@@ -445,9 +452,9 @@ def main():
         consts[rust] = gdb_value(expr, objs[obj])
     for name in TUNABLE_ENUMS:
         consts[name] = gdb_value(f"(int){name}", objs["ld"])
-    # Sorted by name (bytewise): the loader searches by bisection.
+    # Sorted as the fields are (`name_key`): the loader bisects.
     w("pub const CONSTS: &[(Name, i64)] = &[")
-    for name in sorted(consts, key=lambda n: n.encode()):
+    for name in sorted(consts, key=name_key):
         w(f'    ({name_lit(name)}, {consts[name]}),')
     w("];")
     w("")

@@ -178,22 +178,17 @@ impl Symbols {
             let ch = bk + nbuckets as u64 * 4;
             let chain_room = img.bytes_from(ch).map_or(0, |b| b.len() / 4);
             let room: &[u32] = img.table(ch, chain_room as u64).ok_or(SymError::BadHash)?;
-            // The symbol count is where the last chain ends: walk each chain
-            // to its end marker, bounded by the table's room (a chain without
-            // an end marker is corrupt).
+            // The symbol count is where the last chain ends. Chains are laid
+            // out in bucket order, so the last one starts at the largest
+            // bucket value: walk that chain alone to its end marker, bounded
+            // by the table's room (a chain without an end marker is
+            // corrupt). Walking every chain touched every chain word of
+            // each library at start-up. A table whose chains are not in
+            // bucket order loses the symbols past the count, never bounds:
+            // each walk stays inside `chain` and `syms`.
             let mut count = symoffset as usize;
-            // A table too big to index (see link/index.rs) is only ever
-            // searched through its chains, each bounded by `room`: skip the
-            // walk that would touch every chain word of a huge library.
-            let walk = nsyms <= crate::link::index::BIG;
-            if !walk {
-                count = nsyms.min(symoffset as usize + room.len());
-            }
-            for &b in buckets.iter().filter(|_| walk) {
-                let Some(mut k) = (b as usize).checked_sub(symoffset as usize) else { continue };
-                if b == 0 {
-                    continue;
-                }
+            // Empty buckets (0) and values below symoffset are ignored.
+            if let Some(mut k) = buckets.iter().copied().filter(|&b| b != 0).max().and_then(|b| (b as usize).checked_sub(symoffset as usize)) {
                 loop {
                     let &c = room.get(k).ok_or(SymError::BadHash)?;
                     if c & 1 != 0 {
@@ -201,7 +196,7 @@ impl Symbols {
                     }
                     k += 1;
                 }
-                count = count.max(symoffset as usize + k + 1);
+                count = symoffset as usize + k + 1;
             }
             if count > nsyms {
                 return Err(SymError::BadHash);

@@ -40,7 +40,7 @@ impl fmt::Display for Missing {
 static MEMO: SpinLock<[(usize, usize, u32, u32); 128]> = SpinLock::new([(0, 0, 0, 0); 128]);
 
 /// The index of the entry of `table` whose `key` is `name`.
-fn find<T>(table: &'static [T], name: &'static str, is: impl Fn(&'static T, &[u8]) -> bool) -> Option<usize> {
+fn find<T>(table: &'static [T], name: &'static str, search: impl Fn(&'static [T], &[u8]) -> Option<usize>) -> Option<usize> {
     let k = (table.as_ptr() as usize, name.as_ptr() as usize, name.len());
     let slot = ((k.1 ^ k.0.rotate_left(17) ^ k.2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57) & 127;
     let (t, n, l, i) = MEMO.lock()[slot];
@@ -50,7 +50,7 @@ fn find<T>(table: &'static [T], name: &'static str, is: impl Fn(&'static T, &[u8
     if (t, n, l) == k && (i as usize) < table.len() {
         return Some(i as usize);
     }
-    let i = table.iter().position(|e| is(e, name.as_bytes()))?;
+    let i = search(table, name.as_bytes())?;
     MEMO.lock()[slot] = (k.0, k.1, k.2 as u32, i as u32);
     Some(i)
 }
@@ -58,7 +58,12 @@ fn find<T>(table: &'static [T], name: &'static str, is: impl Fn(&'static T, &[u8
 impl Struct {
     /// The field named `name` (nested members as `outer.inner`).
     pub fn at(&self, name: &'static str) -> Result<At, Missing> {
-        let f = find(self.fields, name, |f, n| f.name.is(n)).map(|i| &self.fields[i]).ok_or(Missing { structure: self.name, field: name })?;
+        let f = find(self.fields, name, |t, n| {
+            let i = t.partition_point(|f| f.name.key_cmp(n).is_lt());
+            t.get(i).filter(|f| f.name.is(n)).map(|_| i)
+        })
+        .map(|i| &self.fields[i])
+        .ok_or(Missing { structure: self.name, field: name })?;
         Ok(At { offset: f.offset, size: f.size, bits: f.bits })
     }
 }
@@ -66,13 +71,13 @@ impl Struct {
 impl Build {
     /// The structure generated under `name` (e.g. "struct link_map").
     pub fn structure(&self, name: &'static str) -> Result<&'static Struct, Missing> {
-        find(self.structs, name, |s, n| s.name.as_bytes() == n).map(|i| &self.structs[i]).ok_or(Missing { structure: "build", field: name })
+        find(self.structs, name, |t, n| t.iter().position(|s| s.name.as_bytes() == n)).map(|i| &self.structs[i]).ok_or(Missing { structure: "build", field: name })
     }
 
     /// An enumerator or size evaluated in the debug information.
     pub fn constant(&self, name: &'static str) -> Result<i64, Missing> {
-        // The generator sorts the constants by name (a test checks).
-        self.consts.binary_search_by(|c| c.0.as_bytes().cmp(name.as_bytes())).map(|i| self.consts[i].1).map_err(|_| Missing { structure: "constants", field: name })
+        // The generator sorts the constants by `Name::key_cmp` (a test checks).
+        self.consts.binary_search_by(|c| c.0.key_cmp(name.as_bytes())).map(|i| self.consts[i].1).map_err(|_| Missing { structure: "constants", field: name })
     }
 
     /// The `link_map.l_info` slot of dynamic tag `tag`.
@@ -161,9 +166,9 @@ mod tests {
     }
 
     #[test]
-    fn constants_are_sorted_by_name() {
+    fn constants_are_sorted_by_key() {
         for b in super::super::KNOWN {
-            assert!(b.consts.windows(2).all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()), "{}: CONSTS not sorted", b.package);
+            assert!(b.consts.windows(2).all(|w| w[0].0.key_cmp(w[1].0.as_bytes()).is_lt()), "{}: CONSTS not sorted", b.package);
             for c in b.consts {
                 let name: &'static str = alloc::string::String::from(c.0.as_str()).leak();
                 assert_eq!(b.constant(name).ok(), Some(c.1), "{}", c.0);
@@ -177,6 +182,24 @@ mod tests {
             assert!(b.l_info.windows(2).all(|w| w[0].0 < w[1].0), "{}: L_INFO not sorted by tag", b.package);
             for &(tag, idx) in b.l_info {
                 assert_eq!(b.l_info_index(tag), Some(idx));
+            }
+        }
+    }
+
+    #[test]
+    fn fields_are_sorted_by_key_and_found_first_of_name() {
+        for b in super::super::KNOWN {
+            for s in b.structs {
+                assert!(s.fields.windows(2).all(|w| w[0].name.key_cmp(w[1].name.as_bytes()).is_le()), "{}: {} not sorted", b.package, s.name);
+                for (k, f) in s.fields.iter().enumerate() {
+                    let name: &'static str = alloc::string::String::from(f.name.as_str()).leak();
+                    let first = s.fields.iter().position(|g| g.name == f.name).unwrap();
+                    let at = s.at(name).unwrap();
+                    let want = &s.fields[first];
+                    assert_eq!((at.offset, at.size, at.bits), (want.offset, want.size, want.bits), "{}.{} ({k})", s.name, f.name);
+                    assert!(core::ptr::eq(s.field(name).unwrap(), want));
+                }
+                assert!(s.at("no such field").is_err());
             }
         }
     }

@@ -80,6 +80,14 @@ impl Name {
         &self.bytes[..(self.len as usize).min(Name::MAX)]
     }
 
+    /// The order of the generated tables (the generator's `name_key`):
+    /// by length, then bytes. A bisection then decides most steps on the
+    /// lengths alone.
+    #[inline]
+    pub fn key_cmp(&self, b: &[u8]) -> core::cmp::Ordering {
+        (self.len as usize).cmp(&b.len()).then_with(|| self.as_bytes().cmp(b))
+    }
+
     /// Whether this is `b` (the length first: most names differ there).
     #[inline]
     pub fn is(&self, b: &[u8]) -> bool {
@@ -113,14 +121,17 @@ pub struct Field {
 pub struct Struct {
     pub name: &'static str,
     pub size: usize,
-    /// Members in declaration order; nested ones as `outer.inner`.
+    /// Members sorted by `Name::key_cmp` (the generator sorts stably, so
+    /// the first of a name is the first declared); nested ones as
+    /// `outer.inner`.
     pub fields: &'static [Field],
 }
 
 impl Struct {
-    /// The member named `name` (first of that name).
+    /// The member named `name` (first of that name), by bisection.
     pub fn field(&self, name: &str) -> Option<&'static Field> {
-        self.fields.iter().find(|f| f.name.is(name.as_bytes()))
+        let i = self.fields.partition_point(|f| f.name.key_cmp(name.as_bytes()).is_lt());
+        self.fields.get(i).filter(|f| f.name.is(name.as_bytes()))
     }
 }
 

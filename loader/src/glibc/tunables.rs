@@ -118,19 +118,23 @@ impl Tunables {
         }
         let mut edits: Vec<EnvEdit> = env.iter().map(|_| EnvEdit::Keep).collect();
         // glibc walks the array it erases from: (original index, entry).
-        let mut live: Vec<(usize, &[u8])> = env.iter().map(|e| until_nul(e)).enumerate().collect();
+        // Entries are cut at their NUL only when they matter (a long
+        // LS_COLORS is not scanned to its end).
+        let mut live: Vec<(usize, &[u8])> = env.iter().copied().enumerate().collect();
+        // Only tunables with an alias are asked for each entry.
+        let aliased: Vec<usize> = (0..t.slots.len()).filter(|&id| !t.slots[id].def.env_alias.as_bytes().is_empty()).collect();
         let mut pos = 0;
         while let Some(&(index, entry)) = live.get(pos) {
             pos += 1;
             let Some((name, value)) = split_entry(entry) else { continue };
             if name == GLIBC_TUNABLES {
-                let rewritten = t.parse(value, secure);
+                let rewritten = t.parse(until_nul(value), secure);
                 if secure {
                     edits[index] = EnvEdit::Replace([GLIBC_TUNABLES, &b"="[..], &rewritten[..]].concat());
                 }
                 continue;
             }
-            if t.alias(name, value, secure) && secure {
+            if t.alias(&aliased, name, until_nul(value), secure) && secure {
                 // An SXID_ERASE alias: every such entry from here on goes.
                 pos -= 1;
                 let (kept, gone): (Vec<_>, Vec<_>) = live.drain(pos..).partition(|&(_, e)| split_entry(e).is_none_or(|(n, _)| n != name));
@@ -221,11 +225,12 @@ impl Tunables {
     /// An environment entry `name=value` that may be a tunable's alias:
     /// the first alias match not yet set takes it. Returns whether it
     /// must be erased (an SXID_ERASE alias in an AT_SECURE process).
-    fn alias(&mut self, name: &[u8], value: &[u8], secure: bool) -> bool {
+    fn alias(&mut self, aliased: &[usize], name: &[u8], value: &[u8], secure: bool) -> bool {
         let mut erase = false;
         // Every environment entry is asked: compare names without copying
-        // the slots.
-        for id in 0..self.slots.len() {
+        // the slots, only those of tunables with an alias (`aliased`, in
+        // id order).
+        for &id in aliased {
             let s = &self.slots[id];
             if s.initialized || !s.def.env_alias.is(name) || name.is_empty() {
                 continue;
@@ -375,7 +380,7 @@ fn enumerator(build: &Build, name: &str) -> Option<i64> {
 
 /// `NAME=value` (glibc's get_next_env skips entries without '=').
 fn split_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
-    let eq = entry.iter().position(|&c| c == b'=')?;
+    let eq = entry.iter().position(|&c| c == b'=' || c == 0).filter(|&i| entry[i] == b'=')?;
     Some((&entry[..eq], &entry[eq + 1..]))
 }
 

@@ -114,20 +114,45 @@ impl Cache {
         Some(&rest[..rest.iter().position(|&b| b == 0)?])
     }
 
+    /// The bytes at entry `i`'s key (up to the end of the data: the key
+    /// ends at its NUL).
+    fn key(&self, i: usize) -> Option<&'static [u8]> {
+        self.data.get(self.u32(48 + i * 24 + 4)? as usize..)
+    }
+
     /// The path the cache gives for soname `name`, preferring entries
-    /// without a hardware-capability subdirectory.
+    /// without a hardware-capability subdirectory. ldconfig writes the
+    /// entries sorted by `libcmp`, greatest first, so a bisection finds
+    /// the run of entries for `name` (glibc's search_cache does the same);
+    /// only exact names are taken.
     pub fn lookup(&self, name: &[u8]) -> Option<&'static [u8]> {
         let n = self.u32(20)? as usize;
+        let (mut lo, mut hi) = (0, n);
+        let mut hit = None;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match libcmp(name, self.key(mid)?) {
+                core::cmp::Ordering::Equal => {
+                    hit = Some(mid);
+                    break;
+                }
+                core::cmp::Ordering::Less => lo = mid + 1,
+                core::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        let mut i = hit?;
+        while i > 0 && libcmp(name, self.key(i - 1)?).is_eq() {
+            i -= 1;
+        }
         let mut best = None;
-        for i in 0..n {
+        while i < n && libcmp(name, self.key(i)?).is_eq() {
             let e = 48 + i * 24;
+            i += 1;
             let flags = self.u32(e)? as i32;
             if flags & 0xff != FLAG_ELF_LIBC6 & 0xff || flags & 0xff00 != FLAG_X8664_LIB64 {
                 continue;
             }
-            // Compared in place: measuring every key's length first made
-            // this scan a tenth of a glibc program's start-up.
-            let key = self.data.get(self.u32(e + 4)? as usize..)?;
+            let key = self.key(i - 1)?;
             if !key.starts_with(name) || key.get(name.len()) != Some(&0) {
                 continue;
             }
@@ -140,6 +165,45 @@ impl Cache {
         }
         best
     }
+}
+
+/// ldconfig's order of library names: runs of digits compare as numbers
+/// (with C's int arithmetic), other bytes as bytes. `b` ends at its NUL or
+/// at the end of the slice, `a` at the end of the slice.
+fn libcmp(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
+    let at = |s: &[u8], i: usize| s.get(i).copied().unwrap_or(0);
+    let b_end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    let b = &b[..b_end];
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() {
+        let (c1, c2) = (a[i], at(b, j));
+        if c1.is_ascii_digit() {
+            if !c2.is_ascii_digit() {
+                return core::cmp::Ordering::Greater;
+            }
+            let number = |s: &[u8], k: &mut usize| {
+                let mut v = 0i32;
+                while at(s, *k).is_ascii_digit() {
+                    v = v.wrapping_mul(10).wrapping_add(i32::from(at(s, *k) - b'0'));
+                    *k += 1;
+                }
+                v
+            };
+            let (v1, v2) = (number(a, &mut i), number(b, &mut j));
+            if v1 != v2 {
+                return v1.wrapping_sub(v2).cmp(&0);
+            }
+        } else if c2.is_ascii_digit() {
+            return core::cmp::Ordering::Less;
+        } else if c1 != c2 {
+            // C's `char` is signed on x86_64.
+            return (c1 as i8).cmp(&(c2 as i8));
+        } else {
+            i += 1;
+            j += 1;
+        }
+    }
+    0i8.cmp(&(at(b, j) as i8))
 }
 
 /// /etc/ld.so.cache, mapped read-only for the life of the process; None
@@ -156,6 +220,57 @@ pub fn ld_so_cache() -> Option<Cache> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every soname of this machine's /etc/ld.so.cache (and names it
+    /// lacks) gives by bisection what a scan of every entry gives.
+    #[test]
+    fn cache_bisection_finds_what_a_full_scan_finds() {
+        let Some(c) = ld_so_cache() else {
+            println!("skipped: no /etc/ld.so.cache in the new format");
+            return;
+        };
+        let n = c.u32(20).unwrap() as usize;
+        let scan = |name: &[u8]| {
+            let mut best = None;
+            for i in 0..n {
+                let e = 48 + i * 24;
+                let flags = c.u32(e).unwrap() as i32;
+                let key = c.str_at(c.u32(e + 4).unwrap()).unwrap();
+                if flags & 0xff != FLAG_ELF_LIBC6 & 0xff || flags & 0xff00 != FLAG_X8664_LIB64 || key != name {
+                    continue;
+                }
+                let path = c.str_at(c.u32(e + 8).unwrap()).unwrap();
+                if u64::from_le_bytes(c.data[e + 16..e + 24].try_into().unwrap()) == 0 {
+                    return Some(path);
+                }
+                best.get_or_insert(path);
+            }
+            best
+        };
+        let mut found = 0;
+        for i in 0..n {
+            let key = c.str_at(c.u32(48 + i * 24 + 4).unwrap()).unwrap();
+            let want = scan(key);
+            found += usize::from(want.is_some());
+            assert_eq!(c.lookup(key), want, "{}", String::from_utf8_lossy(key));
+        }
+        assert!(found > 0, "no entry of this machine's cache found");
+        for name in [&b"libc.so"[..], b"libc.so.66", b"libc.so.6.", b"", b"zzz", b"libc.so.06", b"lib\xffc.so"] {
+            assert_eq!(c.lookup(name), scan(name), "{}", String::from_utf8_lossy(name));
+        }
+    }
+
+    #[test]
+    fn libcmp_orders_numbers_by_value() {
+        use core::cmp::Ordering::*;
+        assert_eq!(libcmp(b"libx.so.10", b"libx.so.9\0junk"), Greater);
+        assert_eq!(libcmp(b"libx.so.9", b"libx.so.10"), Less);
+        assert_eq!(libcmp(b"libx.so.1", b"libx.so.01"), Equal);
+        assert_eq!(libcmp(b"libx.so", b"libx.so.1"), Less);
+        assert_eq!(libcmp(b"libx.so.1", b"libx.so"), Greater);
+        assert_eq!(libcmp(b"liba", b"libb"), Less);
+        assert_eq!(libcmp(b"lib1", b"liba"), Greater, "a digit sorts after a non-digit");
+    }
 
     #[test]
     fn expands_tokens() {
