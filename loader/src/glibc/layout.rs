@@ -76,8 +76,13 @@ impl Build {
 
     /// An enumerator or size evaluated in the debug information.
     pub fn constant(&self, name: &'static str) -> Result<i64, Missing> {
+        self.constant_named(name.as_bytes()).ok_or(Missing { structure: "constants", field: name })
+    }
+
+    /// The constant named `name`, if the build has it.
+    pub fn constant_named(&self, name: &[u8]) -> Option<i64> {
         // The generator sorts the constants by `Name::key_cmp` (a test checks).
-        self.consts.binary_search_by(|c| c.0.key_cmp(name.as_bytes())).map(|i| self.consts[i].1).map_err(|_| Missing { structure: "constants", field: name })
+        self.consts.binary_search_by(|c| c.0.key_cmp(name)).ok().map(|i| self.consts[i].1)
     }
 
     /// The `link_map.l_info` slot of dynamic tag `tag`.

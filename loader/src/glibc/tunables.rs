@@ -374,8 +374,7 @@ const LEVELS: [(&str, Level); 3] = [
 ];
 
 fn enumerator(build: &Build, name: &str) -> Option<i64> {
-    // Sorted by name (the generator's order).
-    build.consts.binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes())).ok().map(|i| build.consts[i].1)
+    build.constant_named(name.as_bytes())
 }
 
 /// `NAME=value` (glibc's get_next_env skips entries without '=').

@@ -19,6 +19,7 @@ pub mod versions;
 
 use crate::error::Bytes;
 use crate::sys::lock::SpinLock;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use dso::Dso;
 
@@ -30,7 +31,9 @@ pub struct Registry {
     /// then dependencies breadth-first, then dlopen'd objects. An unloaded
     /// object's slot is None (indices stay stable); dropping its record
     /// unmaps its memory, so no view into it survives.
-    objects: Vec<Option<Dso>>,
+    /// Boxed: a record is large, and growing the list moved every one
+    /// (page faults and copies for each doubling with hundreds of objects).
+    objects: Vec<Option<Box<Dso>>>,
     /// The global scope (indices), in lookup order; guardld stays last.
     pub scope: Vec<usize>,
     /// Objects in the order their initializers ran (finalizers run reversed).
@@ -51,13 +54,13 @@ impl Registry {
 
     /// Add an object; returns its index.
     pub fn push(&mut self, d: Dso) -> usize {
-        self.objects.push(Some(d));
+        self.objects.push(Some(Box::new(d)));
         self.objects.len() - 1
     }
 
     /// Index object `i` by identity and name, so it is loaded only once.
     pub fn remember(&mut self, i: usize) {
-        if let Some(d) = self.objects.get(i).and_then(Option::as_ref) {
+        if let Some(d) = self.objects.get(i).and_then(Option::as_deref) {
             self.known.add(d, i);
         }
     }
@@ -68,12 +71,12 @@ impl Registry {
     }
 
     pub fn get(&self, i: usize) -> Option<&Dso> {
-        self.objects.get(i).and_then(Option::as_ref)
+        self.objects.get(i).and_then(Option::as_deref)
     }
 
     /// Live objects with their indices, in load order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &Dso)> {
-        self.objects.iter().enumerate().filter_map(|(i, d)| Some((i, d.as_ref()?)))
+        self.objects.iter().enumerate().filter_map(|(i, d)| Some((i, d.as_deref()?)))
     }
 
     /// The first live object satisfying `f`.
@@ -186,7 +189,7 @@ impl core::ops::Index<usize> for Registry {
 
 impl core::ops::IndexMut<usize> for Registry {
     fn index_mut(&mut self, i: usize) -> &mut Dso {
-        match self.objects.get_mut(i).and_then(Option::as_mut) {
+        match self.objects.get_mut(i).and_then(Option::as_deref_mut) {
             Some(d) => d,
             None => panic!("object {i} is not loaded"),
         }

@@ -23,6 +23,7 @@ use super::{GuardReport, Op, Plan};
 use guard_abi::sys::IoVec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
@@ -84,6 +85,10 @@ pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, batch: bool) -> Res
     Ok(m)
 }
 
+/// The start of the span placed last: the next object goes right below it
+/// if that range is free (a hint; any thread may move it).
+static BELOW: AtomicUsize = AtomicUsize::new(0);
+
 fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool, inst: &mut Installer) -> Result<Mapped, MapError> {
     let hint = if fixed { plan.span_start as *mut c_void } else { core::ptr::null_mut() };
     let flags = if fixed { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE };
@@ -95,6 +100,29 @@ fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool, 
         Some(&Op::MapFile { addr, offset, prot, .. }) if addr == plan.span_start && covers_span(plan) => Some((offset, prot)),
         _ => None,
     };
+    // Cheaper still: place the span right below the one placed last (where
+    // the kernel's top-down search would put it anyway), op by op from the
+    // top, each with FIXED_NOREPLACE: no reservation to trim. Something in
+    // the way is usually right below the last span (the kernel put it
+    // there), so the first, topmost op finds it. Any refusal falls back to
+    // the reservation.
+    if first.is_some()
+        && !fixed
+        && allow_trim
+        && let Some(at) = BELOW.load(Ordering::Relaxed).checked_sub(plan.span_len as usize).filter(|&a| a != 0)
+        && let Some(mut m) = place_at(plan, fd, at)
+    {
+        return match run_ops(plan, fd, &mut m, Placed::All, inst) {
+            Ok(()) => {
+                BELOW.store(at, Ordering::Relaxed);
+                Ok(m)
+            }
+            Err(e) => {
+                m.unmap_placed();
+                Err(e)
+            }
+        };
+    }
     // SAFETY: a fresh mapping; FIXED_NOREPLACE never clobbers.
     let start = unsafe {
         match first {
@@ -121,16 +149,23 @@ fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool, 
             // SAFETY: the tail of our own reservation.
             trimmed = unsafe { rustix::mm::munmap((start + len as usize) as *mut c_void, m.len - len as usize) }.is_ok();
         }
-    match run_ops(plan, fd, &mut m, first.is_some(), trimmed, inst) {
-        Ok(()) => Ok(m),
+    let placed = match (first.is_some(), trimmed) {
+        (false, _) => Placed::None,
+        (true, false) => Placed::First,
+        (true, true) => Placed::FirstTrimmed,
+    };
+    match run_ops(plan, fd, &mut m, placed, inst) {
+        Ok(()) => {
+            if !fixed {
+                BELOW.store(start, Ordering::Relaxed);
+            }
+            Ok(m)
+        }
         Err(e) => {
             if trimmed {
                 // Unmap only what we placed: the tail was free, and another
                 // thread may own parts of it now.
-                for &(at, len) in m.placed.iter() {
-                    // SAFETY: a range this function mapped.
-                    let _ = unsafe { rustix::mm::munmap(at as *mut c_void, len) };
-                }
+                m.unmap_placed();
                 if matches!(e, MapError::Map(Errno::EXIST, _)) {
                     // Raced with another mapping: do it the replacing way.
                     return execute_with(plan, fd, fixed, false, inst);
@@ -157,12 +192,75 @@ fn covers_span(plan: &Plan) -> bool {
     end == plan.span_start + plan.span_len
 }
 
-fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, first_done: bool, into_free: bool, inst: &mut Installer) -> Result<(), MapError> {
-    let fixed = if into_free { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE | MapFlags::FIXED };
+/// Map every map op of `plan` for a span starting at `at`, from the top op
+/// down, each into free address space (FIXED_NOREPLACE). None (and
+/// nothing left mapped) if any is refused or lands elsewhere (a kernel
+/// without FIXED_NOREPLACE takes the address as a hint).
+fn place_at(plan: &Plan, fd: BorrowedFd<'_>, at: usize) -> Option<Mapped> {
+    let bias = at.wrapping_sub(plan.span_start as usize);
+    let mut m = Mapped { bias, start: at, len: plan.span_len as usize, guards: GuardReport::default(), placed: Vec::new() };
+    let flags = MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE;
+    for op in plan.ops.iter().rev() {
+        let (addr, len, r) = match *op {
+            // SAFETY: FIXED_NOREPLACE never clobbers a mapping.
+            Op::MapFile { addr, len, offset, prot } => (addr, len, unsafe {
+                rustix::mm::mmap(bias.wrapping_add(addr as usize) as *mut c_void, len as usize, prot_flags(prot), flags, fd, offset)
+            }),
+            // SAFETY: as above.
+            Op::MapAnon { addr, len, prot } => (addr, len, unsafe {
+                rustix::mm::mmap_anonymous(bias.wrapping_add(addr as usize) as *mut c_void, len as usize, prot_flags(prot), flags)
+            }),
+            _ => continue,
+        };
+        let want = bias.wrapping_add(addr as usize);
+        match r {
+            Ok(p) if p as usize == want => m.placed.push((want, len as usize)),
+            other => {
+                if let Ok(p) = other {
+                    // SAFETY: the mapping just made elsewhere, ours alone.
+                    let _ = unsafe { rustix::mm::munmap(p, len as usize) };
+                }
+                m.unmap_placed();
+                return None;
+            }
+        }
+    }
+    Some(m)
+}
+
+/// Which map ops are done before `run_ops`, and how the rest go in.
+#[derive(Clone, Copy, PartialEq)]
+enum Placed {
+    /// None: the span is an anonymous reservation; ops replace parts of it.
+    None,
+    /// The first op is the reservation; the others replace parts of it.
+    First,
+    /// The first op is done and the rest of the span is free.
+    FirstTrimmed,
+    /// Every map op is done (`place_at`).
+    All,
+}
+
+impl Mapped {
+    /// Unmap every range placed so far (the span was never reserved whole).
+    fn unmap_placed(&mut self) {
+        for &(at, len) in self.placed.iter() {
+            // SAFETY: a range the executor mapped for this object.
+            let _ = unsafe { rustix::mm::munmap(at as *mut c_void, len) };
+        }
+        self.placed.clear();
+    }
+}
+
+fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, placed: Placed, inst: &mut Installer) -> Result<(), MapError> {
+    let fixed = if placed == Placed::FirstTrimmed { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE | MapFlags::FIXED };
     let mut guards: [(usize, usize); 8] = [(0, 0); 8];
     let mut nguards = 0;
     for (k, op) in plan.ops.iter().enumerate() {
-        if k == 0 && first_done {
+        if placed == Placed::All && matches!(op, Op::MapFile { .. } | Op::MapAnon { .. }) {
+            continue;
+        }
+        if k == 0 && matches!(placed, Placed::First | Placed::FirstTrimmed) {
             // Already mapped as the reservation.
             if let Op::MapFile { addr, len, .. } = *op {
                 m.placed.push((m.bias.wrapping_add(addr as usize), len as usize));
