@@ -68,9 +68,14 @@ fn build_c(d: &Path) -> PathBuf {
 /// and as PT_INTERP (a copy of `prog` whose PT_INTERP is guardld):
 /// (way, glibc's outcome, guardld's outcome).
 fn runs(prog: &Path, args: &[&str], tmp: &Path) -> Vec<(&'static str, Outcome, Outcome)> {
+    runs_with(prog, args, tmp, &[])
+}
+
+/// `runs` with `extra` in the environment of every run.
+fn runs_with(prog: &Path, args: &[&str], tmp: &Path, extra: &[(&str, &str)]) -> Vec<(&'static str, Outcome, Outcome)> {
     let go = |program: &Path, pre: &[&str], argv0: Option<&Path>, env: &[(&str, &str)]| {
         let mut c = Command::new(program);
-        c.env_clear().env("LC_ALL", "C").env("PATH", "/usr/bin:/bin").envs(env.iter().copied()).current_dir(tmp);
+        c.env_clear().env("LC_ALL", "C").env("PATH", "/usr/bin:/bin").envs(extra.iter().copied()).envs(env.iter().copied()).current_dir(tmp);
         if let Some(a) = argv0 {
             c.arg0(a);
         }
@@ -259,4 +264,57 @@ fn rtld_next_from_startup_libraries() {
     args.extend(["-lnext_pre", "-lnext_lib"].iter().map(OsStr::new));
     let prog = gcc(&d.join("next_main"), &args);
     check_same("rtld_next", &prog, &[], &d, 0);
+}
+
+/// Lazy binding of what nothing defines at start-up (testbins/glibc-dlopen/
+/// lazy_main.c): a library's missing function never called (exit 0), called
+/// (glibc's "symbol lookup error" on stderr, exit 127, after the output
+/// before it), defined by a library dlopen'd RTLD_GLOBAL before the call,
+/// and dlopen RTLD_LAZY of a library with a missing function. With
+/// LD_BIND_NOW set both loaders refuse the program at start-up (no
+/// output, exit 127). stdout, exit status and, where glibc exits 127,
+/// stderr must be glibc's.
+#[test]
+fn lazy_binding_of_undefined_functions() {
+    let d = out_dir("glibc_dlopen/lazy");
+    let so = |name: &str, source: &str, extra: &[&str]| {
+        let mut a: Vec<&OsStr> = vec!["-fPIC".as_ref(), "-shared".as_ref(), src(source).into_os_string().leak()];
+        a.extend(extra.iter().map(|s| OsStr::new(*s)));
+        gcc(&d.join(name), &a);
+    };
+    so("liblazy.so", "lazy_lib.c", &[]);
+    so("libprovider.so", "lazy_provider.c", &[]);
+    so("libdl_undef.so", "dl_undef.c", &["-Wl,--unresolved-symbols=ignore-all"]);
+    let libs = [format!("-L{}", d.display()), format!("-Wl,-rpath,{}", d.display())];
+    let mut args: Vec<&OsStr> = vec!["-fPIE".as_ref(), "-pie".as_ref(), "-Wl,--allow-shlib-undefined".as_ref(), src("lazy_main.c").into_os_string().leak()];
+    args.extend(libs.iter().map(OsStr::new));
+    args.push("-llazy".as_ref());
+    let prog = gcc(&d.join("lazy_main"), &args);
+    let dir = d.to_str().unwrap();
+    let cases: [(&[&str], &[(&str, &str)], i32); 5] = [
+        (&["never"], &[], 0),
+        (&["call"], &[], 127),
+        (&["later", dir], &[], 0),
+        (&["dlopen", dir], &[], 127),
+        (&["never"], &[("LD_BIND_NOW", "1")], 127),
+    ];
+    let mut failures = String::new();
+    for (args, env, code) in cases {
+        for (way, r, c) in runs_with(&prog, args, &d, env) {
+            let name = format!("{} {:?}", args[0], env);
+            assert!(!r.timed_out && r.code() == Some(code), "{name}, {way}: glibc's ld.so gave {} (expected exit {code})\n{}", how(&r), r.describe());
+            // glibc's own message at the call; at start-up (LD_BIND_NOW)
+            // guardld's load error is its own.
+            let stderr_same = code != 127 || !env.is_empty() || r.stderr == c.stderr;
+            let same = !c.timed_out && r.status == c.status && r.stdout == c.stdout && stderr_same;
+            println!("glibc_dlopen lazy {name:<28} {way}: {} ({})", if same { "same" } else { "DIFFERS" }, how(&c));
+            if !same {
+                failures.push_str(&format!(
+                    "\n=== {name}, {way}\nstatus: glibc {} | guardld {}\n--- glibc stdout ---\n{}\n--- guardld stdout ---\n{}\n--- glibc stderr ---\n{}\n--- guardld stderr ---\n{}\n",
+                    how(&r), how(&c), show_bytes(&r.stdout, SHOW), show_bytes(&c.stdout, SHOW), show_bytes(&r.stderr, SHOW), show_bytes(&c.stderr, SHOW)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
 }

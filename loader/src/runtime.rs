@@ -121,6 +121,8 @@ pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<Opene
     let first = reg.slots();
     let mut s = Session::new(cfg, Errors::captured(), first, Opened::ByDlopen { refs: 0 });
     s.deepbind = mode & RTLD_DEEPBIND != 0;
+    // RTLD_LAZY (glibc programs: `glibc::lazy`).
+    s.lazy = mode & (RTLD_LAZY | RTLD_NOW) == RTLD_LAZY && crate::glibc::lazy::enabled();
     let Ok(linked) = session::run(reg, &mut s, Request::Open { name, requester }) else {
         if let Some((f, because)) = s.foreign.take() {
             let what = match f {

@@ -123,6 +123,106 @@ pub unsafe extern "C" fn tlsdesc_static() {
     core::arch::naked_asm!("mov rax, qword ptr [rax + 8]", "ret")
 }
 
+/// Lazy binding's resolver (glibc's `_dl_runtime_resolve`), reached from
+/// PLT0 with GOT[1] (the object) and the PLT entry's relocation index on
+/// the stack above the caller's return address. Keeps every argument
+/// register (%rdi..%r9, %rax for varargs, %r10, %xmm0-7; guardld's code
+/// is SSE-only, so upper vector halves stay as they are), asks
+/// `guardld_lazy_fixup` for the function, drops the two words and jumps
+/// to it as if called directly.
+///
+/// # Safety
+/// Only reached through a PLT stub that `glibc::lazy::defer` left.
+#[unsafe(naked)]
+pub unsafe extern "C" fn lazy_trampoline() {
+    // On entry %rsp is 8 mod 16 (return address + two words): 200 bytes
+    // of saves make it 0 mod 16 for the call.
+    core::arch::naked_asm!(
+        "sub rsp, 200",
+        "mov [rsp], rax",
+        "mov [rsp + 8], rcx",
+        "mov [rsp + 16], rdx",
+        "mov [rsp + 24], rsi",
+        "mov [rsp + 32], rdi",
+        "mov [rsp + 40], r8",
+        "mov [rsp + 48], r9",
+        "mov [rsp + 56], r10",
+        "movdqu [rsp + 64], xmm0",
+        "movdqu [rsp + 80], xmm1",
+        "movdqu [rsp + 96], xmm2",
+        "movdqu [rsp + 112], xmm3",
+        "movdqu [rsp + 128], xmm4",
+        "movdqu [rsp + 144], xmm5",
+        "movdqu [rsp + 160], xmm6",
+        "movdqu [rsp + 176], xmm7",
+        "mov rdi, [rsp + 200]",
+        "mov rsi, [rsp + 208]",
+        "call {fixup}",
+        "mov r11, rax",
+        "mov rax, [rsp]",
+        "mov rcx, [rsp + 8]",
+        "mov rdx, [rsp + 16]",
+        "mov rsi, [rsp + 24]",
+        "mov rdi, [rsp + 32]",
+        "mov r8, [rsp + 40]",
+        "mov r9, [rsp + 48]",
+        "mov r10, [rsp + 56]",
+        "movdqu xmm0, [rsp + 64]",
+        "movdqu xmm1, [rsp + 80]",
+        "movdqu xmm2, [rsp + 96]",
+        "movdqu xmm3, [rsp + 112]",
+        "movdqu xmm4, [rsp + 128]",
+        "movdqu xmm5, [rsp + 144]",
+        "movdqu xmm6, [rsp + 160]",
+        "movdqu xmm7, [rsp + 176]",
+        "add rsp, 216",
+        "jmp r11",
+        fixup = sym crate::glibc::exports::guardld_lazy_fixup,
+    )
+}
+
+/// Spill a variadic call's register arguments (after the format in %rdi)
+/// and call `$body(fmt, regs, stack)`: `regs` the five spilled registers,
+/// `stack` the caller's stack arguments.
+macro_rules! varargs_entry {
+    ($body:path) => {
+        core::arch::naked_asm!(
+            // %rsp is 8 mod 16 on entry: 56 bytes make it 0 for the call.
+            "sub rsp, 56",
+            "mov [rsp], rsi",
+            "mov [rsp + 8], rdx",
+            "mov [rsp + 16], rcx",
+            "mov [rsp + 24], r8",
+            "mov [rsp + 32], r9",
+            "mov rsi, rsp",
+            "lea rdx, [rsp + 64]",
+            "call {body}",
+            "add rsp, 56",
+            "ret",
+            body = sym $body,
+        )
+    };
+}
+
+/// glibc's `void _dl_fatal_printf(const char *fmt, ...)` (exported).
+///
+/// # Safety
+/// The C contract: a format and its arguments.
+#[unsafe(naked)]
+#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
+pub unsafe extern "C" fn _dl_fatal_printf() {
+    varargs_entry!(crate::glibc::exports::fatal_printf_va)
+}
+
+/// glibc's `_dl_debug_printf` (RO's pointer).
+///
+/// # Safety
+/// As `_dl_fatal_printf`.
+#[unsafe(naked)]
+pub unsafe extern "C" fn debug_printf() {
+    varargs_entry!(crate::glibc::exports::debug_printf_va)
+}
+
 /// A raw five-argument syscall. Returns the result or a negative errno.
 ///
 /// # Safety

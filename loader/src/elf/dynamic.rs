@@ -22,10 +22,12 @@ pub const DT_SONAME: i64 = 14;
 pub const DT_RPATH: i64 = 15;
 pub const DT_SYMBOLIC: i64 = 16;
 pub const DT_REL: i64 = 17;
+pub const DT_PLTGOT: i64 = 3;
 pub const DT_PLTREL: i64 = 20;
 pub const DT_DEBUG: i64 = 21;
 pub const DT_TEXTREL: i64 = 22;
 pub const DT_JMPREL: i64 = 23;
+pub const DT_BIND_NOW: i64 = 24;
 pub const DT_INIT_ARRAY: i64 = 25;
 pub const DT_FINI_ARRAY: i64 = 26;
 pub const DT_INIT_ARRAYSZ: i64 = 27;
@@ -47,6 +49,8 @@ pub const DT_VERNEEDNUM: i64 = 0x6fff_ffff;
 
 pub const DF_SYMBOLIC: u64 = 0x2;
 pub const DF_TEXTREL: u64 = 0x4;
+pub const DF_BIND_NOW: u64 = 0x8;
+pub const DF_1_NOW: u64 = 0x1;
 pub const DF_1_NODELETE: u64 = 0x8;
 
 /// Sanity bound on a dynamic section's length.
@@ -86,6 +90,10 @@ pub struct DynInfo {
     pub symbolic: bool,
     pub textrel: bool,
     pub nodelete: bool,
+    /// DT_BIND_NOW, DF_BIND_NOW or DF_1_NOW: no lazy binding (glibc).
+    pub bind_now: bool,
+    /// DT_PLTGOT: the GOT whose words 1 and 2 lazy binding uses.
+    pub pltgot: Option<u64>,
     /// Link-time address of the DT_DEBUG entry's value, if any.
     pub debug_slot: Option<u64>,
 }
@@ -171,8 +179,14 @@ pub fn parse(img: &Image, vaddr: u64, size: u64) -> Result<DynInfo, DynError> {
             DT_FLAGS => {
                 d.symbolic |= v & DF_SYMBOLIC != 0;
                 d.textrel |= v & DF_TEXTREL != 0;
+                d.bind_now |= v & DF_BIND_NOW != 0;
             }
-            DT_FLAGS_1 => d.nodelete = v & DF_1_NODELETE != 0,
+            DT_FLAGS_1 => {
+                d.nodelete = v & DF_1_NODELETE != 0;
+                d.bind_now |= v & DF_1_NOW != 0;
+            }
+            DT_BIND_NOW => d.bind_now = true,
+            DT_PLTGOT => d.pltgot = Some(v),
             DT_RELR => d.relr.addr = v,
             DT_RELRSZ => d.relr.size = v,
             DT_RELRENT if v != 8 => return Err(DynError::BadEntSize("DT_RELRENT")),

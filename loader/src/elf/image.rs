@@ -17,6 +17,8 @@ pub struct Image {
     pub segs: Vec<(u64, u64)>,
     /// (vaddr, memsz) of the writable PT_LOADs.
     pub writable: Vec<(u64, u64)>,
+    /// (vaddr, memsz) of the executable PT_LOADs.
+    pub code: Vec<(u64, u64)>,
 }
 
 impl Image {
@@ -108,6 +110,11 @@ impl Image {
         }
         let b = self.bytes(vaddr, 8)?;
         Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    }
+
+    /// Whether link-time address `vaddr` lies in an executable segment.
+    pub fn is_code(&self, vaddr: u64) -> bool {
+        Self::inside(&self.code, vaddr, 1)
     }
 
     /// Runtime address of a link-time address.

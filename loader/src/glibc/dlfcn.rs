@@ -43,7 +43,7 @@ pub struct DlError {
 }
 
 impl DlError {
-    fn new(errcode: i32, objname: &[u8], text: &[u8]) -> Self {
+    pub(super) fn new(errcode: i32, objname: &[u8], text: &[u8]) -> Self {
         DlError { errcode, objname: objname.to_vec(), occasion: None, text: text.to_vec() }
     }
 }
@@ -189,6 +189,9 @@ pub struct Lookup<'a> {
     /// DL_LOOKUP_RETURN_NEWEST (dlsym): an unversioned request takes an
     /// object's default version, not its oldest.
     pub newest: bool,
+    /// ELF_RTYPE_CLASS_PLT (lazy binding): an executable's canonical PLT
+    /// address does not define the name.
+    pub plt: bool,
 }
 
 /// glibc's check_match for an unversioned dlsym (DL_LOOKUP_RETURN_NEWEST)
@@ -227,6 +230,29 @@ fn newest(d: &crate::link::dso::Dso, name: &[u8], hit: (usize, &'static crate::e
 /// Ok(None) for a weak reference not found.
 pub fn lookup(q: &Lookup<'_>) -> Result<Option<(usize, usize)>, DlError> {
     use crate::glibc::state;
+    match lookup_def(q)? {
+        Def::Vdso(found) => Ok(Some(found)),
+        Def::Object(dso, sym) => {
+            let lm = state::lm_of(dso).ok_or_else(|| DlError::new(0, b"", b"symbol found in an object without a link map"))?;
+            Ok(Some((lm, sym as *const crate::elf::pod::Sym as usize)))
+        }
+        Def::WeakMissing => Ok(None),
+    }
+}
+
+/// What `lookup_def` found.
+pub enum Def {
+    /// In the vDSO: (its link map, the symbol's address).
+    Vdso((usize, usize)),
+    /// In registry object `usize`.
+    Object(usize, &'static crate::elf::pod::Sym),
+    /// Nothing, and the reference is weak.
+    WeakMissing,
+}
+
+/// `lookup`, answering with the registry's object and symbol.
+pub fn lookup_def(q: &Lookup<'_>) -> Result<Def, DlError> {
+    use crate::glibc::state;
     let ver = q.version.as_ref().map(|v| Version { name: v.name, hash: v.hash, file: v.filename, weak: false });
     // The vDSO's scope (libc's vDSO lookups, also while libc is being
     // relocated at start-up, with the registry locked): the personality's.
@@ -234,8 +260,8 @@ pub fn lookup(q: &Lookup<'_>) -> Result<Option<(usize, usize)>, DlError> {
         && let Some(found) = state::vdso_lookup(elem, q.name, ver.as_ref())
     {
         return match found {
-            Some(f) => Ok(Some(f)),
-            None if q.weak => Ok(None),
+            Some(f) => Ok(Def::Vdso(f)),
+            None if q.weak => Ok(Def::WeakMissing),
             None => Err(DlError { errcode: 0, objname: b"linux-vdso.so.1".to_vec(), occasion: Some(c"symbol lookup error"), text: undefined_text(q) }),
         };
     }
@@ -255,10 +281,10 @@ pub fn lookup(q: &Lookup<'_>) -> Result<Option<(usize, usize)>, DlError> {
                     continue;
                 }
                 let Some(d) = l.reg.get(i) else { continue };
-                let found = d.syms.lookup(&mut n, ver.as_ref(), false);
+                let found = d.syms.lookup(&mut n, ver.as_ref(), q.plt);
                 let found = if ver.is_none() && q.newest { found.and_then(|f| newest(d, q.name, f)) } else { found };
                 if let Some((_, sym)) = found {
-                    hit = Some((i, sym as *const crate::elf::pod::Sym as usize));
+                    hit = Some((i, sym));
                     break 'scopes;
                 }
             }
@@ -266,11 +292,10 @@ pub fn lookup(q: &Lookup<'_>) -> Result<Option<(usize, usize)>, DlError> {
         hit
     };
     if let Some((dso, sym)) = found {
-        let lm = state::lm_of(dso).ok_or_else(|| DlError::new(0, b"", b"symbol found in an object without a link map"))?;
-        return Ok(Some((lm, sym)));
+        return Ok(Def::Object(dso, sym));
     }
     if q.weak {
-        return Ok(None);
+        return Ok(Def::WeakMissing);
     }
     // glibc: DSO_FILENAME (undef_map->l_name), "undefined symbol: %s%s%s".
     let who = if q.undef_map == 0 || state::is_program_map(q.undef_map) {

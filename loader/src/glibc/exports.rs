@@ -405,11 +405,9 @@ pub unsafe extern "C" fn lookup_symbol_x(name: *const c_char, undef_map: *mut c_
     // SAFETY: `*reference` is NULL or a symbol (libc's own, e.g. the weak
     // dummy of its vDSO lookups).
     let weak = unsafe { reference.read().as_ref() }.is_some_and(|s| s.bind() == crate::elf::symbols::STB_WEAK);
-    let argv = _dl_argv.load(Ordering::Relaxed) as *const *const c_char;
-    // SAFETY: `_dl_argv` is the program's argv (argv[0] a C string or NULL).
-    let argv0 = if argv.is_null() { &b""[..] } else { unsafe { c_str(argv.read()) } };
+    let argv0 = argv0();
     let newest = super::dlfcn::return_newest(flags);
-    let q = super::dlfcn::Lookup { name, undef_map: undef_map as usize, scope: &elems[..n], version: request, skip_map: skip_map as usize, weak, argv0, newest };
+    let q = super::dlfcn::Lookup { name, undef_map: undef_map as usize, scope: &elems[..n], version: request, skip_map: skip_map as usize, weak, argv0, newest, plt: false };
     let r = super::dlfcn::lookup(&q);
     match r {
         Ok(found) => {
@@ -418,6 +416,28 @@ pub unsafe extern "C" fn lookup_symbol_x(name: *const c_char, undef_map: *mut c_
             unsafe { reference.write(sym as *const crate::elf::pod::Sym) };
             map as *mut c_void
         }
+        Err(e) => raise(e),
+    }
+}
+
+/// The program's argv[0] ("" if none), which glibc's messages name it by.
+pub fn argv0() -> &'static [u8] {
+    let argv = _dl_argv.load(Ordering::Relaxed) as *const *const c_char;
+    if argv.is_null() {
+        return b"";
+    }
+    // SAFETY: `_dl_argv` is the program's argv (argv[0] a C string or
+    // NULL), which lives as long as the process.
+    unsafe { c_str(argv.read()) }
+}
+
+/// `_dl_fixup` for the PLT stubs lazy binding left (`glibc::lazy`): called
+/// by `arch::lazy_trampoline` with GOT[1] (the object) and the relocation
+/// index; returns the function to jump to. A name nothing defines is
+/// glibc's error, through libc (fatal: exit 127).
+pub extern "C" fn guardld_lazy_fixup(obj: usize, index: usize) -> usize {
+    match super::lazy::fixup(obj, index) {
+        Ok(a) => a,
         Err(e) => raise(e),
     }
 }
@@ -544,25 +564,69 @@ pub unsafe extern "C" fn _dl_exception_create(exc: *mut c_void, objname: *const 
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), exc as *mut u8, bytes.len()) };
 }
 
-/// `void _dl_fatal_printf(const char *fmt, ...)`: print and exit 127. The
-/// integer arguments arrive in the registers of the first five (the
-/// variadic convention passes them as a fixed-argument call would).
-#[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
-pub extern "C" fn _dl_fatal_printf(fmt: *const c_char, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> ! {
-    print_c_format(fmt, [a1, a2, a3, a4, a5]);
+/// `_dl_fatal_printf(const char *fmt, ...)`'s body (`arch::_dl_fatal_printf`
+/// spills the variadic arguments): print and exit 127.
+///
+/// # Safety
+/// `regs` holds the five register arguments after `fmt`; `stack` is the
+/// caller's stack arguments, read only as far as the format asks.
+pub unsafe extern "C" fn fatal_printf_va(fmt: *const c_char, regs: *const usize, stack: *const usize) -> ! {
+    // SAFETY: forwarded.
+    unsafe { print_va(fmt, regs, stack) };
     crate::sys::exit(crate::error::EXIT_FAILURE)
 }
 
-/// `void _dl_debug_printf(const char *fmt, ...)` (RO's pointer).
-pub extern "C" fn debug_printf(fmt: *const c_char, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) {
-    print_c_format(fmt, [a1, a2, a3, a4, a5]);
+/// `_dl_debug_printf(const char *fmt, ...)`'s body (RO's pointer is
+/// `arch::debug_printf`).
+///
+/// # Safety
+/// As `fatal_printf_va`.
+pub unsafe extern "C" fn debug_printf_va(fmt: *const c_char, regs: *const usize, stack: *const usize) {
+    // SAFETY: forwarded.
+    unsafe { print_va(fmt, regs, stack) };
+}
+
+/// Print a variadic call's format with its arguments.
+///
+/// # Safety
+/// As `fatal_printf_va`.
+unsafe fn print_va(fmt: *const c_char, regs: *const usize, stack: *const usize) {
+    // SAFETY: glibc passes a format string.
+    let f = unsafe { c_str(fmt) };
+    let n = conversions(f).min(16);
+    // SAFETY: the variadic convention: the first five after `fmt` in
+    // registers (spilled to `regs`), the rest on the caller's stack, as
+    // many as the format converts.
+    let args: alloc::vec::Vec<usize> = (0..n).map(|k| unsafe { if k < 5 { regs.add(k).read() } else { stack.add(k - 5).read() } }).collect();
+    print_c_format(f, &args);
+}
+
+/// How many arguments a format converts (`%%` takes none).
+fn conversions(fmt: &[u8]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < fmt.len() {
+        i += 1;
+        if fmt[i - 1] != b'%' {
+            continue;
+        }
+        while i < fmt.len() && matches!(fmt[i], b'l' | b'z' | b'0'..=b'9' | b'.' | b'-') {
+            i += 1;
+        }
+        match fmt.get(i) {
+            Some(b'%') | None => {}
+            // `*` widths take an argument too, but glibc's loader formats
+            // use none.
+            Some(_) => n += 1,
+        }
+        i += 1;
+    }
+    n
 }
 
 /// glibc's loader printf subset (%s %d %u %x %p %c %%, with l/z sizes) to
-/// stderr; arguments past the fifth print as "?".
-fn print_c_format(fmt: *const c_char, args: [usize; 5]) {
-    // SAFETY: glibc passes a format string.
-    let fmt = unsafe { c_str(fmt) };
+/// stderr; a conversion without an argument prints as "?".
+fn print_c_format(fmt: &[u8], args: &[usize]) {
     let mut out = alloc::vec::Vec::new();
     let mut next = args.iter().copied();
     let mut i = 0;

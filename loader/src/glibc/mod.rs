@@ -18,6 +18,7 @@ pub mod state;
 pub mod threads;
 pub mod cpu;
 pub mod layout;
+pub mod lazy;
 pub mod tunables;
 
 /// `--list-tunables` / `--list-diagnostics`: what glibc's ld.so would

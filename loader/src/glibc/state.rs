@@ -203,7 +203,7 @@ pub fn begin(build: &'static Build, st: &Start<'_>) -> Result<(), String> {
     // (`_dl_catch_error` is libc's own, set once libc is mapped:
     // `build_maps`.)
     let fns: [(&'static str, usize); 9] = [
-        ("_dl_debug_printf", exports::debug_printf as *const () as usize),
+        ("_dl_debug_printf", crate::arch::debug_printf as *const () as usize),
         ("_dl_mcount", exports::_dl_mcount as *const () as usize),
         ("_dl_lookup_symbol_x", exports::lookup_symbol_x as *const () as usize),
         ("_dl_open", exports::dl_open as *const () as usize),
@@ -682,8 +682,7 @@ fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64) -> R
 /// relative path is taken from the current directory, as glibc's
 /// `_dl_new_object` does), NUL-terminated in words.
 fn origin_of(path: &[u8]) -> Option<Box<[u64]>> {
-    let mut full = Vec::new();
-    if !path.starts_with(b"/") {
+    let mut full = crate::link::search::origin_dir(path, || {
         // Asked once per link session, not per object: a program with
         // hundreds of libraries found relative to the current directory
         // made hundreds of getcwd calls.
@@ -691,12 +690,8 @@ fn origin_of(path: &[u8]) -> Option<Box<[u64]>> {
         if cwd.is_none() {
             *cwd = Some(rustix::process::getcwd(Vec::new()).ok()?.into_bytes());
         }
-        full.extend_from_slice(cwd.as_deref()?);
-        full.push(b'/');
-    }
-    full.extend_from_slice(path);
-    let slash = full.iter().rposition(|&c| c == b'/')?;
-    full.truncate(slash.max(1));
+        cwd.clone()
+    })?;
     full.push(0);
     let mut words = alloc::vec![0u64; full.len().div_ceil(8)].into_boxed_slice();
     words_as_bytes_mut(&mut words)[..full.len()].copy_from_slice(&full);
@@ -918,6 +913,26 @@ pub fn lm_of(dso: usize) -> Option<usize> {
     let g = STATE.lock();
     let s = g.as_ref()?;
     s.index_of_dso(dso).map(|k| s.maps[k].lm)
+}
+
+/// The link map of registry object `dso` and its `l_scope` (the
+/// `struct r_scope_elem` addresses, in order): what glibc's lazy binding
+/// searches. The personality keeps `l_scope` in the map's `l_scope_mem`.
+pub fn scope_of(dso: usize) -> Option<(usize, Vec<usize>)> {
+    let mut g = STATE.lock();
+    let s = g.as_mut()?;
+    let k = s.index_of_dso(dso)?;
+    let f = s.lmf;
+    let lm = s.maps[k].lm;
+    let buf = s.map_buf(k).ok()?;
+    let mut elems = Vec::new();
+    for j in 0..f.scope_mem.size / 8 {
+        match get(buf, f.scope_mem.element(j, 8)?)? {
+            0 => break,
+            e => elems.push(e as usize),
+        }
+    }
+    Some((lm, elems))
 }
 
 /// The objects (registry indices) of the searchlist whose

@@ -6,7 +6,7 @@ use crate::elf::header::{PT_DYNAMIC, PT_LOAD, PT_TLS};
 use crate::elf::image::Image;
 use crate::elf::pod::Phdr;
 use crate::elf::symbols::Symbols;
-use crate::map::{PF_R, PF_W, Padding, Plan};
+use crate::map::{PF_R, PF_W, PF_X, Padding, Plan};
 use alloc::vec::Vec;
 
 /// What an object is to the loader.
@@ -137,7 +137,8 @@ pub fn image_of(phdrs: &[Phdr], bias: usize) -> Image {
     Image {
         bias,
         segs: loads.clone().map(|p| (p.p_vaddr, p.p_memsz)).collect(),
-        writable: loads.filter(|p| p.p_flags & PF_W != 0).map(|p| (p.p_vaddr, p.p_memsz)).collect(),
+        writable: loads.clone().filter(|p| p.p_flags & PF_W != 0).map(|p| (p.p_vaddr, p.p_memsz)).collect(),
+        code: loads.filter(|p| p.p_flags & PF_X != 0).map(|p| (p.p_vaddr, p.p_memsz)).collect(),
     }
 }
 

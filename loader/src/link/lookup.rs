@@ -23,6 +23,9 @@ pub struct Query {
     pub first: Option<usize>,
     /// RTLD_DEEPBIND: search the dlopen'd group before the global scope.
     pub deep: bool,
+    /// A PLT reference that may be bound at its first call if nothing
+    /// defines it now (`glibc::lazy`).
+    pub lazy: bool,
 }
 
 /// Find `name` (version `ver`) in `scope` (indices into the registry).

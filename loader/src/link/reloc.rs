@@ -54,6 +54,8 @@ enum Value {
     /// IFUNC resolver at this address in object `usize`.
     Ifunc(u64, usize),
     Missing,
+    /// Nothing defines it; a PLT reference that may bind at its first call.
+    Lazy,
 }
 
 fn type_name(t: u32) -> &'static str {
@@ -143,6 +145,8 @@ enum Found {
     Def(super::lookup::Def),
     /// Not found, but the reference is weak.
     WeakMissing,
+    /// Not found, left to lazy binding (`Query::lazy`).
+    Lazy,
     /// Not found, or unreadable (reported).
     Missing,
 }
@@ -179,6 +183,7 @@ fn find(reg: &Registry, local: &[usize], i: usize, symidx: usize, q: Query, errs
             Found::Def(def)
         }
         None if sym.bind() == STB_WEAK => Found::WeakMissing,
+        None if q.lazy => Found::Lazy,
         None => {
             report_undefined(d.name(), name, ver.as_ref(), errs);
             Found::Missing
@@ -196,9 +201,11 @@ fn report_undefined(who: &[u8], name: &[u8], ver: Option<&crate::elf::symbols::V
 
 /// Resolve the symbol of relocation type `ty` at index `symidx` of object `i`.
 fn resolve(reg: &Registry, s: &mut Session, i: usize, symidx: usize, ty: u32) -> Value {
-    let q = Query { skip_main: ty == R_COPY, plt: ty == R_JUMP_SLOT, first: None, deep: s.deepbind };
+    let lazy = ty == R_JUMP_SLOT && s.lazy && !reg[i].dyn_.bind_now;
+    let q = Query { skip_main: ty == R_COPY, plt: ty == R_JUMP_SLOT, first: None, deep: s.deepbind, lazy };
     match find(reg, &s.local, i, symidx, q, &mut s.errors) {
         Found::NoSymbol | Found::WeakMissing => Value::Addr(0, None),
+        Found::Lazy => Value::Lazy,
         Found::Own(sym) => def_value(reg, i, sym),
         Found::Def(def) => def_value(reg, def.dso, def.sym),
         Found::Missing => Value::Missing,
@@ -226,7 +233,7 @@ fn tls_target(reg: &Registry, s: &mut Session, i: usize, symidx: usize) -> Optio
         Found::NoSymbol => return Some((i, 0)),
         Found::Own(sym) => return Some((i, sym.st_value)),
         Found::Def(def) => def,
-        Found::WeakMissing => {
+        Found::WeakMissing | Found::Lazy => {
             // No TLS block to point at: an error, weak or not.
             let d = &reg[i];
             let sym = d.syms.get(symidx)?;
@@ -287,6 +294,13 @@ pub fn apply(reg: &Registry, s: &mut Session, i: usize, r: &Rela, defer: Defer) 
         R_64 | R_GLOB_DAT | R_JUMP_SLOT | R_PC32 | R_32 | R_32S | R_COPY | R_SIZE32 | R_SIZE64 => {
             let v = match resolve(reg, s, i, symidx, ty) {
                 Value::Missing => return,
+                Value::Lazy => {
+                    if !crate::glibc::lazy::defer(d, i, r) {
+                        let name = d.syms.get(symidx).and_then(|s| d.syms.name(s)).unwrap_or(b"?");
+                        report_undefined(d.name(), name, d.syms.required_version(symidx).as_ref(), &mut s.errors);
+                    }
+                    return;
+                }
                 Value::Ifunc(res, owner) => {
                     if waits(owner) {
                         s.deferred.push(Deferred { dso: i, rela: *r, waits_for: owner });

@@ -72,6 +72,22 @@ pub fn dirname(path: &[u8]) -> &[u8] {
     }
 }
 
+/// The directory of an object opened as `path`, as glibc's
+/// `_dl_new_object` makes `l_origin`: a relative path is taken from the
+/// current directory (`cwd`, asked only then), and the result is cut at
+/// its last '/' without normalising ("./prog" gives "CWD/.").
+pub fn origin_dir(path: &[u8], cwd: impl FnOnce() -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+    let mut full = Vec::new();
+    if !path.starts_with(b"/") {
+        full = cwd()?;
+        full.push(b'/');
+    }
+    full.extend_from_slice(path);
+    let slash = full.iter().rposition(|&c| c == b'/')?;
+    full.truncate(slash.max(1));
+    Some(full)
+}
+
 /// `dir/name` with a terminating NUL, ready for open().
 pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     let mut p = Vec::with_capacity(dir.len() + name.len() + 2);

@@ -47,6 +47,9 @@ pub struct Session<'c> {
     pub deepbind: bool,
     /// IFUNC relocations waiting for their resolver's object.
     pub deferred: Vec<Deferred>,
+    /// A PLT reference nothing defines is left to lazy binding (glibc
+    /// programs only: `glibc::lazy`), not refused.
+    pub lazy: bool,
     opened: Opened,
     /// The closure met a foreign C library (and the object needing it):
     /// the session stops; start-up hands the program over.
@@ -70,7 +73,7 @@ pub struct Linked {
 impl<'c> Session<'c> {
     /// A session whose new objects start at registry slot `first`.
     pub fn new(cfg: &'c LoadConfig, errors: Errors, first: usize, opened: Opened) -> Self {
-        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), opened, foreign: None }
+        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), lazy: false, opened, foreign: None }
     }
 
     /// How objects loaded by this session are held open.
@@ -145,6 +148,12 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
         Some((_, _, Some(start))) => crate::stats::timed(&crate::stats::GLIBC, || glibc_program(reg, s, start))?,
         _ => None,
     };
+    if startup.is_some() {
+        // Lazy binding is glibc's (LD_BIND_NOW unset: the caller's `lazy`);
+        // a libc-less program keeps guardld's rule.
+        s.lazy &= glibc.is_some();
+        crate::glibc::lazy::set_enabled(s.lazy);
+    }
 
     // Stage 6: thread-local storage. At start-up the static layout is made
     // and %fs set before any IFUNC resolver or initializer runs; blocks are

@@ -207,6 +207,8 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         handover::foreign(st, f, &main_path, &s.handover(&l.reg[0], &own));
     }
     let mut sess = session::Session::new(cfg, Errors::default(), 0, Opened::AtStartup);
+    // glibc's dl_lazy: LD_BIND_NOW, even under AT_SECURE, binds all now.
+    sess.lazy = st.getenv(b"LD_BIND_NOW").is_none_or(<[u8]>::is_empty);
     // glibc reads GLIBC_TUNABLES and the aliases even under AT_SECURE (it
     // then drops what such a process may not set).
     let environ: alloc::vec::Vec<&'static [u8]> = st.env().collect();

@@ -106,7 +106,10 @@ pub fn from_loaded(path: &CStr, p: Loaded) -> Result<Dso, DsoError> {
     let mut name = path.to_bytes().to_vec();
     name.push(0);
     let mut d = Dso::new(Kind::Program, name, &p.phdrs, p.bias, p.phdr_addr)?;
-    d.origin = Some(dirname(path.to_bytes()).to_vec());
+    // $ORIGIN as glibc has it for a program it was given by path: a
+    // relative one from the current directory ("CWD/." for "./prog").
+    let cwd = || rustix::process::getcwd(Vec::new()).ok().map(|c| c.into_bytes());
+    d.origin = crate::link::search::origin_dir(path.to_bytes(), cwd).or_else(|| Some(dirname(path.to_bytes()).to_vec()));
     d.adopt_mapping(p);
     Ok(d)
 }
