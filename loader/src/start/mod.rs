@@ -102,6 +102,18 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     let entry = prog.bias.wrapping_add(prog.ehdr.e_entry as usize);
     let (phdr_addr, phnum) = (prog.phdr_addr, prog.phdrs.len());
     let main = program::from_loaded(path, prog).unwrap_or_else(|e| fatal(Bytes(path.to_bytes()), e));
+    if main.interp().is_none() && main.dyn_.needed.is_empty() && !opts.list {
+        // Neither PT_INTERP nor DT_NEEDED: a static or static-pie program,
+        // which relocates itself (RELR applied twice would corrupt it) and
+        // protects its own RELRO. glibc's ld.so execs such a program; so
+        // does guardld.
+        let mut argv: alloc::vec::Vec<&core::ffi::CStr> = (prog_index..st.argc()).filter_map(|i| st.arg(i)).collect();
+        if let (Some(a0), Some(first)) = (opts.argv0, argv.first_mut()) {
+            *first = a0;
+        }
+        let e = st.exec(path, &argv);
+        fatal(Bytes(path.to_bytes()), format_args!("cannot execute: {}", crate::sys::file::errno_text(e)));
+    }
 
     // guardld's own path as the kernel was given it, before AT_EXECFN
     // names the program.
