@@ -722,3 +722,43 @@ fn layout_64k_libraries() {
         println!("{way}: glibc: {}\n{way}: guardld: {}", summary(&gobjs), summary(&objs));
     }
 }
+
+/// Programs with neither PT_INTERP nor DT_NEEDED (static and static-pie,
+/// glibc's own ldconfig among them) relocate themselves: glibc's ld.so
+/// execs them when given one, and so must guardld (applying their RELR
+/// relocations first made ldconfig crash). Explicit runs only (there is
+/// no PT_INTERP to replace); stdout and exit status as under glibc.
+#[test]
+fn static_programs_are_executed() {
+    let d = out_dir("glibc_native/static");
+    let src = d.join("hello.c");
+    std::fs::write(&src, "#include <stdio.h>\nint main(int c, char **v) { printf(\"static %s %d\\n\", v[c - 1], c); return 3; }\n").unwrap();
+    let mut progs: Vec<(PathBuf, Vec<&str>)> = Vec::new();
+    for (name, flag) in [("static_pie", "-static-pie"), ("static", "-static")] {
+        let out = d.join(name);
+        let o = Command::new("gcc").arg(flag).arg("-o").arg(&out).arg(&src).output().expect("run gcc");
+        if o.status.success() {
+            progs.push((out, vec!["a", "b"]));
+        } else {
+            println!("skipped: gcc {flag} failed (no static libc?): {}", String::from_utf8_lossy(&o.stderr));
+        }
+    }
+    let ldconfig = PathBuf::from("/usr/sbin/ldconfig");
+    if ldconfig.exists() && interp_of(&ldconfig).is_none() {
+        progs.push((ldconfig, vec!["--version"]));
+    } else {
+        println!("skipped: /usr/sbin/ldconfig missing or not static");
+    }
+    for (prog, args) in progs {
+        let go = |pre: &[&str], loader: &Path| {
+            let mut c = Command::new(loader);
+            c.env_clear().env("LC_ALL", "C").env("PATH", "/usr/bin:/bin").current_dir(&d).args(pre).arg(&prog).args(&args);
+            run_input(&mut c, None, TIMEOUT)
+        };
+        let r = go(&[], Path::new(GLIBC_LD));
+        let c = go(&["--glibc", mode()], guardld());
+        println!("glibc_native static {}: glibc {} | guardld {}", prog.display(), how(&r), how(&c));
+        assert!(!r.timed_out && r.status.success() || r.code() == Some(3), "{}: glibc's ld.so gave {}", prog.display(), how(&r));
+        assert!(r.status == c.status && r.stdout == c.stdout, "{}: guardld differs\n--- glibc ---\n{}\n--- guardld ---\n{}\n{}", prog.display(), r.describe(), c.describe(), String::from_utf8_lossy(&c.stderr));
+    }
+}
