@@ -76,6 +76,8 @@ fn run_guardld(interp: bool, opts: &[&str], argv: &[&str], env: &[(&str, &str)])
         c.args(opts).args(argv);
     }
     c.env_remove("LD_AUDIT").env_remove("LD_PRELOAD").env_remove("GUARDLD_DEBUG").env_remove("GUARDLD_PADDING");
+    // The hand-over (audit mode; the default is native).
+    c.env("GUARDLD_GLIBC", "audit");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -353,4 +355,21 @@ fn libraries_linked_at_a_nonzero_base() {
     plain.assert_code(0).assert_stdout("based_a 1\nbased_b 2\nsum=5\n");
     let audited = run_prog(&[p], true);
     assert_same(&plain, &audited, |s| s.to_string());
+}
+
+/// By default (native) a glibc program runs under guardld itself; with
+/// LD_AUDIT set it goes to glibc's ld.so, which loads the rtld-audit
+/// modules the personality does not have (here guardld's own module,
+/// whose work the program observes), and GUARDLD_DEBUG=libs says why.
+#[test]
+fn ld_audit_sends_a_glibc_program_to_glibcs_loader() {
+    let p = prog().to_str().unwrap();
+    let m = audit_module();
+    let native = run_guardld(false, &[], &[p, "check", &dir()], &[("GUARDLD_GLIBC", "native"), ("GUARDLD_DEBUG", "libs")]);
+    assert_guarded(&native);
+    native.assert_stderr_contains("running natively");
+    let o = run_guardld(false, &[], &[p, "check", &dir()], &[("GUARDLD_GLIBC", "native"), ("GUARDLD_DEBUG", "libs"), ("LD_AUDIT", m.to_str().unwrap())]);
+    assert_guarded(&o);
+    o.assert_stderr_contains("LD_AUDIT is set: a glibc program goes to glibc's ld.so");
+    o.assert_stderr_contains("handing over");
 }

@@ -113,7 +113,8 @@ fn handover_names_the_glibc_build() {
         println!("skipped: no build ID in {}", libc_path.display());
         return;
     };
-    let o = run(command(guardld(), &[("GUARDLD_DEBUG", "libs")]).arg("/bin/true"));
+    // Audit mode: the hand-over names the build it hands to.
+    let o = run(command(guardld(), &[("GUARDLD_DEBUG", "libs"), ("GUARDLD_GLIBC", "audit")]).arg("/bin/true"));
     o.assert_code(0);
     let t = table();
     // Known only as the exact pair the table was generated from.

@@ -1,7 +1,7 @@
 //! scripts/install.sh, and what the installed files do: a glibc program
-//! whose PT_INTERP is the installed guardld is handed to glibc's ld.so
-//! with the installed module, and LD_AUDIT set to the installed module
-//! works on its own. What the module did is observed by the program
+//! whose PT_INTERP is the installed guardld runs natively (the default),
+//! and in audit mode is handed to glibc's ld.so with the installed module;
+//! LD_AUDIT set to the installed module works on its own. What the module did is observed by the program
 //! (testbins/audit/inspect.h), the output compared with plain glibc's.
 
 mod common;
@@ -62,11 +62,18 @@ fn installed_guardld_and_module() {
     let interp_prog = one("install/interp", Some(&installed));
     let plain = run(&mut Command::new(&plain_prog));
     plain.assert_code(0);
-    // PT_INTERP = the installed guardld: handed over with the installed module.
-    let o = run(command(&interp_prog, &[("GUARDLD_DEBUG", "libs")]).env_remove("LD_AUDIT"));
+    // PT_INTERP = the installed guardld, in audit mode: handed over with
+    // the installed module.
+    let audit = [("GUARDLD_GLIBC", "audit")];
+    let o = run(command(&interp_prog, &[("GUARDLD_DEBUG", "libs"), audit[0]]).env_remove("LD_AUDIT"));
     assert_same(&plain, &o, |s| s.to_string());
     let used = o.stderr_str().split("--audit ").nth(1).and_then(|r| r.split(' ').next()).map(PathBuf::from);
     assert_eq!(used.map(|u| u.canonicalize().unwrap()), Some(module.canonicalize().unwrap()), "{}", o.describe());
+    assert_guarded(&run(command(&interp_prog, &audit).arg("check").env_remove("LD_AUDIT")));
+    // By default the installed guardld runs it natively: same output, and
+    // guarded padding without the module.
+    let o = run(command(&interp_prog, &[]).env_remove("LD_AUDIT"));
+    assert_same(&plain, &o, |s| s.to_string());
     assert_guarded(&run(command(&interp_prog, &[]).arg("check").env_remove("LD_AUDIT")));
     // LD_AUDIT = the installed module, under glibc's own ld.so.
     let o = run(&mut command(&plain_prog, &[("LD_AUDIT", module.to_str().unwrap())]));

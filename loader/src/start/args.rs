@@ -16,9 +16,9 @@ Options:
   --library-path PATH   use PATH instead of LD_LIBRARY_PATH
   --preload LIST        preload the objects in LIST (colon or space separated)
   --list                list the objects PROGRAM loads and exit (like ldd)
-  --glibc MODE          for glibc programs: native (guardld runs them itself;
-                        known glibc builds only) or audit (default: glibc's
-                        ld.so with guardld's audit module)
+  --glibc MODE          for glibc programs: native (default: guardld runs
+                        them itself, known glibc builds only) or audit
+                        (glibc's ld.so with guardld's audit module)
   --list-tunables       print the glibc tunables as glibc's ld.so would, exit
   --list-diagnostics    print the x86 CPU features glibc's ld.so would compute
                         (its x86.cpu_features lines), exit
@@ -27,7 +27,9 @@ Options:
   --version             show the version and exit
   --                    end of options
 
-A glibc program (it needs libc.so.6) is handed to glibc's ld.so with guardld's
+A glibc program (it needs libc.so.6) runs under guardld itself if guardld
+knows its glibc build; otherwise, in audit mode, with LD_AUDIT or
+LD_PROFILE set, or for --list, it is handed to glibc's ld.so with guardld's
 audit module (libguardld_audit.so beside guardld), which gives it guard
 padding; with --padding prot-none, without the module. A musl program is
 refused with a message.

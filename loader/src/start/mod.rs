@@ -157,13 +157,13 @@ struct Settings {
     glibc: args::GlibcMode,
 }
 
-/// `--glibc`, else GUARDLD_GLIBC (ignored under AT_SECURE), else audit.
+/// `--glibc`, else GUARDLD_GLIBC (ignored under AT_SECURE), else native.
 fn glibc_mode(opt: Option<args::GlibcMode>, st: &InitialStack, secure: bool) -> args::GlibcMode {
     let env = if secure { None } else { st.getenv(b"GUARDLD_GLIBC") };
     match (opt, env) {
         (Some(m), _) => m,
         (None, Some(v)) => args::parse_glibc_mode(v).unwrap_or_else(|| fatal("GUARDLD_GLIBC", format_args!("unknown glibc mode '{}' (native or audit)", Bytes(v)))),
-        (None, None) => args::GlibcMode::Audit,
+        (None, None) => args::GlibcMode::Native,
     }
 }
 
@@ -207,7 +207,16 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     // The glibc personality: the libc.so.6 the closure loads must be a
     // build guardld knows (session.rs); any other is handed over as in
     // audit mode.
-    let native = s.glibc == args::GlibcMode::Native;
+    // glibc's ld.so features the personality lacks (rtld-audit modules,
+    // profiling) send a glibc program to glibc's ld.so: asked for, they
+    // must not be dropped silently.
+    let glibc_only = [&b"LD_AUDIT"[..], b"LD_PROFILE"].into_iter().find(|&v| st.getenv(v).is_some_and(|x| !x.is_empty()));
+    if let Some(v) = glibc_only.filter(|_| s.glibc == args::GlibcMode::Native) {
+        crate::debug!(Libs, "{} is set: a glibc program goes to glibc's ld.so", Bytes(v));
+    }
+    // `--list` of a glibc program is glibc's own (ldd's format, its search):
+    // handed over like an unknown build.
+    let native = s.glibc == args::GlibcMode::Native && glibc_only.is_none() && !s.list;
     let index = match env(b"GUARDLD_INDEX") {
         None => crate::link::index::Policy::Auto,
         Some(v) => crate::link::index::Policy::parse(v).unwrap_or_else(|| fatal("GUARDLD_INDEX", format_args!("unknown index policy '{}' (auto, always or never)", Bytes(v)))),
