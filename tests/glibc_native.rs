@@ -762,3 +762,26 @@ fn static_programs_are_executed() {
         assert!(r.status == c.status && r.stdout == c.stdout, "{}: guardld differs\n--- glibc ---\n{}\n--- guardld ---\n{}\n{}", prog.display(), r.describe(), c.describe(), String::from_utf8_lossy(&c.stderr));
     }
 }
+
+/// Valgrind (when installed) follows what guardld maps: a glibc program
+/// run natively under `valgrind --tool=none` gives glibc's output. Its
+/// debug-information reader asserted on segments mapped top-down; guardld
+/// maps each object's segments in address order, as glibc does.
+#[test]
+fn runs_under_valgrind() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("skipped: valgrind is not installed");
+        return;
+    }
+    let d = out_dir("glibc_native/valgrind");
+    let go = |pre: &[&str]| {
+        let mut c = Command::new("valgrind");
+        c.env_clear().env("LC_ALL", "C").env("PATH", "/usr/bin:/bin").current_dir(&d);
+        c.args(["--tool=none", "-q", "--error-exitcode=99"]).args(pre).args(["/usr/bin/sort", "-r", "/etc/shells"]);
+        run_input(&mut c, None, Duration::from_secs(60))
+    };
+    let r = go(&[GLIBC_LD]);
+    let g = go(&[guardld().to_str().unwrap(), "--glibc", mode()]);
+    assert!(r.code() == Some(0), "valgrind on glibc's ld.so: {}", r.describe());
+    assert!(g.status == r.status && g.stdout == r.stdout, "under valgrind guardld differs\n{}\n{}", g.describe(), String::from_utf8_lossy(&g.stderr));
+}

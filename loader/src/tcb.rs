@@ -69,6 +69,7 @@ pub fn allocate(lay: &Layout, guards: (u64, u64)) -> Result<usize, TlsError> {
     // SAFETY: a fresh private anonymous mapping.
     let p = unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), size, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }
         .map_err(|_| TlsError::NoMemory)? as usize;
+    crate::sys::place::mapped(p);
     let tp = p + lay.static_size;
     let dtv = tp + lay.tcb_size + size_of::<DtvEntry>();
     // SAFETY: the TCB and the DTV lie inside the mapping just made, which

@@ -23,7 +23,6 @@ use super::{GuardReport, Op, Plan};
 use guard_abi::sys::IoVec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicUsize, Ordering};
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
@@ -85,10 +84,6 @@ pub fn execute(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, batch: bool) -> Res
     Ok(m)
 }
 
-/// The start of the span placed last: the next object goes right below it
-/// if that range is free (a hint; any thread may move it).
-static BELOW: AtomicUsize = AtomicUsize::new(0);
-
 fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool, inst: &mut Installer) -> Result<Mapped, MapError> {
     let hint = if fixed { plan.span_start as *mut c_void } else { core::ptr::null_mut() };
     let flags = if fixed { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE };
@@ -100,21 +95,20 @@ fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool, 
         Some(&Op::MapFile { addr, offset, prot, .. }) if addr == plan.span_start && covers_span(plan) => Some((offset, prot)),
         _ => None,
     };
-    // Cheaper still: place the span right below the one placed last (where
-    // the kernel's top-down search would put it anyway), op by op from the
-    // top, each with FIXED_NOREPLACE: no reservation to trim. Something in
-    // the way is usually right below the last span (the kernel put it
-    // there), so the first, topmost op finds it. Any refusal falls back to
-    // the reservation.
+    // Cheaper still: place the span right below the lowest mapping guardld
+    // made (where the kernel's top-down search would put it anyway), op by
+    // op in address order (as glibc and the kernel map segments: tools
+    // such as valgrind expect it), each with FIXED_NOREPLACE: no
+    // reservation to trim. Any refusal falls back to the reservation.
     if first.is_some()
         && !fixed
         && allow_trim
-        && let Some(at) = BELOW.load(Ordering::Relaxed).checked_sub(plan.span_len as usize).filter(|&a| a != 0)
+        && let Some(at) = crate::sys::place::below().checked_sub(plan.span_len as usize).filter(|&a| a != 0)
         && let Some(mut m) = place_at(plan, fd, at)
     {
         return match run_ops(plan, fd, &mut m, Placed::All, inst) {
             Ok(()) => {
-                BELOW.store(at, Ordering::Relaxed);
+                crate::sys::place::placed(at);
                 Ok(m)
             }
             Err(e) => {
@@ -157,7 +151,7 @@ fn execute_with(plan: &Plan, fd: BorrowedFd<'_>, fixed: bool, allow_trim: bool, 
     match run_ops(plan, fd, &mut m, placed, inst) {
         Ok(()) => {
             if !fixed {
-                BELOW.store(start, Ordering::Relaxed);
+                crate::sys::place::placed(start);
             }
             Ok(m)
         }
@@ -192,15 +186,15 @@ fn covers_span(plan: &Plan) -> bool {
     end == plan.span_start + plan.span_len
 }
 
-/// Map every map op of `plan` for a span starting at `at`, from the top op
-/// down, each into free address space (FIXED_NOREPLACE). None (and
+/// Map every map op of `plan` for a span starting at `at`, in address
+/// order, each into free address space (FIXED_NOREPLACE). None (and
 /// nothing left mapped) if any is refused or lands elsewhere (a kernel
 /// without FIXED_NOREPLACE takes the address as a hint).
 fn place_at(plan: &Plan, fd: BorrowedFd<'_>, at: usize) -> Option<Mapped> {
     let bias = at.wrapping_sub(plan.span_start as usize);
     let mut m = Mapped { bias, start: at, len: plan.span_len as usize, guards: GuardReport::default(), placed: Vec::new() };
     let flags = MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE;
-    for op in plan.ops.iter().rev() {
+    for op in &plan.ops {
         let (addr, len, r) = match *op {
             // SAFETY: FIXED_NOREPLACE never clobbers a mapping.
             Op::MapFile { addr, len, offset, prot } => (addr, len, unsafe {

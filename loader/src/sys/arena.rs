@@ -72,7 +72,9 @@ impl Default for Arena {
 fn fresh_chunk(size: usize) -> Option<usize> {
     // SAFETY: a new anonymous mapping aliases nothing.
     let p = unsafe { mmap_anonymous(core::ptr::null_mut(), size, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) };
-    p.ok().map(|p| p as usize)
+    let p = p.ok().map(|p| p as usize)?;
+    super::place::mapped(p);
+    Some(p)
 }
 
 // SAFETY: returns unique, aligned, mapped memory or null.

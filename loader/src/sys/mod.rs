@@ -4,6 +4,8 @@ pub mod arena;
 pub mod file;
 /// The spin lock's interior mutability.
 pub mod lock;
+/// Where the next object span goes (a hint for map/exec.rs).
+pub mod place;
 /// Numbered syscalls and the few mappings guardld keeps or scratches.
 pub mod raw;
 pub mod signals;

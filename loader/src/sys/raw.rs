@@ -96,6 +96,7 @@ pub fn map_readonly_forever(fd: rustix::fd::BorrowedFd<'_>, len: usize) -> Optio
     use rustix::mm::{MapFlags, ProtFlags};
     // SAFETY: a fresh private read-only mapping; nothing unmaps it.
     let p = unsafe { rustix::mm::mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, fd, 0) }.ok()?;
+    super::place::mapped(p as usize);
     // SAFETY: `len` bytes mapped readable at `p`, for the process's life.
     Some(unsafe { core::slice::from_raw_parts(p as *const u8, len) })
 }
