@@ -464,3 +464,55 @@ impl Drop for Span {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::{Padding, PlanInput, Segment};
+    use std::os::fd::AsRawFd;
+
+    fn anon(len: usize) -> usize {
+        // SAFETY: a fresh private mapping.
+        unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }.unwrap() as usize
+    }
+
+    /// An object is placed right below `sys::place::below()` when that
+    /// range is free, and goes to a reservation elsewhere when something
+    /// is in the way (which stays as it was).
+    #[test]
+    fn placement_below_and_its_fallback() {
+        let page = 4096usize;
+        let path = std::env::temp_dir().join(format!("guardld-place-{}", std::process::id()));
+        let bytes: Vec<u8> = (0..3 * page).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: `file` stays open for the whole test.
+        let fd = unsafe { BorrowedFd::borrow_raw(file.as_raw_fd()) };
+        let seg = [Segment { vaddr: 0, memsz: 3 * page as u64, offset: 0, filesz: 3 * page as u64, flags: crate::map::PF_R }];
+        let plan = crate::map::plan::plan(&PlanInput { segments: &seg, relro: None, file_size: 3 * page as u64, page_size: page as u64, padding: Padding::Extend }).unwrap();
+        // A free range: mapped, then given back.
+        let free = anon(64 * page);
+        // SAFETY: our own mapping.
+        unsafe { rustix::mm::munmap(free as *mut c_void, 64 * page) }.unwrap();
+        crate::sys::place::placed(free + 64 * page);
+        let m = execute(&plan, fd, false, false).unwrap();
+        assert_eq!(m.start, free + 61 * page, "placed right below the hint");
+        // SAFETY: the object's three mapped pages.
+        assert_eq!(unsafe { core::slice::from_raw_parts(m.start as *const u8, 3 * page) }, &bytes[..]);
+        drop(m.into_span());
+        // Something in the way: a mapping of ours right below the hint.
+        let blocker = anon(16 * page);
+        // SAFETY: our own writable mapping.
+        unsafe { core::ptr::write_bytes(blocker as *mut u8, 0x5a, 16 * page) };
+        crate::sys::place::placed(blocker + 16 * page);
+        let m = execute(&plan, fd, false, false).unwrap();
+        assert!(m.start + 3 * page <= blocker || m.start >= blocker + 16 * page, "placed over the blocker");
+        // SAFETY: the object's pages and the blocker, both mapped.
+        unsafe {
+            assert_eq!(core::slice::from_raw_parts(m.start as *const u8, 3 * page), &bytes[..]);
+            assert!(core::slice::from_raw_parts(blocker as *const u8, 16 * page).iter().all(|&b| b == 0x5a));
+        }
+        drop(m.into_span());
+        let _ = std::fs::remove_file(&path);
+    }
+}
