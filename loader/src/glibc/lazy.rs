@@ -41,8 +41,9 @@ pub fn enabled() -> bool {
 }
 
 /// Leave the JUMP_SLOT relocation `r` of object `i` (registry index) to
-/// lazy binding: the slot gets back its PLT stub, GOT[1] and GOT[2] the
-/// object and the resolver. False (nothing written) where the object
+/// lazy binding (the relocation stage asks only for objects without
+/// DF_BIND_NOW/DF_1_NOW): the slot gets back its PLT stub, GOT[1] and
+/// GOT[2] the object and the resolver. False (nothing written) where the object
 /// cannot bind lazily: no DT_PLTGOT, a slot read-only after relocation
 /// (RELRO), a slot or GOT word outside its writable segments, a stub that
 /// is not code of the object.
@@ -52,7 +53,7 @@ pub fn defer(d: &Dso, i: usize, r: &Rela) -> bool {
     let in_relro = |a: u64, n: u64| d.relro.is_some_and(|(s, l)| a < s.saturating_add(l) && s < a.saturating_add(n));
     // GOT[1] and GOT[2] are written now, before RELRO is protected (bfd
     // puts them inside it); the slot is written at the first call.
-    if d.dyn_.bind_now || in_relro(r.r_offset, 8) || !d.img.writable(words, 16) {
+    if in_relro(r.r_offset, 8) || !d.img.writable(words, 16) {
         return false;
     }
     // The slot's link-time value is the address of its PLT entry's lazy
