@@ -318,3 +318,16 @@ fn lazy_binding_of_undefined_functions() {
     }
     assert!(failures.is_empty(), "{failures}");
 }
+
+/// A library whose PT_GNU_STACK asks for an executable stack
+/// (testbins/glibc-dlopen/execstack_main.c): dlopen makes the main stack,
+/// a running thread's stack and later threads' stacks executable, as
+/// glibc 2.36's ld.so does (`_dl_make_stacks_executable`). The program
+/// prints each stack's permissions; stdout and status must be glibc's.
+#[test]
+fn dlopen_of_an_executable_stack_library() {
+    let d = out_dir("glibc_dlopen/execstack");
+    gcc(&d.join("libexecstack.so"), &["-fPIC".as_ref(), "-shared".as_ref(), "-Wl,-z,execstack".as_ref(), src("execstack_lib.c").as_os_str()]);
+    let prog = gcc(&d.join("execstack_main"), &["-pthread".as_ref(), src("execstack_main.c").as_os_str()]);
+    check_same("execstack", &prog, &[d.to_str().unwrap()], &d, 0);
+}

@@ -517,6 +517,58 @@ pub unsafe extern "C" fn __nptl_change_stack_perm(pd: *mut c_void) -> c_int {
     }
 }
 
+/// glibc's `_dl_make_stacks_executable`, for an object loaded with
+/// PT_GNU_STACK PF_X: the main stack (its page at `__libc_stack_end`, with
+/// PROT_GROWSDOWN: the whole stack VMA below it), `_dl_stack_flags |= PF_X`
+/// (libc then maps new thread stacks executable), and every thread stack
+/// on libc's used and cache lists, under libc's `_dl_stack_cache_lock`.
+/// 0 or an errno value. `page`: the page size (AT_PAGESZ).
+pub fn make_stacks_executable(page: usize) -> c_int {
+    use rustix::mm::MprotectFlags as P;
+    let top = __libc_stack_end.load(Ordering::Relaxed) & !(page - 1);
+    // SAFETY: adding permissions to the main stack invalidates no memory.
+    if let Err(e) = unsafe { rustix::mm::mprotect(top as *mut c_void, page, P::READ | P::WRITE | P::EXEC | P::GROWSDOWN) } {
+        return e.raw_os_error();
+    }
+    if super::state::add_stack_flags(1).is_err() {
+        return rustix::io::Errno::INVAL.raw_os_error();
+    }
+    let Ok(l) = super::state::stack_lists() else { return rustix::io::Errno::INVAL.raw_os_error() };
+    // SAFETY: `l.lock` is `_rtld_global._dl_stack_cache_lock`, a 4-byte
+    // aligned int inside our own `_rtld_global` that libc's threads use as
+    // a lowlevellock (0 free, 1 taken, 2 taken with waiters).
+    let lock = unsafe { &*(l.lock as *const core::sync::atomic::AtomicU32) };
+    let flags = rustix::thread::futex::Flags::PRIVATE;
+    if lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        while lock.swap(2, Ordering::Acquire) != 0 {
+            let _ = rustix::thread::futex::wait(lock, flags, 2, None);
+        }
+    }
+    let mut err = 0;
+    'lists: for head in l.heads {
+        // SAFETY: the heads are list_heads in `_rtld_global`, and every
+        // node on them is the `list` member of a `struct pthread` libc
+        // keeps while the lock is held; the walk is bounded.
+        let mut node = unsafe { ((head + l.next) as *const usize).read() };
+        for _ in 0..1 << 20 {
+            if node == head || node == 0 {
+                break;
+            }
+            // SAFETY: as above: `node - pd_list` is the thread's `struct pthread`.
+            err = unsafe { __nptl_change_stack_perm((node - l.pd_list) as *mut c_void) };
+            if err != 0 {
+                break 'lists;
+            }
+            // SAFETY: as above.
+            node = unsafe { ((node + l.next) as *const usize).read() };
+        }
+    }
+    if lock.swap(0, Ordering::Release) == 2 {
+        let _ = rustix::thread::futex::wake(lock, flags, 1);
+    }
+    err
+}
+
 /// `void _dl_rtld_di_serinfo(struct link_map *, Dl_serinfo *, bool
 /// counting)` (dlinfo RTLD_DI_SERINFO and RTLD_DI_SERINFOSIZE): the
 /// directories a search from that object goes through.

@@ -1111,6 +1111,58 @@ pub fn build() -> Option<&'static Build> {
     STATE.lock().as_ref().map(|s| s.build)
 }
 
+/// Whether object `d` asks for an executable stack (PT_GNU_STACK with
+/// PF_X) that the process does not have yet (`_dl_stack_flags`).
+pub fn needs_exec_stack(d: &Dso) -> bool {
+    const PF_X: u32 = 1;
+    let wants = phdrs(d).iter().any(|p| p.p_type == PT_GNU_STACK && p.p_flags & PF_X != 0);
+    wants && stack_flags().is_some_and(|f| f & PF_X as u64 == 0)
+}
+
+/// `_dl_stack_flags`.
+pub fn stack_flags() -> Option<u64> {
+    let mut g = STATE.lock();
+    let s = g.as_mut()?;
+    let rs = s.build.structure("struct rtld_global").ok()?;
+    get(s.r, rs.at("_dl_stack_flags").ok()?)
+}
+
+/// `_dl_stack_flags |= flags`.
+pub fn add_stack_flags(flags: u64) -> Result<(), String> {
+    let mut g = STATE.lock();
+    let s = g.as_mut().ok_or("no glibc state")?;
+    let rs = structure(s.build, "struct rtld_global")?;
+    let old = get(s.r, at(rs, "_dl_stack_flags")?).ok_or("_dl_stack_flags outside _rtld_global")?;
+    set(s.r, rs, "_dl_stack_flags", old | flags)
+}
+
+/// What `_dl_make_stacks_executable` walks, as addresses and offsets from
+/// the generated layouts.
+pub struct StackLists {
+    /// `_dl_stack_cache_lock` (an `int` lowlevellock).
+    pub lock: usize,
+    /// The heads of `_dl_stack_used` and `_dl_stack_cache`.
+    pub heads: [usize; 2],
+    /// `next` in a `struct list_head`.
+    pub next: usize,
+    /// `list` in a `struct pthread` (the node's place in its thread).
+    pub pd_list: usize,
+}
+
+pub fn stack_lists() -> Result<StackLists, String> {
+    let g = STATE.lock();
+    let s = g.as_ref().ok_or("no glibc state")?;
+    let rs = structure(s.build, "struct rtld_global")?;
+    let r = exports::r_addr();
+    let lock = at(rs, "_dl_stack_cache_lock")?;
+    if lock.size != 4 {
+        return Err("glibc layout table: _dl_stack_cache_lock is not an int".into());
+    }
+    let next = at(structure(s.build, "struct list_head")?, "next")?.offset;
+    let pd_list = at(structure(s.build, "struct pthread")?, "list")?.offset;
+    Ok(StackLists { lock: r + lock.offset, heads: [r + at(rs, "_dl_stack_used")?.offset, r + at(rs, "_dl_stack_cache")?.offset], next, pd_list })
+}
+
 /// Slotinfo entries kept free for modules dlopen adds (glibc's
 /// TLS_SLOTINFO_SURPLUS is 62).
 const SLOTINFO_ROOM: usize = 64;

@@ -205,6 +205,8 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
         // made once the session succeeded: glibc/dlfcn.rs).
         crate::glibc::state::relocate_dynamic(reg, &fresh);
     }
+    exec_stacks(reg, s, &fresh);
+    s.stage_done()?;
     crate::stats::timed(&crate::stats::RELOC, || relocate(reg, s, &fresh));
     s.stage_done()?;
     match tp {
@@ -270,6 +272,23 @@ fn run_deferred(reg: &Registry, s: &mut Session, defer: Defer) {
             reloc::apply(reg, s, p.dso, &p.rela, Defer::Never);
         } else {
             s.deferred.push(p);
+        }
+    }
+}
+
+/// Under the glibc personality, an object whose PT_GNU_STACK asks for an
+/// executable stack makes every stack executable before its code runs, as
+/// glibc's ld.so does when it maps one (`exports::make_stacks_executable`).
+fn exec_stacks(reg: &Registry, s: &mut Session, objs: &[usize]) {
+    for &i in objs {
+        let d = &reg[i];
+        if !crate::glibc::state::needs_exec_stack(d) {
+            continue;
+        }
+        let e = crate::glibc::exports::make_stacks_executable(s.cfg.page_size as usize);
+        if e != 0 {
+            let why = crate::sys::file::errno_text(rustix::io::Errno::from_raw_os_error(e));
+            s.errors.report(d.name(), format_args!("cannot enable executable stack as shared object requires: {why}"));
         }
     }
 }
