@@ -135,28 +135,53 @@ pub fn vdso_headers(ehdr: usize, page: usize) -> Option<(usize, alloc::vec::Vec<
 /// object containing `pc` and its PT_GNU_EH_FRAME, for the unwinder.
 #[cfg_attr(not(test), unsafe(no_mangle))] // a test binary must not interpose glibc's ld.so
 pub extern "C" fn _dl_find_object(pc: *mut c_void, result: *mut c_void) -> c_int {
-    let Some(t) = find_table() else { return -1 };
-    let Some(found) = t.find(pc as usize) else { return -1 };
-    // SAFETY: libgcc passes a `struct dl_find_object` of this build's size.
-    let out = unsafe { core::slice::from_raw_parts_mut(result as *mut u8, t.size()) };
-    if t.fill(out, &found) { 0 } else { -1 }
+    with_find_table(|t| {
+        let Some(found) = t.find(pc as usize) else { return -1 };
+        // SAFETY: libgcc passes a `struct dl_find_object` of this build's size.
+        let out = unsafe { core::slice::from_raw_parts_mut(result as *mut u8, t.size()) };
+        if t.fill(out, &found) { 0 } else { -1 }
+    })
+    .unwrap_or(-1)
 }
 
 /// The current `_dl_find_object` table (state.rs makes them).
 static FIND_TABLE: core::sync::atomic::AtomicPtr<super::state::FindTable> = core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+/// Readers inside `with_find_table` (threads, signal handlers).
+static FIND_READERS: AtomicUsize = AtomicUsize::new(0);
+/// Tables replaced while a reader was inside: freed by a later publish
+/// that sees no reader.
+static FIND_RETIRED: crate::sys::lock::SpinLock<alloc::vec::Vec<usize>> = crate::sys::lock::SpinLock::new(alloc::vec::Vec::new());
 
-/// Publish a new table. The old one is never freed: a reader (another
-/// thread, a signal handler) may still be searching it.
+/// Publish a new table. The old one is freed once no reader is inside
+/// `with_find_table`: a reader counts itself in before it loads the
+/// pointer, so one that could hold an old table keeps the count above
+/// zero when the publisher looks (both sides sequentially consistent);
+/// until a publish sees none, replaced tables wait on a list.
 pub fn publish_find_table(t: alloc::boxed::Box<super::state::FindTable>) {
-    FIND_TABLE.store(alloc::boxed::Box::into_raw(t), Ordering::Release);
+    let old = FIND_TABLE.swap(alloc::boxed::Box::into_raw(t), Ordering::SeqCst);
+    let mut retired = FIND_RETIRED.lock();
+    if !old.is_null() {
+        retired.push(old as usize);
+    }
+    if FIND_READERS.load(Ordering::SeqCst) == 0 {
+        for p in retired.drain(..) {
+            // SAFETY: a table from Box::into_raw here, no longer published,
+            // and no reader is inside (see above).
+            drop(unsafe { alloc::boxed::Box::from_raw(p as *mut super::state::FindTable) });
+        }
+    }
 }
 
-/// The table last published, if any.
-pub fn find_table() -> Option<&'static super::state::FindTable> {
-    let p = FIND_TABLE.load(Ordering::Acquire);
+/// `f` on the table last published, if any (lock-free, async-signal-safe).
+pub fn with_find_table<R>(f: impl FnOnce(&super::state::FindTable) -> R) -> Option<R> {
+    FIND_READERS.fetch_add(1, Ordering::SeqCst);
+    let p = FIND_TABLE.load(Ordering::SeqCst);
     // SAFETY: non-null pointers here come from Box::into_raw in
-    // `publish_find_table` and are never freed or written afterwards.
-    unsafe { p.as_ref() }
+    // `publish_find_table`, never written afterwards, and not freed while
+    // this reader is counted in.
+    let r = unsafe { p.as_ref() }.map(f);
+    FIND_READERS.fetch_sub(1, Ordering::SeqCst);
+    r
 }
 
 /// `struct link_map *_dl_find_dso_for_object(ElfW(Addr) addr)`.

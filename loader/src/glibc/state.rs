@@ -380,7 +380,7 @@ impl FindTable {
 
 /// The object whose mapping contains `addr`.
 pub fn find_object(addr: usize) -> Option<Found> {
-    exports::find_table()?.find(addr)
+    exports::with_find_table(|t| t.find(addr)).flatten()
 }
 
 /// The static TLS offset (below the thread pointer) of the object whose
