@@ -1,7 +1,8 @@
 /* Lazy binding (glibc's, for references nothing defines at start-up):
  *   lazy_main never   a library's missing function, never called: exit 0
  *   lazy_main call    called: glibc's "symbol lookup error", exit 127
- *   lazy_main later   defined by a library dlopen'd RTLD_GLOBAL first
+ *   lazy_main later   defined by a library dlopen'd RTLD_GLOBAL first,
+ *                     still there after its dlclose
  *   lazy_main dlopen DIR   RTLD_LAZY loads a library with a missing
  *                     function (RTLD_NOW refuses it); calling it: 127 */
 #include <dlfcn.h>
@@ -22,11 +23,15 @@ int main(int argc, char **argv) {
     } else if (!strcmp(mode, "later")) {
         char path[4096];
         snprintf(path, sizeof path, "%s/libprovider.so", argc > 2 ? argv[2] : ".");
-        if (!dlopen(path, RTLD_NOW | RTLD_GLOBAL)) {
+        void *p = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+        if (!p) {
             printf("dlopen provider: %s\n", dlerror());
             return 1;
         }
         printf("later: %d\n", lazy_later(4));
+        /* The binding keeps the provider loaded (glibc adds a dependency). */
+        printf("dlclose provider: %d\n", dlclose(p));
+        printf("later again: %d\n", lazy_later(5));
     } else if (!strcmp(mode, "dlopen")) {
         char path[4096];
         snprintf(path, sizeof path, "%s/libdl_undef.so", argc > 2 ? argv[2] : ".");

@@ -704,6 +704,11 @@ fn conversions(fmt: &[u8]) -> usize {
 /// glibc's loader printf subset (%s %d %u %x %p %c %%, with l/z sizes) to
 /// stderr; a conversion without an argument prints as "?".
 fn print_c_format(fmt: &[u8], args: &[usize]) {
+    crate::sys::write_fd(2, &format_c(fmt, args));
+}
+
+/// `fmt` with `args` (see `print_c_format`).
+fn format_c(fmt: &[u8], args: &[usize]) -> alloc::vec::Vec<u8> {
     let mut out = alloc::vec::Vec::new();
     let mut next = args.iter().copied();
     let mut i = 0;
@@ -714,7 +719,11 @@ fn print_c_format(fmt: &[u8], args: &[usize]) {
             out.push(c);
             continue;
         }
+        // Without l or z the integer is an int: only the low 32 bits of
+        // its register are the argument.
+        let mut long = false;
         while i < fmt.len() && matches!(fmt[i], b'l' | b'z' | b'0'..=b'9' | b'.' | b'*' | b'-') {
+            long |= matches!(fmt[i], b'l' | b'z');
             i += 1;
         }
         let Some(&conv) = fmt.get(i) else { break };
@@ -729,7 +738,12 @@ fn print_c_format(fmt: &[u8], args: &[usize]) {
                 out.extend_from_slice(unsafe { c_str(v as *const c_char) });
                 continue;
             }
-            b'd' | b'i' => alloc::format!("{}", v as i64),
+            b'd' | b'i' if long => alloc::format!("{}", v as i64),
+            b'd' | b'i' => alloc::format!("{}", v as i32),
+            b'u' | b'x' if !long => {
+                let v = v as u32;
+                if conv == b'u' { alloc::format!("{v}") } else { alloc::format!("{v:x}") }
+            }
             b'u' => alloc::format!("{v}"),
             b'x' => alloc::format!("{v:x}"),
             b'p' => alloc::format!("{v:#x}"),
@@ -741,5 +755,23 @@ fn print_c_format(fmt: &[u8], args: &[usize]) {
         };
         out.extend_from_slice(text.as_bytes());
     }
-    crate::sys::write_fd(2, &out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// glibc's loader formats: an int is the low half of its register, a
+    /// long all of it; every conversion but %% takes an argument.
+    #[test]
+    fn loader_printf_subset() {
+        let s = |fmt: &str, args: &[usize]| String::from_utf8(format_c(fmt.as_bytes(), args)).unwrap();
+        assert_eq!(s("%d %u %x", &[0xdead_0000_ffff_ffff, 0x1_0000_0002, 0xffff_0000_0000_00ab]), "-1 2 ab");
+        assert_eq!(s("%ld %lu %zx", &[usize::MAX, 7, 0x1_0000_0000]), "-1 7 100000000");
+        let (a, b) = (c"prog", c"lib.so");
+        assert_eq!(s("%s: %s: %s%%", &[a.as_ptr() as usize, b.as_ptr() as usize]), "prog: lib.so: ?%");
+        assert_eq!(conversions(b"%s: %s: %s%s%s%s%s\n"), 7);
+        assert_eq!(conversions(b"100%% %ld %c"), 2);
+    }
 }

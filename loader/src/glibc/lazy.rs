@@ -95,9 +95,21 @@ pub fn fixup(obj: usize, index: usize) -> Result<usize, DlError> {
     };
     let value = match dlfcn::lookup_def(&q)? {
         Def::Object(def, sym) => {
-            let l = LINKER.lock();
-            let addr = (l.reg[def].img.bias as u64).wrapping_add(sym.st_value);
+            let mut l = LINKER.lock();
+            let d = l.reg.get_mut(def).ok_or_else(|| bad(b"lazy binding: the definition was unloaded"))?;
+            let addr = (d.img.bias as u64).wrapping_add(sym.st_value);
+            // The slot now points into `def`: a dlopen'd definer must
+            // outlive the reference (glibc's DL_LOOKUP_ADD_DEPENDENCY; a
+            // reference from an object that may go first would let glibc
+            // unload it with that object, guardld keeps it for good).
+            let keep = def != obj && matches!(d.opened, crate::link::dso::Opened::ByDlopen { .. }) && !d.dyn_.nodelete;
+            if keep {
+                d.dyn_.nodelete = true;
+            }
             drop(l);
+            if keep {
+                state::mark_nodelete(def).map_err(|e| bad(e.as_bytes()))?;
+            }
             if sym.kind() == STT_GNU_IFUNC {
                 crate::link::init::run_resolver(addr as usize) as u64
             } else {

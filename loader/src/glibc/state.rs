@@ -1026,6 +1026,15 @@ pub enum CloseStep {
     NotOpen(Option<usize>),
 }
 
+/// Mark registry object `dso`'s link map NODELETE (`l_nodelete_active`:
+/// `_dl_close` keeps it).
+pub fn mark_nodelete(dso: usize) -> Result<(), String> {
+    let mut g = STATE.lock();
+    let s = g.as_mut().ok_or("no glibc state")?;
+    let k = s.index_of_dso(dso).ok_or("object without a link map")?;
+    s.set_lm(k, "l_nodelete_active", 1)
+}
+
 /// glibc's `_dl_close` checks: NODELETE, `l_direct_opencount`; a
 /// reference is dropped from the count here.
 pub fn begin_close(lm: usize) -> Result<CloseStep, String> {

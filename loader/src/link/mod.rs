@@ -74,6 +74,10 @@ impl Registry {
         self.objects.get(i).and_then(Option::as_deref)
     }
 
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut Dso> {
+        self.objects.get_mut(i).and_then(Option::as_deref_mut)
+    }
+
     /// Live objects with their indices, in load order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &Dso)> {
         self.objects.iter().enumerate().filter_map(|(i, d)| Some((i, d.as_deref()?)))
@@ -189,7 +193,7 @@ impl core::ops::Index<usize> for Registry {
 
 impl core::ops::IndexMut<usize> for Registry {
     fn index_mut(&mut self, i: usize) -> &mut Dso {
-        match self.objects.get_mut(i).and_then(Option::as_deref_mut) {
+        match self.get_mut(i) {
             Some(d) => d,
             None => panic!("object {i} is not loaded"),
         }

@@ -206,17 +206,9 @@ fn place_at(plan: &Plan, fd: BorrowedFd<'_>, at: usize) -> Option<Mapped> {
             }),
             _ => continue,
         };
-        let want = bias.wrapping_add(addr as usize);
-        match r {
-            Ok(p) if p as usize == want => m.placed.push((want, len as usize)),
-            other => {
-                if let Ok(p) = other {
-                    // SAFETY: the mapping just made elsewhere, ours alone.
-                    let _ = unsafe { rustix::mm::munmap(p, len as usize) };
-                }
-                m.unmap_placed();
-                return None;
-            }
+        if placed_at(&mut m, r, bias.wrapping_add(addr as usize), len, addr).is_err() {
+            m.unmap_placed();
+            return None;
         }
     }
     Some(m)
@@ -246,6 +238,25 @@ impl Mapped {
     }
 }
 
+/// Record a mapping `run_ops` asked for at `at`. A kernel without
+/// FIXED_NOREPLACE (before 4.17) takes the address as a hint: a mapping
+/// elsewhere is given back and reported as taken (EEXIST: the caller then
+/// maps the replacing way), never recorded as ours at `at`.
+fn placed_at(m: &mut Mapped, r: rustix::io::Result<*mut c_void>, at: usize, len: u64, addr: u64) -> Result<(), MapError> {
+    match r {
+        Ok(p) if p as usize == at => {
+            m.placed.push((at, len as usize));
+            Ok(())
+        }
+        Ok(p) => {
+            // SAFETY: the mapping just made elsewhere, ours alone.
+            let _ = unsafe { rustix::mm::munmap(p, len as usize) };
+            Err(MapError::Map(Errno::EXIST, addr))
+        }
+        Err(e) => Err(MapError::Map(e, addr)),
+    }
+}
+
 fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, placed: Placed, inst: &mut Installer) -> Result<(), MapError> {
     let fixed = if placed == Placed::FirstTrimmed { MapFlags::PRIVATE | MapFlags::FIXED_NOREPLACE } else { MapFlags::PRIVATE | MapFlags::FIXED };
     let mut guards: [(usize, usize); 8] = [(0, 0); 8];
@@ -266,18 +277,14 @@ fn run_ops(plan: &Plan, fd: BorrowedFd<'_>, m: &mut Mapped, placed: Placed, inst
                 let at = m.bias.wrapping_add(addr as usize);
                 // SAFETY: inside our own span: MAP_FIXED over our reservation,
                 // or FIXED_NOREPLACE into its freed tail.
-                unsafe {
-                    rustix::mm::mmap(at as *mut c_void, len as usize, prot_flags(prot), fixed, fd, offset)
-                }
-                .map_err(|e| MapError::Map(e, addr))?;
-                m.placed.push((at, len as usize));
+                let r = unsafe { rustix::mm::mmap(at as *mut c_void, len as usize, prot_flags(prot), fixed, fd, offset) };
+                placed_at(m, r, at, len, addr)?;
             }
             Op::MapAnon { addr, len, prot } => {
                 let at = m.bias.wrapping_add(addr as usize);
                 // SAFETY: as above.
-                unsafe { rustix::mm::mmap_anonymous(at as *mut c_void, len as usize, prot_flags(prot), fixed) }
-                    .map_err(|e| MapError::Map(e, addr))?;
-                m.placed.push((at, len as usize));
+                let r = unsafe { rustix::mm::mmap_anonymous(at as *mut c_void, len as usize, prot_flags(prot), fixed) };
+                placed_at(m, r, at, len, addr)?;
             }
             Op::Guard { addr, len } => {
                 // Collected, then installed in one call before any write.

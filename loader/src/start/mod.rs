@@ -102,11 +102,12 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     let entry = prog.bias.wrapping_add(prog.ehdr.e_entry as usize);
     let (phdr_addr, phnum) = (prog.phdr_addr, prog.phdrs.len());
     let main = program::from_loaded(path, prog).unwrap_or_else(|e| fatal(Bytes(path.to_bytes()), e));
-    if main.interp().is_none() && main.dyn_.needed.is_empty() && !opts.list {
+    let list = opts.list || (!secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty()));
+    if main.interp().is_none() && main.dyn_.needed.is_empty() && !list {
         // Neither PT_INTERP nor DT_NEEDED: a static or static-pie program,
         // which relocates itself (RELR applied twice would corrupt it) and
-        // protects its own RELRO. glibc's ld.so execs such a program; so
-        // does guardld.
+        // protects its own RELRO. glibc's ld.so execs such a program (when
+        // it is to run, not to be listed); so does guardld.
         let mut argv: alloc::vec::Vec<&core::ffi::CStr> = (prog_index..st.argc()).filter_map(|i| st.arg(i)).collect();
         if let (Some(a0), Some(first)) = (opts.argv0, argv.first_mut()) {
             *first = a0;
@@ -128,7 +129,6 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     st.set_aux(AT_ENTRY, entry);
     st.set_aux(AT_BASE, base);
     st.set_aux(AT_EXECFN, path.as_ptr() as usize);
-    let list = opts.list || (!secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty()));
     let glibc = glibc_mode(opts.glibc, &st, secure);
     let settings = Settings { padding, page_size, guards, secure, list, library_path: opts.library_path, preload: opts.preload, program: path.to_bytes(), explicit: true, glibc, own_execfn };
     link_and_init(&mut st, main, base, &settings);
