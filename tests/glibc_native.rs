@@ -760,6 +760,12 @@ fn static_programs_are_executed() {
         println!("glibc_native static {}: glibc {} | guardld {}", prog.display(), how(&r), how(&c));
         assert!(!r.timed_out && r.status.success() || r.code() == Some(3), "{}: glibc's ld.so gave {}", prog.display(), how(&r));
         assert!(r.status == c.status && r.stdout == c.stdout, "{}: guardld differs\n--- glibc ---\n{}\n--- guardld ---\n{}\n{}", prog.display(), r.describe(), c.describe(), String::from_utf8_lossy(&c.stderr));
+        // Listed (ldd's LD_TRACE_LOADED_OBJECTS), not run. (glibc's ld.so
+        // dies of SIGSEGV listing a static non-PIE program: no oracle.)
+        let mut c = Command::new(guardld());
+        c.env_clear().env("LD_TRACE_LOADED_OBJECTS", "1").current_dir(&d).arg(&prog).args(&args);
+        let l = run_input(&mut c, None, TIMEOUT);
+        assert!(l.code() == Some(0) && !l.stdout_str().contains("static a") && !l.stdout_str().contains("ldconfig ("), "{}: listing ran it\n{}", prog.display(), l.describe());
     }
 }
 
