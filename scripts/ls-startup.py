@@ -28,9 +28,8 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 
-from pinned import GLIBC_LDSO, MODULE, fnv64, pin
+from pinned import GLIBC_LDSO, MODULE, fnv64, pin, spawn_ms
 
 
 
@@ -69,14 +68,7 @@ def main():
         for i in range(a.rounds + 1):
             k = i % len(names)
             for w in names[k:] + names[:k]:
-                argv = ways[w]
-                t0 = time.perf_counter_ns()
-                pid = os.posix_spawn(argv[0], argv, env, file_actions=fa)
-                _, st = os.waitpid(pid, 0)
-                dt = (time.perf_counter_ns() - t0) / 1e6
-                code = os.waitstatus_to_exitcode(st)
-                if code != 0:
-                    sys.exit(f"{w}: {' '.join(argv)} exited {code}")
+                dt = spawn_ms(ways[w], env, fa, w)
                 if i:
                     times[w].append(dt)
 

@@ -3,6 +3,8 @@ target/release/guardld may be rebuilt while a benchmark runs."""
 
 import os
 import shutil
+import sys
+import time
 
 GLIBC_LDSO = "/lib64/ld-linux-x86-64.so.2"
 MODULE = "libguardld_audit.so"
@@ -28,3 +30,16 @@ def pin(guardld, tmp):
     if have:
         shutil.copy2(module, os.path.join(tmp, MODULE))
     return copy, have
+
+
+def spawn_ms(argv, env, file_actions, label):
+    """Run argv (posix_spawn to waitpid) and return its wall time in ms;
+    exit with `label` if it does not exit 0."""
+    t0 = time.perf_counter_ns()
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=file_actions)
+    _, st = os.waitpid(pid, 0)
+    dt = (time.perf_counter_ns() - t0) / 1e6
+    code = os.waitstatus_to_exitcode(st)
+    if code != 0:
+        sys.exit(f"{label}: {' '.join(argv)} exited {code}")
+    return dt

@@ -62,7 +62,7 @@ import sys
 import tempfile
 import time
 
-from pinned import GLIBC_LDSO, MODULE, fnv64, pin
+from pinned import GLIBC_LDSO, MODULE, fnv64, pin, spawn_ms
 
 PYTHON = "/usr/bin/python3"
 GDB = "/usr/bin/gdb"
@@ -195,14 +195,7 @@ def main():
         for i in range(a.rounds + 1):
             k = i % len(pairs)
             for b, w in pairs[k:] + pairs[:k]:
-                argv = prefix[w] + BENCHES[b]
-                t0 = time.perf_counter_ns()
-                pid = os.posix_spawn(argv[0], argv, envs[w], file_actions=fa)
-                _, st = os.waitpid(pid, 0)
-                dt = (time.perf_counter_ns() - t0) / 1e6
-                code = os.waitstatus_to_exitcode(st)
-                if code != 0:
-                    sys.exit(f"{b} {w}: {' '.join(argv)} exited {code}")
+                dt = spawn_ms(prefix[w] + BENCHES[b], envs[w], fa, f"{b} {w}")
                 if i:
                     times[(b, w)].append(dt)
         elapsed = time.time() - t_start

@@ -555,7 +555,7 @@ pub fn make_stacks_executable(page: usize) -> c_int {
     if let Err(e) = unsafe { rustix::mm::mprotect(top as *mut c_void, page, P::READ | P::WRITE | P::EXEC | P::GROWSDOWN) } {
         return e.raw_os_error();
     }
-    if super::state::add_stack_flags(1).is_err() {
+    if super::state::add_stack_flags(crate::map::PF_X as u64).is_err() {
         return rustix::io::Errno::INVAL.raw_os_error();
     }
     let Ok(l) = super::state::stack_lists() else { return rustix::io::Errno::INVAL.raw_os_error() };

@@ -1123,7 +1123,6 @@ pub fn build() -> Option<&'static Build> {
 /// Whether object `d` asks for an executable stack (PT_GNU_STACK with
 /// PF_X) that the process does not have yet (`_dl_stack_flags`).
 pub fn needs_exec_stack(d: &Dso) -> bool {
-    const PF_X: u32 = 1;
     let wants = phdrs(d).iter().any(|p| p.p_type == PT_GNU_STACK && p.p_flags & PF_X != 0);
     wants && stack_flags().is_some_and(|f| f & PF_X as u64 == 0)
 }
