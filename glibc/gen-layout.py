@@ -307,8 +307,13 @@ NAME_MAX = 55
 
 
 def name_key(s):
-    """The order of names in the loader's tables (glibc::Name::key)."""
-    return (len(s.encode()), s.encode())
+    """The key the loader's tables are sorted and bisected by
+    (glibc::name_key): FNV-1a, 64 bits, of the name's bytes. The loader
+    bisects a compact array of these keys, not the (wide) entries."""
+    h = 0xcbf29ce484222325
+    for b in s.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
 
 
 def name_lit(s):
@@ -437,10 +442,12 @@ def main():
         w(f"pub const {rust}: Struct = Struct {{")
         w(f"    name: {expr!r},".replace("'", '"'))
         w(f"    size: {total},")
+        # Sorted by key (stable: the first of a name stays first), the
+        # keys alongside: the loader bisects them.
+        order = sorted(fields, key=lambda f: name_key(f[0]))
+        w("    keys: &[" + ", ".join(f"{name_key(f[0]):#x}" for f in order) + "],")
         w("    fields: &[")
-        # Sorted by name length, then bytes (stable: the first of a name
-        # stays first): the loader bisects, mostly on lengths alone.
-        for name, off, bit, size in sorted(fields, key=lambda f: name_key(f[0])):
+        for name, off, bit, size in order:
             b = "None" if bit is None else f"Some(({bit[0]}, {bit[1]}))"
             w(f'        Field {{ name: {name_lit(name)}, offset: {off}, bits: {b}, size: {size} }},')
         w("    ],")
@@ -452,9 +459,11 @@ def main():
         consts[rust] = gdb_value(expr, objs[obj])
     for name in TUNABLE_ENUMS:
         consts[name] = gdb_value(f"(int){name}", objs["ld"])
-    # Sorted as the fields are (`name_key`): the loader bisects.
+    # Sorted as the fields are (`name_key`), the keys alongside.
+    order = sorted(consts, key=name_key)
+    w("pub const CONST_KEYS: &[u64] = &[" + ", ".join(f"{name_key(n):#x}" for n in order) + "];")
     w("pub const CONSTS: &[(Name, i64)] = &[")
-    for name in sorted(consts, key=name_key):
+    for name in order:
         w(f'    ({name_lit(name)}, {consts[name]}),')
     w("];")
     w("")
@@ -497,6 +506,7 @@ def main():
     w(f'    ld_so_build_id: "{build_id(a.ld_so)}",')
     w(f'    libc_build_id: "{build_id(a.libc)}",')
     w("    structs: &[" + ", ".join(r for (_, _, r) in STRUCTS) + "],")
+    w("    const_keys: CONST_KEYS,")
     w("    consts: CONSTS,")
     w("    r_init: RTLD_GLOBAL_INIT,")
     w("    ro_init: RTLD_GLOBAL_RO_INIT,")

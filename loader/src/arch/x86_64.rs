@@ -281,6 +281,15 @@ pub unsafe extern "C" fn sigreturn_restorer() {
     core::arch::naked_asm!("mov eax, {nr}", "syscall", "ud2", nr = const crate::sys::raw::NR_RT_SIGRETURN)
 }
 
+/// Ask for the cache line at `p` ahead of its use (relocation reads
+/// symbols and names in an order no hardware prefetcher predicts).
+#[inline(always)]
+pub fn prefetch(p: *const u8) {
+    // SAFETY: PREFETCHT0 reads nothing architecturally and never faults,
+    // whatever the address.
+    unsafe { core::arch::asm!("prefetcht0 [{}]", in(reg) p, options(nostack, preserves_flags, readonly)) };
+}
+
 /// CPUID leaf `leaf`, subleaf `sub`: [eax, ebx, ecx, edx]. (core's
 /// intrinsic is safe on x86_64, where CPUID always exists.)
 pub fn cpuid(leaf: u32, sub: u32) -> [u32; 4] {

@@ -310,6 +310,22 @@ impl Symbols {
         self.syms.get(i)
     }
 
+    /// Start fetching symbol `i` and its version index (`prefetch_name`
+    /// follows once the symbol has arrived).
+    pub fn prefetch_entry(&self, i: usize) {
+        crate::arch::prefetch(self.syms.as_ptr().wrapping_add(i).cast());
+        if let Some(v) = self.versym {
+            crate::arch::prefetch(v.as_ptr().wrapping_add(i).cast());
+        }
+    }
+
+    /// Start fetching the name of symbol `i`.
+    pub fn prefetch_name(&self, i: usize) {
+        if let Some(s) = self.syms.get(i) {
+            crate::arch::prefetch(self.strtab.as_ptr().wrapping_add(s.st_name as usize));
+        }
+    }
+
     pub fn name(&self, s: &Sym) -> Option<&'static [u8]> {
         let rest = self.strtab.get(s.st_name as usize..)?;
         Some(&rest[..rest.iter().position(|&b| b == 0)?])
@@ -373,15 +389,18 @@ impl Symbols {
     #[inline]
     pub fn may_define(&self, name: &Name<'_>) -> bool {
         match &self.hash {
-            Hash::Gnu { bloom, shift, .. } => {
-                let h = name.gnu;
-                // The length is a power of two (checked in `new`).
-                let word = bloom[(h as usize / 64) & (bloom.len() - 1)];
-                let mask = (1u64 << (h % 64)) | (1u64 << ((h >> shift) % 64));
-                word & mask == mask
-            }
+            Hash::Gnu { .. } => self.bloom_admits(name.gnu),
             _ => true,
         }
+    }
+
+    /// The GNU bloom filter lets hash `h` through (false without a GNU table).
+    fn bloom_admits(&self, h: u32) -> bool {
+        let Hash::Gnu { bloom, shift, .. } = &self.hash else { return false };
+        // The length is a power of two (checked in `new`).
+        let word = bloom[(h as usize / 64) & (bloom.len() - 1)];
+        let mask = (1u64 << (h % 64)) | (1u64 << ((h >> shift) % 64));
+        word & mask == mask
     }
 
     /// Find a definition of `name` (with version `want`) that another object
@@ -401,11 +420,9 @@ impl Symbols {
             self.named(s, bytes) && f(i, s)
         };
         match self.hash {
-            Hash::Gnu { nbuckets, symoffset, bloom, shift, buckets, chain } => {
+            Hash::Gnu { nbuckets, symoffset, buckets, chain, .. } => {
                 let h = name.gnu;
-                let word = bloom[(h as usize / 64) & (bloom.len() - 1)];
-                let mask = (1u64 << (h % 64)) | (1u64 << ((h >> shift) % 64));
-                if word & mask != mask {
+                if !self.bloom_admits(h) {
                     return;
                 }
                 let mut i = buckets[(h % nbuckets) as usize] as usize;

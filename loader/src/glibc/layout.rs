@@ -4,7 +4,6 @@
 //! by hand anywhere in the personality.
 
 use super::{Build, Struct};
-use crate::sys::lock::SpinLock;
 use core::fmt;
 
 /// Where a field lies in its structure.
@@ -30,40 +29,10 @@ impl fmt::Display for Missing {
     }
 }
 
-/// Names found before: (table address, name address, name length, index
-/// in the table), direct-mapped. The personality asks for the same literal
-/// names over and over (each link map, each unwinder call); searching the
-/// generated tables by string every time was a sixth of a glibc program's
-/// start-up. A slot holds its whole key, so a hit is exact.
-/// 128 slots of 24 bytes: under one page (each page of it touched is a
-/// page fault at start-up; per-object fields are resolved once anyway).
-static MEMO: SpinLock<[(usize, usize, u32, u32); 128]> = SpinLock::new([(0, 0, 0, 0); 128]);
-
-/// The index of the entry of `table` whose `key` is `name`.
-fn find<T>(table: &'static [T], name: &'static str, search: impl Fn(&'static [T], &[u8]) -> Option<usize>) -> Option<usize> {
-    let k = (table.as_ptr() as usize, name.as_ptr() as usize, name.len());
-    let slot = ((k.1 ^ k.0.rotate_left(17) ^ k.2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57) & 127;
-    let (t, n, l, i) = MEMO.lock()[slot];
-    let l = l as usize;
-    // The same table and the same literal (address and length) name the
-    // same bytes: no need to compare them again.
-    if (t, n, l) == k && (i as usize) < table.len() {
-        return Some(i as usize);
-    }
-    let i = search(table, name.as_bytes())?;
-    MEMO.lock()[slot] = (k.0, k.1, k.2 as u32, i as u32);
-    Some(i)
-}
-
 impl Struct {
     /// The field named `name` (nested members as `outer.inner`).
     pub fn at(&self, name: &'static str) -> Result<At, Missing> {
-        let f = find(self.fields, name, |t, n| {
-            let i = t.partition_point(|f| f.name.key_cmp(n).is_lt());
-            t.get(i).filter(|f| f.name.is(n)).map(|_| i)
-        })
-        .map(|i| &self.fields[i])
-        .ok_or(Missing { structure: self.name, field: name })?;
+        let f = self.field(name).ok_or(Missing { structure: self.name, field: name })?;
         Ok(At { offset: f.offset, size: f.size, bits: f.bits })
     }
 }
@@ -71,7 +40,7 @@ impl Struct {
 impl Build {
     /// The structure generated under `name` (e.g. "struct link_map").
     pub fn structure(&self, name: &'static str) -> Result<&'static Struct, Missing> {
-        find(self.structs, name, |t, n| t.iter().position(|s| s.name.as_bytes() == n)).map(|i| &self.structs[i]).ok_or(Missing { structure: "build", field: name })
+        self.structs.iter().find(|s| s.name == name).ok_or(Missing { structure: "build", field: name })
     }
 
     /// An enumerator or size evaluated in the debug information.
@@ -81,8 +50,8 @@ impl Build {
 
     /// The constant named `name`, if the build has it.
     pub fn constant_named(&self, name: &[u8]) -> Option<i64> {
-        // The generator sorts the constants by `Name::key_cmp` (a test checks).
-        self.consts.binary_search_by(|c| c.0.key_cmp(name)).ok().map(|i| self.consts[i].1)
+        // The generator sorts the constants by `name_key` (a test checks).
+        super::find_key(self.const_keys, name, |i| self.consts.get(i).is_some_and(|c| c.0.is(name))).map(|i| self.consts[i].1)
     }
 
     /// The `link_map.l_info` slot of dynamic tag `tag`.
@@ -173,7 +142,9 @@ mod tests {
     #[test]
     fn constants_are_sorted_by_key() {
         for b in super::super::KNOWN {
-            assert!(b.consts.windows(2).all(|w| w[0].0.key_cmp(w[1].0.as_bytes()).is_lt()), "{}: CONSTS not sorted", b.package);
+            assert_eq!(b.const_keys.len(), b.consts.len());
+            assert!(b.const_keys.windows(2).all(|w| w[0] <= w[1]), "{}: CONST_KEYS not sorted", b.package);
+            assert!(b.consts.iter().zip(b.const_keys).all(|(c, &k)| super::super::name_key(c.0.as_bytes()) == k), "{}: a constant's key is not its name's", b.package);
             for c in b.consts {
                 let name: &'static str = alloc::string::String::from(c.0.as_str()).leak();
                 assert_eq!(b.constant(name).ok(), Some(c.1), "{}", c.0);
@@ -195,7 +166,9 @@ mod tests {
     fn fields_are_sorted_by_key_and_found_first_of_name() {
         for b in super::super::KNOWN {
             for s in b.structs {
-                assert!(s.fields.windows(2).all(|w| w[0].name.key_cmp(w[1].name.as_bytes()).is_le()), "{}: {} not sorted", b.package, s.name);
+                assert_eq!(s.keys.len(), s.fields.len(), "{}: {}", b.package, s.name);
+                assert!(s.keys.windows(2).all(|w| w[0] <= w[1]), "{}: {} keys not sorted", b.package, s.name);
+                assert!(s.fields.iter().zip(s.keys).all(|(f, &k)| super::super::name_key(f.name.as_bytes()) == k), "{}: {}: a key is not its name's", b.package, s.name);
                 for (k, f) in s.fields.iter().enumerate() {
                     let name: &'static str = alloc::string::String::from(f.name.as_str()).leak();
                     let first = s.fields.iter().position(|g| g.name == f.name).unwrap();

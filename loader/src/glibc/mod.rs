@@ -81,14 +81,6 @@ impl Name {
         &self.bytes[..(self.len as usize).min(Name::MAX)]
     }
 
-    /// The order of the generated tables (the generator's `name_key`):
-    /// by length, then bytes. A bisection then decides most steps on the
-    /// lengths alone.
-    #[inline]
-    pub fn key_cmp(&self, b: &[u8]) -> core::cmp::Ordering {
-        (self.len as usize).cmp(&b.len()).then_with(|| self.as_bytes().cmp(b))
-    }
-
     /// Whether this is `b` (the length first: most names differ there).
     #[inline]
     pub fn is(&self, b: &[u8]) -> bool {
@@ -108,6 +100,34 @@ impl core::fmt::Display for Name {
     }
 }
 
+/// The key the generated tables are sorted by (gen-layout.py `name_key`):
+/// FNV-1a, 64 bits. A table's keys sit in their own compact array, so a
+/// bisection touches a few cache lines, not a stride of wide entries.
+pub const fn name_key(b: &[u8]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut i = 0;
+    while i < b.len() {
+        h = (h ^ b[i] as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+/// The first entry of a table sorted by `name_key` whose key is `name`'s
+/// and for which `is` holds (equal keys are scanned: a collision, or a
+/// name declared twice, the first kept first by the generator).
+pub fn find_key(keys: &[u64], name: &[u8], is: impl Fn(usize) -> bool) -> Option<usize> {
+    let k = name_key(name);
+    let mut i = keys.partition_point(|&x| x < k);
+    while keys.get(i) == Some(&k) {
+        if is(i) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// One member of a structure: byte offset, bit offset for bitfields, size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Field {
@@ -122,8 +142,10 @@ pub struct Field {
 pub struct Struct {
     pub name: &'static str,
     pub size: usize,
-    /// Members sorted by `Name::key_cmp` (the generator sorts stably, so
-    /// the first of a name is the first declared); nested ones as
+    /// `name_key` of each member, ascending.
+    pub keys: &'static [u64],
+    /// Members in the order of `keys` (the generator sorts stably, so the
+    /// first of a name is the first declared); nested ones as
     /// `outer.inner`.
     pub fields: &'static [Field],
 }
@@ -131,8 +153,8 @@ pub struct Struct {
 impl Struct {
     /// The member named `name` (first of that name), by bisection.
     pub fn field(&self, name: &str) -> Option<&'static Field> {
-        let i = self.fields.partition_point(|f| f.name.key_cmp(name.as_bytes()).is_lt());
-        self.fields.get(i).filter(|f| f.name.is(name.as_bytes()))
+        let n = name.as_bytes();
+        find_key(self.keys, n, |i| self.fields.get(i).is_some_and(|f| f.name.is(n))).map(|i| &self.fields[i])
     }
 }
 
@@ -145,7 +167,9 @@ pub struct Build {
     pub ld_so_build_id: &'static str,
     pub libc_build_id: &'static str,
     pub structs: &'static [Struct],
-    /// Enumerators and sizes from the debug information.
+    /// `name_key` of each constant, ascending.
+    pub const_keys: &'static [u64],
+    /// Enumerators and sizes from the debug information, in that order.
     pub consts: &'static [(Name, i64)],
     /// The static initializers of `_rtld_global` and `_rtld_global_ro` in
     /// the build's ld.so: nonzero words (offset, value), pointers left out.

@@ -68,6 +68,11 @@ fn type_name(t: u32) -> &'static str {
     }
 }
 
+/// How many relocations ahead a reference's symbol, then its name, are
+/// fetched.
+const SYM_AHEAD: usize = 16;
+const NAME_AHEAD: usize = 8;
+
 /// Relocate object `i` against `scope`.
 pub fn relocate(reg: &Registry, s: &mut Session, i: usize) {
     let errs = &mut s.errors;
@@ -90,7 +95,18 @@ pub fn relocate(reg: &Registry, s: &mut Session, i: usize) {
         tables[k] = relas;
     }
     for relas in tables {
-        for r in relas {
+        // Each reference's symbol and name are cold cache lines of this
+        // object, read in no predictable order: ask for them ahead, the
+        // name once its symbol has arrived. (Fetching the defining
+        // object's bucket and chain ahead as well measured slower: the
+        // scope walks it takes cost more than the misses they save.)
+        for (k, r) in relas.iter().enumerate() {
+            if let Some(a) = relas.get(k + SYM_AHEAD) {
+                d.syms.prefetch_entry(a.sym());
+            }
+            if let Some(b) = relas.get(k + NAME_AHEAD) {
+                d.syms.prefetch_name(b.sym());
+            }
             apply(reg, s, i, r, Defer::WhileUnrelocated);
         }
     }
