@@ -307,13 +307,29 @@ NAME_MAX = 55
 
 
 def name_key(s):
-    """The key the loader's tables are sorted and bisected by
-    (glibc::name_key): FNV-1a, 64 bits, of the name's bytes. The loader
-    bisects a compact array of these keys, not the (wide) entries."""
+    """The key the loader's tables are sorted and searched by
+    (glibc::name_key): two 64-bit hashes of the name's bytes, FNV-1a high,
+    a multiply-rotate hash seeded with the length low. The loader bisects
+    a compact array of these keys and compares whole keys, never the
+    (wide) entries; the generator checks that a table's keys are distinct."""
+    b = s.encode()
+    m = 0xFFFFFFFFFFFFFFFF
     h = 0xcbf29ce484222325
-    for b in s.encode():
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & m
+    g = len(b)
+    for c in b:
+        g = ((((g << 5) | (g >> 59)) & m) ^ c) * 0x9E3779B97F4A7C15 & m
+    return (h << 64) | g
+
+
+def distinct_keys(what, names):
+    """Different names must have different keys (the loader compares keys)."""
+    seen = {}
+    for n in names:
+        k = name_key(n)
+        if seen.setdefault(k, n) != n:
+            sys.exit(f"{what}: {n!r} and {seen[k]!r} have the same key")
 
 
 def name_lit(s):
@@ -444,6 +460,7 @@ def main():
         w(f"    size: {total},")
         # Sorted by key (stable: the first of a name stays first), the
         # keys alongside: the loader bisects them.
+        distinct_keys(rust, [f[0] for f in fields])
         order = sorted(fields, key=lambda f: name_key(f[0]))
         w("    keys: &[" + ", ".join(f"{name_key(f[0]):#x}" for f in order) + "],")
         w("    fields: &[")
@@ -460,8 +477,9 @@ def main():
     for name in TUNABLE_ENUMS:
         consts[name] = gdb_value(f"(int){name}", objs["ld"])
     # Sorted as the fields are (`name_key`), the keys alongside.
+    distinct_keys("CONSTS", consts)
     order = sorted(consts, key=name_key)
-    w("pub const CONST_KEYS: &[u64] = &[" + ", ".join(f"{name_key(n):#x}" for n in order) + "];")
+    w("pub const CONST_KEYS: &[u128] = &[" + ", ".join(f"{name_key(n):#x}" for n in order) + "];")
     w("pub const CONSTS: &[(Name, i64)] = &[")
     for name in order:
         w(f'    ({name_lit(name)}, {consts[name]}),')

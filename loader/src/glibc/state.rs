@@ -67,6 +67,8 @@ pub struct State {
     ro: &'static mut [u8],
     lm: &'static Struct,
     lmf: LmAt,
+    /// Offset of the loader's own link map in `_rtld_global`.
+    rtld_map: usize,
     /// In `_dl_ns[0]` list order.
     maps: Vec<Map>,
     /// Global searchlist arrays replaced by dlopen/dlclose: kept, since
@@ -244,7 +246,7 @@ pub fn begin(build: &'static Build, st: &Start<'_>) -> Result<(), String> {
         set(ro, ros, "_dl_platformlen", (p.len() - 1) as u64)?;
     }
     let lm = build.structure("struct link_map").map_err(|e| alloc::format!("{e}"))?;
-    *STATE.lock() = Some(State { build, tunables, r, ro, lm, lmf: LmAt::of(build)?, maps: Vec::new(), retired: Vec::new(), libc: LibcFns::default(), vdso: None, slotinfo: None });
+    *STATE.lock() = Some(State { build, tunables, r, ro, lm, lmf: LmAt::of(build)?, rtld_map: at(structure(build, "struct rtld_global")?, "_dl_rtld_map")?.offset, maps: Vec::new(), retired: Vec::new(), libc: LibcFns::default(), vdso: None, slotinfo: None });
     Ok(())
 }
 
@@ -455,7 +457,7 @@ impl State {
     /// The bytes of link map `k`.
     fn map_buf(&mut self, k: usize) -> Result<&mut [u8], String> {
         let size = self.lm.size;
-        let own = at(structure(self.build, "struct rtld_global")?, "_dl_rtld_map")?.offset;
+        let own = self.rtld_map;
         let m = self.maps.get_mut(k).ok_or("no such link map")?;
         let buf = if m.in_r { self.r.get_mut(own..own + size) } else { m._mem.first_mut().and_then(|w| words_as_bytes_mut(w).get_mut(..size)) };
         buf.ok_or_else(|| String::from("link map outside its memory"))
@@ -1198,7 +1200,8 @@ pub fn publish_tls_slotinfo(modules: usize) -> Result<(), String> {
             s.retired.push(old);
         }
     }
-    let maps: Vec<(usize, usize)> = (0..s.maps.len()).map(|k| Ok((s.get_lm(k, "l_tls_modid")? as usize, s.maps[k].lm))).collect::<Result<_, String>>()?;
+    let modid = at(s.lm, "l_tls_modid")?;
+    let maps: Vec<(usize, usize)> = (0..s.maps.len()).map(|k| Ok((get(s.map_buf(k)?, modid).ok_or("link map field outside its memory")? as usize, s.maps[k].lm))).collect::<Result<_, String>>()?;
     let mem = s.slotinfo.as_mut().ok_or("no slotinfo list")?;
     let len = capacity(mem);
     let buf = words_as_bytes_mut(mem);
@@ -1211,9 +1214,10 @@ pub fn publish_tls_slotinfo(modules: usize) -> Result<(), String> {
             *want.get_mut(id).ok_or("TLS module id past the slotinfo list")? = lm as u64;
         }
     }
+    let map = at(slot, "map")?;
     for (id, v) in want.into_iter().enumerate() {
         let entry = buf.get_mut(first + id * slot.size..first + (id + 1) * slot.size).ok_or("slotinfo entry outside its list")?;
-        set(entry, slot, "map", v)?;
+        put_at(entry, map, v)?;
     }
     let addr = buf.as_ptr() as u64;
     set(s.r, structure(b, "struct rtld_global")?, "_dl_tls_dtv_slotinfo_list", addr)
