@@ -41,6 +41,9 @@ struct Progs {
     /// surplus; big: dynamic TLS).
     dl_small: PathBuf,
     dl_big: PathBuf,
+    /// The big one compiled for TLS descriptors (-mtls-dialect=gnu2): its
+    /// accesses are R_X86_64_TLSDESC calls into dynamic TLS.
+    dl_big_desc: PathBuf,
 }
 
 fn progs() -> &'static Progs {
@@ -60,13 +63,14 @@ fn progs() -> &'static Progs {
             .build();
         let dl_small = common::audit::glibc_lld64(DIR, "libdltls_small.so").source("glibc-threads/dl_tls.c").shared().build();
         let dl_big = common::audit::glibc_lld64(DIR, "libdltls_big.so").source("glibc-threads/dl_tls.c").shared().arg("-DBIG").build();
+        let dl_big_desc = common::audit::glibc_lld64(DIR, "libdltls_big_desc.so").source("glibc-threads/dl_tls.c").shared().arg("-DBIG").arg("-mtls-dialect=gnu2").build();
         let execstack = common::audit::glibc_lld64(DIR, "execstack").source("glibc-threads/execstack.c").arg("-Wl,-z,execstack").build();
         let cxx = have_gxx().then(|| {
             let src = |f: &str| testbins().join("glibc-threads").join(f);
             let lib = gxx(&d.join("libcxxthr.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("cxx_lib.cc").as_os_str()]);
             gxx(&d.join("cxx_threads"), &["-fPIE".as_ref(), "-pie".as_ref(), src("cxx_threads.cc").as_os_str(), lib.as_os_str(), rpath.as_ref()])
         });
-        Progs { c, cxx, execstack, dl_small, dl_big }
+        Progs { c, cxx, execstack, dl_small, dl_big, dl_big_desc }
     })
 }
 
@@ -194,6 +198,17 @@ fn c_private_thread_interface() {
 fn c_dlopen_tls_while_threads_run() {
     let p = progs();
     same(&p.c, &["dlopen", p.dl_small.to_str().unwrap(), p.dl_big.to_str().unwrap()], 0);
+}
+
+/// The same with the big library's accesses compiled as TLS descriptors
+/// (R_X86_64_TLSDESC into dynamic TLS: guardld's `tlsdesc_dynamic`, glibc's
+/// `_dl_tlsdesc_dynamic`). The test checks the relocations are there.
+#[test]
+fn c_dlopen_tlsdesc_while_threads_run() {
+    let p = progs();
+    let relocs = Command::new("readelf").args(["-rW"]).arg(&p.dl_big_desc).output().expect("readelf");
+    assert!(String::from_utf8_lossy(&relocs.stdout).contains("R_X86_64_TLSDESC"), "{} has no TLSDESC relocation", p.dl_big_desc.display());
+    same(&p.c, &["dlopen", p.dl_small.to_str().unwrap(), p.dl_big_desc.to_str().unwrap()], 0);
 }
 
 /// `__libc_freeres` after threads ran (valgrind calls it at exit): libc

@@ -214,6 +214,7 @@ pub fn remove_module(id: usize) {
     if let Some(m) = lay.modules.get_mut(id).and_then(|s| s.take()) {
         lay.free.push((m.offset, m.memsz));
     }
+    TLSDESC_ARGS.lock().retain(|(m, _)| *m != id);
     let mut dynamic = DYNAMIC.lock();
     if let Some(k) = dynamic.iter().position(|d| d.modid == id) {
         let d = dynamic.swap_remove(k);
@@ -226,7 +227,8 @@ pub fn remove_module(id: usize) {
 /// A TLS module dlopen added when the static surplus was full (or its
 /// alignment too large for it): dynamic TLS, as glibc's. Each thread's
 /// block is allocated on its first access, by `__tls_get_addr`'s slow
-/// path; no initial-exec access (TPOFF64, TLSDESC) can reach it.
+/// path (TLSDESC references reach it through `arch::tlsdesc_dynamic`); no
+/// initial-exec access (TPOFF64) can reach it.
 struct DynamicModule {
     modid: usize,
     /// The image; `offset` unused.
@@ -236,6 +238,20 @@ struct DynamicModule {
 }
 
 static DYNAMIC: SpinLock<Vec<DynamicModule>> = SpinLock::new(Vec::new());
+
+/// The arguments of TLSDESC descriptors that point into dynamic TLS:
+/// `__tls_get_addr`'s {module, offset}, kept by module id and freed when
+/// the module goes (its descriptors go with its object).
+static TLSDESC_ARGS: SpinLock<Vec<(usize, alloc::boxed::Box<[usize; 2]>)>> = SpinLock::new(Vec::new());
+
+/// The argument of a TLSDESC descriptor for `offset` in dynamic module
+/// `modid` (`arch::tlsdesc_dynamic` reads it).
+pub fn tlsdesc_arg(modid: usize, offset: usize) -> usize {
+    let arg = alloc::boxed::Box::new([modid, offset]);
+    let at = &*arg as *const [usize; 2] as usize;
+    TLSDESC_ARGS.lock().push((modid, arg));
+    at
+}
 
 /// Give `d`'s module `m` a module id without static TLS (its `modules`
 /// entry stays None: no thread area holds a block for it).

@@ -123,6 +123,100 @@ pub unsafe extern "C" fn tlsdesc_static() {
     core::arch::naked_asm!("mov rax, qword ptr [rax + 8]", "ret")
 }
 
+/// TLSDESC resolver for modules in dynamic TLS (glibc's
+/// `_dl_tlsdesc_dynamic`): the descriptor's second word points at
+/// `__tls_get_addr`'s {module, offset}. Returns in %rax the variable's
+/// offset from the thread pointer; every other register is kept (the
+/// TLSDESC convention), the vector registers included around the slow
+/// path's call. Fast path: the thread's DTV already has the block
+/// (entries are 16 bytes, the length in entry -1; 0 or -1 there means
+/// not allocated).
+///
+/// # Safety
+/// Called only through a TLSDESC descriptor, with %rax pointing at it and
+/// %fs at a TCB whose words 0 and 1 are its address and its DTV.
+#[unsafe(naked)]
+pub unsafe extern "C" fn tlsdesc_dynamic() {
+    core::arch::naked_asm!(
+        "push rdi",
+        "push rsi",
+        "mov rdi, [rax + 8]",
+        "mov rsi, fs:[8]",
+        "mov rax, [rdi]",
+        "cmp rax, [rsi - 16]",
+        "jae 2f",
+        "shl rax, 4",
+        "mov rax, [rsi + rax]",
+        "lea rsi, [rax + 1]",
+        "cmp rsi, 1",
+        "jbe 2f",
+        "add rax, [rdi + 8]",
+        "sub rax, fs:[0]",
+        "pop rsi",
+        "pop rdi",
+        "ret",
+        // Slow path: __tls_get_addr(rdi), with every caller-saved register
+        // kept, on a 16-byte aligned stack.
+        "2:",
+        "push rbp",
+        "mov rbp, rsp",
+        "and rsp, -16",
+        "sub rsp, 320",
+        "mov [rsp], rcx",
+        "mov [rsp + 8], rdx",
+        "mov [rsp + 16], r8",
+        "mov [rsp + 24], r9",
+        "mov [rsp + 32], r10",
+        "mov [rsp + 40], r11",
+        "movdqa [rsp + 64], xmm0",
+        "movdqa [rsp + 80], xmm1",
+        "movdqa [rsp + 96], xmm2",
+        "movdqa [rsp + 112], xmm3",
+        "movdqa [rsp + 128], xmm4",
+        "movdqa [rsp + 144], xmm5",
+        "movdqa [rsp + 160], xmm6",
+        "movdqa [rsp + 176], xmm7",
+        "movdqa [rsp + 192], xmm8",
+        "movdqa [rsp + 208], xmm9",
+        "movdqa [rsp + 224], xmm10",
+        "movdqa [rsp + 240], xmm11",
+        "movdqa [rsp + 256], xmm12",
+        "movdqa [rsp + 272], xmm13",
+        "movdqa [rsp + 288], xmm14",
+        "movdqa [rsp + 304], xmm15",
+        "call {get}",
+        "sub rax, fs:[0]",
+        "mov rcx, [rsp]",
+        "mov rdx, [rsp + 8]",
+        "mov r8, [rsp + 16]",
+        "mov r9, [rsp + 24]",
+        "mov r10, [rsp + 32]",
+        "mov r11, [rsp + 40]",
+        "movdqa xmm0, [rsp + 64]",
+        "movdqa xmm1, [rsp + 80]",
+        "movdqa xmm2, [rsp + 96]",
+        "movdqa xmm3, [rsp + 112]",
+        "movdqa xmm4, [rsp + 128]",
+        "movdqa xmm5, [rsp + 144]",
+        "movdqa xmm6, [rsp + 160]",
+        "movdqa xmm7, [rsp + 176]",
+        "movdqa xmm8, [rsp + 192]",
+        "movdqa xmm9, [rsp + 208]",
+        "movdqa xmm10, [rsp + 224]",
+        "movdqa xmm11, [rsp + 240]",
+        "movdqa xmm12, [rsp + 256]",
+        "movdqa xmm13, [rsp + 272]",
+        "movdqa xmm14, [rsp + 288]",
+        "movdqa xmm15, [rsp + 304]",
+        "mov rsp, rbp",
+        "pop rbp",
+        "pop rsi",
+        "pop rdi",
+        "ret",
+        get = sym crate::tcb::__tls_get_addr,
+    )
+}
+
 /// Lazy binding's resolver (glibc's `_dl_runtime_resolve`), reached from
 /// PLT0 with GOT[1] (the object) and the PLT entry's relocation index on
 /// the stack above the caller's return address. Keeps every argument

@@ -346,7 +346,8 @@ pub fn apply(reg: &Registry, s: &mut Session, i: usize, r: &Rela, defer: Defer) 
                 s.errors.report(d.name(), format_args!("{} against an object without TLS ({})", type_name(ty), crate::error::Bytes(o.name())));
                 return;
             };
-            if ty != R_DTPMOD64 && ty != R_DTPOFF64 && crate::tls::is_dynamic(slot.modid) {
+            let dynamic = ty != R_DTPMOD64 && ty != R_DTPOFF64 && crate::tls::is_dynamic(slot.modid);
+            if dynamic && ty == R_TPOFF64 {
                 // Initial-exec access needs static TLS (glibc's words).
                 s.errors.report(d.name(), format_args!("cannot allocate memory in static TLS block"));
                 return;
@@ -358,11 +359,18 @@ pub fn apply(reg: &Registry, s: &mut Session, i: usize, r: &Rela, defer: Defer) 
                 R_DTPOFF64 => v,
                 R_TPOFF64 => tpoff,
                 _ => {
-                    // TLSDESC: {resolver, argument}; every module sits in
-                    // static TLS, so the argument is the tp offset itself.
+                    // TLSDESC: {resolver, argument}. A module in static TLS:
+                    // the argument is the tp offset itself. In dynamic TLS:
+                    // the resolver finds the thread's block as
+                    // `__tls_get_addr` does, from {module, offset}.
+                    let (resolver, arg) = if dynamic {
+                        (crate::arch::tlsdesc_dynamic as *const () as u64, crate::tls::tlsdesc_arg(slot.modid, v as usize) as u64)
+                    } else {
+                        (crate::arch::tlsdesc_static as *const () as u64, tpoff)
+                    };
                     let mut desc = [0u8; 16];
-                    desc[..8].copy_from_slice(&(crate::arch::tlsdesc_static as *const () as u64).to_le_bytes());
-                    desc[8..].copy_from_slice(&tpoff.to_le_bytes());
+                    desc[..8].copy_from_slice(&resolver.to_le_bytes());
+                    desc[8..].copy_from_slice(&arg.to_le_bytes());
                     if !d.img.write_bytes(r.r_offset, &desc) {
                         s.errors.report(d.name(), format_args!("relocation target {:#x} outside any writable segment", r.r_offset));
                     }
