@@ -250,6 +250,24 @@ def system_dirs(obj):
     return [d.rstrip("/") or "/" for d in dirs]
 
 
+def gdb_strings(exprs, obj):
+    """The C strings `exprs` evaluate to in `obj`'s debug information."""
+    cmds = []
+    for e in exprs:
+        cmds += ["-ex", f'printf "%s\\n", {e}']
+    out = subprocess.run(["gdb", "-nx", "-batch"] + cmds + [obj], capture_output=True, text=True, check=True).stdout
+    vals = out.split("\n")[:len(exprs)]
+    if len(vals) != len(exprs) or not all(re.fullmatch(r"[A-Za-z0-9_:.-]+", v) for v in vals):
+        sys.exit(f"{exprs}: gdb printed {out!r}")
+    return vals
+
+
+def string_array(array, obj):
+    """The strings of a `char [N][M]` array of `obj`."""
+    n = gdb_value(f"sizeof({array}) / sizeof({array}[0])", obj)
+    return gdb_strings([f"{array}[{i}]" for i in range(n)], obj)
+
+
 def gdb_value(expr, obj):
     out = subprocess.run(["gdb", "-nx", "-batch", "-ex", f"p/d {expr}", obj],
                          capture_output=True, text=True, check=True).stdout.strip().splitlines()
@@ -515,6 +533,14 @@ def main():
             w(f"    ({at}, {v:#x}),")
         w("];")
         w("")
+    w("/// The capability names of library subdirectories (glibc's hwcaps):")
+    w("/// `_dl_hwcaps_subdirs` (glibc-hwcaps/ names, best first), the legacy")
+    w("/// hwcap bits' names (`_dl_x86_hwcap_flags`, by bit) and platform names")
+    w("/// (`_dl_x86_platforms`).")
+    w(f'pub const HWCAPS_SUBDIRS: &str = "{gdb_strings(["_dl_hwcaps_subdirs"], a.ld_so)[0]}";')
+    w("pub const HWCAP_FLAGS: &[&str] = &[" + ", ".join(f'"{x}"' for x in string_array("_rtld_global_ro._dl_x86_hwcap_flags", a.ld_so)) + "];")
+    w("pub const PLATFORMS: &[&str] = &[" + ", ".join(f'"{x}"' for x in string_array("_rtld_global_ro._dl_x86_platforms", a.ld_so)) + "];")
+    w("")
     w("/// ld.so's default search directories (`system_dirs`), in order.")
     w("pub const SYSTEM_DIRS: &[&str] = &[" + ", ".join(f'"{d}"' for d in system_dirs(a.ld_so)) + "];")
     w("")
@@ -531,6 +557,9 @@ def main():
     w("    l_info: L_INFO,")
     w("    tunables: TUNABLES,")
     w("    system_dirs: SYSTEM_DIRS,")
+    w("    hwcaps_subdirs: HWCAPS_SUBDIRS,")
+    w("    hwcap_flags: HWCAP_FLAGS,")
+    w("    platforms: PLATFORMS,")
     w("};")
     text = "\n".join(out) + "\n"
     if a.out:

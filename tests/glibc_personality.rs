@@ -70,3 +70,63 @@ fn unknown_glibc_mode_is_refused() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unknown glibc mode 'both'"), "{err}");
 }
+
+/// glibc's capability subdirectories (loader/src/glibc/hwcaps.rs): a
+/// library in `DIR/glibc-hwcaps/x86-64-v2/`, `DIR/tls/` or `DIR/x86_64/`
+/// is taken before `DIR/` itself, in glibc's order, for directories from
+/// LD_LIBRARY_PATH and DT_RUNPATH. Each case is a directory holding a
+/// different set of copies, each copy naming its place; the program
+/// prints the one it got. glibc's ld.so is the oracle, and must itself
+/// pick at least three different copies across the cases (else the test
+/// shows nothing).
+#[test]
+fn capability_subdirectories_are_searched_as_glibc_does() {
+    let root = out_dir("glibc-hwcaps");
+    let gcc = |args: &[&std::ffi::OsStr]| {
+        let st = std::process::Command::new("gcc").args(args).status().unwrap();
+        assert!(st.success(), "gcc {args:?}");
+    };
+    let src = root.join("cap.c");
+    std::fs::write(&src, "const char *which(void) { return WHICH; }\n").unwrap();
+    let main_src = root.join("capmain.c");
+    std::fs::write(&main_src, "#include <stdio.h>\nconst char *which(void);\nint main(void) { puts(which()); return 0; }\n").unwrap();
+    let cases: &[(&str, &[&str])] = &[
+        ("plain", &[""]),
+        ("legacy", &["", "x86_64"]),
+        ("tls", &["", "x86_64", "tls"]),
+        ("all", &["", "x86_64", "tls", "tls/x86_64", "glibc-hwcaps/x86-64-v2"]),
+    ];
+    let g = guardld().to_str().unwrap().to_string();
+    let mut picked = std::collections::BTreeSet::new();
+    for (case, subs) in cases {
+        let dir = root.join(case);
+        for sub in *subs {
+            let d = dir.join(sub);
+            std::fs::create_dir_all(&d).unwrap();
+            let def = format!("-DWHICH=\"{}\"", if sub.is_empty() { "plain" } else { sub });
+            gcc(&["-shared".as_ref(), "-fPIC".as_ref(), def.as_ref(), "-o".as_ref(), d.join("libcap.so").as_os_str(), src.as_os_str()]);
+        }
+        // One program found through LD_LIBRARY_PATH, one through its RUNPATH.
+        let prog = dir.join("capmain");
+        let runpath = dir.join("capmain-runpath");
+        let l = format!("-L{}", dir.display());
+        let rp = format!("-Wl,--enable-new-dtags,-rpath,{}", dir.display());
+        gcc(&["-o".as_ref(), prog.as_os_str(), main_src.as_os_str(), l.as_ref(), "-lcap".as_ref()]);
+        gcc(&["-o".as_ref(), runpath.as_os_str(), main_src.as_os_str(), l.as_ref(), "-lcap".as_ref(), rp.as_ref()]);
+        let lp = dir.to_str().unwrap();
+        for (p, vars) in [(&prog, vec![("LD_LIBRARY_PATH", lp)]), (&runpath, vec![])] {
+            let under = |loader: &[&str]| {
+                let mut c = command(loader[0], &vars);
+                c.args(&loader[1..]).arg(p);
+                run(&mut c)
+            };
+            let want = under(&[GLIBC_LD]);
+            let got = under(&[&g, "--glibc", "native"]);
+            assert_eq!(want.code(), Some(0), "{case}: glibc's ld.so\n{}", want.describe());
+            assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{case} {}\n{}", p.display(), got.describe());
+            println!("{case} {}: {}", p.file_name().unwrap().to_string_lossy(), want.stdout_str().trim());
+            picked.insert(want.stdout_str());
+        }
+    }
+    assert!(picked.len() >= 3, "glibc picked only {picked:?}");
+}

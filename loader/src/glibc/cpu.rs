@@ -301,9 +301,9 @@ const XCR0_XTILEDATA: u32 = 1 << 18;
 /// GNU_PROPERTY_X86_ISA_1_* (x86-64 psABI; macros of <elf.h>, absent from
 /// the debug information; checked by the oracle's isa_1 line).
 const ISA_1_BASELINE: u32 = 1 << 0;
-const ISA_1_V2: u32 = 1 << 1;
-const ISA_1_V3: u32 = 1 << 2;
-const ISA_1_V4: u32 = 1 << 3;
+pub(crate) const ISA_1_V2: u32 = 1 << 1;
+pub(crate) const ISA_1_V3: u32 = 1 << 2;
+pub(crate) const ISA_1_V4: u32 = 1 << 3;
 
 /// GNU_PROPERTY_X86_FEATURE_1_* (x86-64 psABI), the CET status bits.
 const FEATURE_1_IBT: u32 = 1 << 0;

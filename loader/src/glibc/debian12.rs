@@ -942,6 +942,14 @@ pub const RTLD_GLOBAL_RO_INIT: &[(usize, u64)] = &[
     (648, 0x6968705f6e6f),
 ];
 
+/// The capability names of library subdirectories (glibc's hwcaps):
+/// `_dl_hwcaps_subdirs` (glibc-hwcaps/ names, best first), the legacy
+/// hwcap bits' names (`_dl_x86_hwcap_flags`, by bit) and platform names
+/// (`_dl_x86_platforms`).
+pub const HWCAPS_SUBDIRS: &str = "x86-64-v4:x86-64-v3:x86-64-v2";
+pub const HWCAP_FLAGS: &[&str] = &["sse2", "x86_64", "avx512_1"];
+pub const PLATFORMS: &[&str] = &["i586", "i686", "haswell", "xeon_phi"];
+
 /// ld.so's default search directories (`system_dirs`), in order.
 pub const SYSTEM_DIRS: &[&str] = &["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"];
 
@@ -958,4 +966,7 @@ pub const BUILD: Build = Build {
     l_info: L_INFO,
     tunables: TUNABLES,
     system_dirs: SYSTEM_DIRS,
+    hwcaps_subdirs: HWCAPS_SUBDIRS,
+    hwcap_flags: HWCAP_FLAGS,
+    platforms: PLATFORMS,
 };

@@ -14,6 +14,7 @@
 pub mod debian12;
 pub mod dlfcn;
 pub mod exports;
+pub mod hwcaps;
 pub mod state;
 pub mod threads;
 pub mod cpu;
@@ -176,6 +177,12 @@ pub struct Build {
     pub tunables: &'static [tunables::TunableDef],
     /// ld.so's default search directories (`system_dirs`), in order.
     pub system_dirs: &'static [&'static str],
+    /// `_dl_hwcaps_subdirs`: the glibc-hwcaps/ names, best first, ':'-separated.
+    pub hwcaps_subdirs: &'static str,
+    /// `_dl_x86_hwcap_flags`: the legacy hwcap bits' names, by bit.
+    pub hwcap_flags: &'static [&'static str],
+    /// `_dl_x86_platforms`: the platform names glibc may choose.
+    pub platforms: &'static [&'static str],
 }
 
 /// Every build guardld has layouts for.

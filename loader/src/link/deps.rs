@@ -57,6 +57,10 @@ pub struct LoadConfig {
     pub glibc_native: bool,
     /// GUARDLD_INDEX.
     pub index: super::index::Policy,
+    /// A glibc program run natively: glibc's capability subdirectories
+    /// (glibc-hwcaps/x86-64-v3/, tls/, ...) are searched in each directory
+    /// first, as glibc's ld.so does.
+    pub hwcaps: Option<crate::glibc::hwcaps::Search>,
 }
 
 /// Indices of already loaded objects by identity and name, so a dependency
@@ -260,6 +264,14 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
             }
         }
         tried += 1;
+        for sub in s.cfg.hwcaps.as_ref().map(|h| h.subdirs_in(dir)).unwrap_or_default() {
+            let p = search::join(&search::subdir(dir, &sub), name);
+            match try_path(reg, s, &p) {
+                Ok(Some(i)) => return Some(i),
+                Ok(None) => {}
+                Err(()) => return None,
+            }
+        }
         let p = search::join(dir, name);
         match try_path(reg, s, &p) {
             Ok(Some(i)) => return Some(i),

@@ -100,6 +100,12 @@ pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     p
 }
 
+/// `dir`/`sub` (no NUL; `sub` may end in '/').
+pub fn subdir(dir: &[u8], sub: &[u8]) -> Vec<u8> {
+    let sep: &[u8] = if dir.ends_with(b"/") { b"" } else { b"/" };
+    [dir, sep, sub].concat()
+}
+
 /// /etc/ld.so.cache in glibc's "new" format (glibc-ld.so.cache1.1).
 pub struct Cache {
     data: &'static [u8],

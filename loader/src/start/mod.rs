@@ -221,7 +221,11 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         None => crate::link::index::Policy::Auto,
         Some(v) => crate::link::index::Policy::parse(v).unwrap_or_else(|| fatal("GUARDLD_INDEX", format_args!("unknown index policy '{}' (auto, always or never)", Bytes(v)))),
     };
-    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc_native: native, index });
+    // A program that needs glibc's libc searches glibc's capability
+    // subdirectories too (glibc/hwcaps.rs).
+    let needs_libc = l.reg[0].dyn_.needed.iter().any(|&o| l.reg[0].string(o) == Some(&b"libc.so.6"[..]));
+    let hwcaps = (native && needs_libc).then(|| crate::glibc::hwcaps::Search::new(st.env().collect(), st.platform(), s.secure));
+    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc_native: native, index, hwcaps });
     let main_path = l.reg[0].name().to_vec();
     if let Some(f) = l.reg[0].interp().and_then(crate::link::deps::Foreign::of_interp) {
         let own = l.reg[1].path.clone();
