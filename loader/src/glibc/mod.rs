@@ -186,7 +186,7 @@ pub struct Build {
 }
 
 /// Every build guardld has layouts for.
-pub const KNOWN: &[Build] = &[debian12::BUILD];
+pub static KNOWN: &[Build] = &[debian12::BUILD];
 
 /// The known build whose ld.so has this build ID.
 pub fn by_ld_so(build_id: &[u8]) -> Option<&'static Build> {
