@@ -264,19 +264,15 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
             }
         }
         tried += 1;
-        for sub in s.cfg.hwcaps.as_ref().map(|h| h.subdirs_in(dir)).unwrap_or_default() {
-            let p = search::join(&search::subdir(dir, &sub), name);
+        // glibc's capability subdirectories first, then the directory.
+        let subs = s.cfg.hwcaps.as_ref().map(|h| h.subdirs_in(dir)).unwrap_or_default();
+        let paths = subs.iter().map(|sub| search::join(&search::subdir(dir, sub), name)).chain(core::iter::once(search::join(dir, name)));
+        for p in paths {
             match try_path(reg, s, &p) {
                 Ok(Some(i)) => return Some(i),
                 Ok(None) => {}
                 Err(()) => return None,
             }
-        }
-        let p = search::join(dir, name);
-        match try_path(reg, s, &p) {
-            Ok(Some(i)) => return Some(i),
-            Ok(None) => {}
-            Err(()) => return None,
         }
     }
     let who = req.map_or(&b"LD_PRELOAD"[..], |r| reg[r].name()).to_vec();
