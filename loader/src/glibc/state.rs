@@ -601,7 +601,7 @@ impl State {
 /// `_dl_map_object_from_fd` and `_dl_setup_hash` fill them. `l_info`
 /// holds the dynamic entries' addresses; their in-place relocation is
 /// `relocate_dynamic`'s.
-fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64) -> Result<Map, String> {
+fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64, relocate_dyn: bool) -> Result<Map, String> {
     let b = s.build;
     let lm = s.lm;
     let f = s.lmf;
@@ -610,7 +610,7 @@ fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64) -> R
     // A module in dynamic TLS has no static offset (glibc: NO_TLS_OFFSET, 0).
     let tls_static = d.tls_slot.filter(|t| !crate::tls::is_dynamic(t.modid));
     let mut m = Map { dso, lm: 0, in_r: d.is_loader(), start, end, eh_frame: eh, tls_offset: tls_static.map(|t| t.offset), searchlist: None, _mem: Vec::new() };
-    let own = at(structure(b, "struct rtld_global")?, "_dl_rtld_map")?.offset;
+    let own = s.rtld_map;
     if m.in_r {
         m.lm = exports::r_addr() + own;
     } else {
@@ -673,7 +673,7 @@ fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64) -> R
             put_at(buf, f.file_ino, ino)?;
         }
         hash_fields(d, buf, &f)?;
-        dynamic_info(b, d, buf, &f)?;
+        dynamic_info(b, d, buf, &f, relocate_dyn)?;
     }
     m._mem.push(libname);
     m._mem.extend(origin);
@@ -718,8 +718,7 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
     let mut maps = Vec::with_capacity(order.len());
     *CWD.lock() = None;
     for &i in &order {
-        maps.push(make_map(s, &reg[i], Some(i), page, if reg[i].is_program() { lt_exec } else { lt_lib })?);
-        relocate_dynamic_of(b, reg, &[i]);
+        maps.push(make_map(s, &reg[i], Some(i), page, if reg[i].is_program() { lt_exec } else { lt_lib }, true)?);
     }
     s.maps = maps;
     let vdso = add_vdso(s, page)?;
@@ -813,12 +812,17 @@ fn hash_fields(d: &Dso, buf: &mut [u8], f: &LmAt) -> Result<(), String> {
     Ok(())
 }
 
-/// `l_info`: a pointer to the (last) dynamic entry of each tag.
-fn dynamic_info(b: &Build, d: &Dso, buf: &mut [u8], f: &LmAt) -> Result<(), String> {
+/// `l_info`: a pointer to the (last) dynamic entry of each tag; with
+/// `relocate`, the entries relocated in place too (`relocate_dynamic`, in
+/// the same pass over the section).
+fn dynamic_info(b: &Build, d: &Dso, buf: &mut [u8], f: &LmAt, relocate: bool) -> Result<(), String> {
     let info = f.info;
-    for (idx, vaddr, _) in dynamic_slots(b, d) {
+    for (idx, vaddr, tag) in dynamic_slots(b, d) {
         let slot = info.element(idx, 8).ok_or("l_info index outside l_info")?;
         let _ = put(buf, slot, d.img.addr(vaddr) as u64);
+        if relocate {
+            relocate_entry(d, vaddr, tag);
+        }
     }
     Ok(())
 }
@@ -860,16 +864,21 @@ pub fn relocate_dynamic(reg: &Registry, objs: &[usize]) {
 fn relocate_dynamic_of(b: &Build, reg: &Registry, objs: &[usize]) {
     for &i in objs {
         let d = &reg[i];
-        if d.img.bias == 0 || d.dyn_addr == 0 {
-            continue;
-        }
         for (_, vaddr, tag) in dynamic_slots(b, d) {
-            if ADJUSTED.contains(&tag)
-                && let Some(v) = d.img.read_writable_u64(vaddr + 8)
-            {
-                d.img.write_u64(vaddr + 8, v.wrapping_add(d.img.bias as u64));
-            }
+            relocate_entry(d, vaddr, tag);
         }
+    }
+}
+
+/// Relocate dynamic entry `tag` at `vaddr` of `d` in place if glibc
+/// does (an address entry of a moved object).
+fn relocate_entry(d: &Dso, vaddr: u64, tag: i64) {
+    if d.img.bias != 0
+        && d.dyn_addr != 0
+        && ADJUSTED.contains(&tag)
+        && let Some(v) = d.img.read_writable_u64(vaddr + 8)
+    {
+        d.img.write_u64(vaddr + 8, v.wrapping_add(d.img.bias as u64));
     }
 }
 
@@ -973,7 +982,7 @@ pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize, deep
     let old = s.maps.len();
     *CWD.lock() = None;
     for &i in fresh {
-        let m = make_map(s, &reg[i], Some(i), page, lt_loaded)?;
+        let m = make_map(s, &reg[i], Some(i), page, lt_loaded, false)?;
         s.maps.push(m);
     }
     s.relink_from(old)?;
@@ -1248,7 +1257,7 @@ fn add_vdso(s: &mut State, page: u64) -> Result<Option<usize>, String> {
     d.path = name;
     d.state = crate::link::dso::State::Relocated;
     let lt_lib = constant(s.build, "LT_LIBRARY")?;
-    let m = make_map(s, &d, None, page, lt_lib)?;
+    let m = make_map(s, &d, None, page, lt_lib, false)?;
     let lm = m.lm;
     let k = 1.min(s.maps.len());
     s.maps.insert(k, m);
