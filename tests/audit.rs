@@ -373,3 +373,16 @@ fn ld_audit_sends_a_glibc_program_to_glibcs_loader() {
     o.assert_stderr_contains("LD_AUDIT is set: a glibc program goes to glibc's ld.so");
     o.assert_stderr_contains("handing over");
 }
+
+/// LD_DEBUG asks for glibc's own debugging output, which the personality
+/// does not write: the program goes to glibc's ld.so (with the module, so
+/// still guard-padded), and glibc's ld.so prints it.
+#[test]
+fn ld_debug_sends_a_glibc_program_to_glibcs_loader() {
+    let p = prog().to_str().unwrap();
+    let o = run_guardld(false, &[], &[p, "check", &dir()], &[("GUARDLD_GLIBC", "native"), ("GUARDLD_DEBUG", "libs"), ("LD_DEBUG", "libs")]);
+    assert_guarded(&o);
+    o.assert_stderr_contains("LD_DEBUG is set: a glibc program goes to glibc's ld.so");
+    // glibc's own line for the search of libc.so.6.
+    o.assert_stderr_contains("find library=libc.so.6 [0]; searching");
+}

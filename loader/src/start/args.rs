@@ -28,8 +28,8 @@ Options:
   --                    end of options
 
 A glibc program (it needs libc.so.6) runs under guardld itself if guardld
-knows its glibc build; otherwise, in audit mode, with LD_AUDIT or
-LD_PROFILE set, or for --list, it is handed to glibc's ld.so with guardld's
+knows its glibc build; otherwise, in audit mode, with LD_AUDIT,
+LD_PROFILE or LD_DEBUG set, or for --list, it is handed to glibc's ld.so with guardld's
 audit module (libguardld_audit.so beside guardld), which gives it guard
 padding; with --padding prot-none, without the module. A musl program is
 refused with a message.

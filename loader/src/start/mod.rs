@@ -208,9 +208,9 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     // build guardld knows (session.rs); any other is handed over as in
     // audit mode.
     // glibc's ld.so features the personality lacks (rtld-audit modules,
-    // profiling) send a glibc program to glibc's ld.so: asked for, they
-    // must not be dropped silently.
-    let glibc_only = [&b"LD_AUDIT"[..], b"LD_PROFILE"].into_iter().find(|&v| st.getenv(v).is_some_and(|x| !x.is_empty()));
+    // profiling, glibc's own LD_DEBUG output) send a glibc program to
+    // glibc's ld.so: asked for, they must not be dropped silently.
+    let glibc_only = [&b"LD_AUDIT"[..], b"LD_PROFILE", b"LD_DEBUG"].into_iter().find(|&v| st.getenv(v).is_some_and(|x| !x.is_empty()));
     if let Some(v) = glibc_only.filter(|_| s.glibc == args::GlibcMode::Native) {
         crate::debug!(Libs, "{} is set: a glibc program goes to glibc's ld.so", Bytes(v));
     }
