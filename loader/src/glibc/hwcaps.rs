@@ -33,10 +33,10 @@ pub fn first_components(build: &Build, at_platform: Option<&[u8]>) -> Vec<Vec<u8
 /// directory itself (searched last by the caller).
 pub fn subdirs(build: &'static Build, at_platform: Option<&[u8]>, environ: &[&[u8]], secure: bool) -> Result<Vec<Vec<u8>>, super::layout::Missing> {
     let (mut t, _) = super::tunables::Tunables::from_environ(build, environ, secure, super::suid_debug(secure));
-    let size = build.structure("struct cpu_features")?.size;
-    let mut buf = alloc::vec![0u8; size];
+    let cf = build.structure("struct cpu_features")?;
+    let mut buf = alloc::vec![0u8; cf.size];
     let init = cpu::init(build, &mut buf, &mut t)?;
-    let isa = super::layout::get(&buf, build.structure("struct cpu_features")?.at("isa_1")?).unwrap_or(0) as u32;
+    let isa = super::layout::get(&buf, cf.at("isa_1")?).unwrap_or(0) as u32;
     let mask = t.value("glibc.cpu.hwcap_mask").unwrap_or(0);
     // GLRO(dl_platform): init_cpu_features' choice, else AT_PLATFORM.
     let platform = init.platform.map(|p| p.strip_suffix(b"\0").unwrap_or(p)).or(at_platform);
