@@ -386,3 +386,20 @@ fn ld_debug_sends_a_glibc_program_to_glibcs_loader() {
     // glibc's own line for the search of libc.so.6.
     o.assert_stderr_contains("find library=libc.so.6 [0]; searching");
 }
+
+/// The tunables of the static TLS surplus, which the personality keeps at
+/// glibc's default, send a glibc program to glibc's ld.so too; other
+/// tunables do not.
+#[test]
+fn surplus_tunables_send_a_glibc_program_to_glibcs_loader() {
+    let p = prog().to_str().unwrap();
+    for t in ["glibc.rtld.optional_static_tls=4096", "glibc.malloc.check=0:glibc.rtld.nns=2"] {
+        let o = run_guardld(false, &[], &[p, "check", &dir()], &[("GUARDLD_GLIBC", "native"), ("GUARDLD_DEBUG", "libs"), ("GLIBC_TUNABLES", t)]);
+        assert_guarded(&o);
+        o.assert_stderr_contains("goes to glibc's ld.so");
+        o.assert_stderr_contains("handing over");
+    }
+    let o = run_guardld(false, &[], &[p, "check", &dir()], &[("GUARDLD_GLIBC", "native"), ("GUARDLD_DEBUG", "libs"), ("GLIBC_TUNABLES", "glibc.malloc.check=0")]);
+    assert_guarded(&o);
+    o.assert_stderr_contains("running natively");
+}

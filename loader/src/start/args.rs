@@ -29,9 +29,11 @@ Options:
 
 A glibc program (it needs libc.so.6) runs under guardld itself if guardld
 knows its glibc build; otherwise, in audit mode, with LD_AUDIT,
-LD_PROFILE or LD_DEBUG set, or for --list, it is handed to glibc's ld.so with guardld's
-audit module (libguardld_audit.so beside guardld), which gives it guard
-padding; with --padding prot-none, without the module. A musl program is
+LD_PROFILE or LD_DEBUG set, with GLIBC_TUNABLES setting glibc.rtld.nns or
+glibc.rtld.optional_static_tls, or for --list, it is handed to glibc's
+ld.so with guardld's audit module (libguardld_audit.so beside guardld),
+which gives it guard padding; with --padding prot-none, without the
+module. A musl program is
 refused with a message.
 
 Environment: GUARDLD_PADDING=MODE, GUARDLD_GLIBC=MODE, GUARDLD_DEBUG=map,libs,symbols,bindings,

@@ -184,6 +184,10 @@ impl Settings {
     }
 }
 
+/// Tunables of glibc's static TLS surplus, which the personality does
+/// not honour (its surplus is glibc's default).
+const SURPLUS_TUNABLES: [&[u8]; 2] = [b"glibc.rtld.nns", b"glibc.rtld.optional_static_tls"];
+
 /// The link session of start-up (stages 4-8, link/session.rs), then the
 /// initializers.
 fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize, s: &Settings) {
@@ -210,10 +214,18 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     // glibc's ld.so features the personality lacks (rtld-audit modules,
     // profiling, glibc's own LD_DEBUG output) send a glibc program to
     // glibc's ld.so: asked for, they must not be dropped silently.
+    // So do the tunables of the static TLS surplus, which the personality
+    // keeps at glibc's default.
     let glibc_only = [&b"LD_AUDIT"[..], b"LD_PROFILE", b"LD_DEBUG"].into_iter().find(|&v| st.getenv(v).is_some_and(|x| !x.is_empty()));
-    if let Some(v) = glibc_only.filter(|_| s.glibc == args::GlibcMode::Native) {
-        crate::debug!(Libs, "{} is set: a glibc program goes to glibc's ld.so", Bytes(v));
+    let tunable = st.getenv(b"GLIBC_TUNABLES").and_then(|t| t.split(|&c| c == b':').filter_map(|e| e.split(|&c| c == b'=').next()).find(|n| SURPLUS_TUNABLES.contains(n)));
+    if s.glibc == args::GlibcMode::Native {
+        if let Some(v) = glibc_only {
+            crate::debug!(Libs, "{} is set: a glibc program goes to glibc's ld.so", Bytes(v));
+        } else if let Some(t) = tunable {
+            crate::debug!(Libs, "GLIBC_TUNABLES sets {}: a glibc program goes to glibc's ld.so", Bytes(t));
+        }
     }
+    let glibc_only = glibc_only.or(tunable);
     // `--list` of a glibc program is glibc's own (ldd's format, its search):
     // handed over like an unknown build.
     let native = s.glibc == args::GlibcMode::Native && glibc_only.is_none() && !s.list;
