@@ -358,3 +358,37 @@ fn dlopen_dlclose_cycles_do_not_grow_memory() {
     println!("VmData growth (kB) over two batches of {n} cycles: glibc {glibc:?}, guardld {guardld:?}");
     assert!(guardld.1 <= n, "guardld grew by {} kB over {n} cycles after warm-up (glibc: {} kB)", guardld.1, glibc.1);
 }
+
+/// IFUNC resolvers that call the dl* interface while their library is
+/// relocated at start-up (testbins/glibc-dlopen/ifunc_dl_lib.c). dlsym:
+/// glibc's output (guardld reads the registry the relocation holds; the
+/// build before waited for its own lock until the timeout). dlopen:
+/// glibc's loader lock is recursive and the load succeeds; guardld's is
+/// not, and it refuses with a dlerror instead of waiting for itself, so
+/// glibc cannot be the oracle there and the expected line is written by
+/// hand (the point is that the program goes on).
+#[test]
+fn dl_calls_from_ifunc_resolvers() {
+    let d = out_dir("glibc_dlopen/ifunc_dl");
+    let lib = gcc(&d.join("libifunc_dl.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("ifunc_dl_lib.c").as_os_str()]);
+    let link = [format!("-L{}", d.display()), format!("-Wl,-rpath,{}", d.display())];
+    let prog = gcc(&d.join("ifunc_dl_main"), &[src("ifunc_dl_main.c").as_os_str(), link[0].as_ref(), link[1].as_ref(), "-lifunc_dl".as_ref()]);
+    assert!(lib.exists());
+    check_same("ifunc-dlsym", &prog, &["dlsym"], &d, 0);
+    for (way, r, c) in runs(&prog, &["dlopen"], &d) {
+        assert_eq!(r.stdout_str(), "dlopen in a resolver: 1\n", "{way}: glibc\n{}", r.describe());
+        assert!(!c.timed_out && c.code() == Some(0), "{way}: guardld gave {}\n{}", how(&c), c.describe());
+        assert_eq!(c.stdout_str(), "dlopen in a resolver: 0\n", "{way}\n{}", c.describe());
+    }
+    // A resolver calling a function nothing defines: lazy binding's
+    // "symbol lookup error" and exit 127, glibc's message (the build
+    // before waited for its own lock until the timeout).
+    let lib = gcc(&d.join("libifunc_lazy.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("ifunc_lazy_lib.c").as_os_str(), "-Wl,--unresolved-symbols=ignore-all".as_ref()]);
+    assert!(lib.exists());
+    let prog = gcc(&d.join("ifunc_lazy_main"), &[src("ifunc_lazy_main.c").as_os_str(), link[0].as_ref(), link[1].as_ref(), "-lifunc_lazy".as_ref(), "-Wl,--allow-shlib-undefined".as_ref()]);
+    for (way, r, c) in runs(&prog, &[], &d) {
+        assert_eq!(r.code(), Some(127), "{way}: glibc\n{}", r.describe());
+        assert!(!c.timed_out && c.code() == Some(127), "{way}: guardld gave {}\n{}", how(&c), c.describe());
+        assert_eq!(c.stderr, r.stderr, "{way}: stderr\n{}", c.describe());
+    }
+}

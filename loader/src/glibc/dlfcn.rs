@@ -66,6 +66,12 @@ pub struct Opened {
 /// program). Ok(None): RTLD_NOLOAD of an object not loaded (dlopen
 /// returns NULL, dlerror has nothing to say).
 pub fn open(file: &[u8], mode: i32, caller: usize, nsid: i64) -> Result<Option<Loaded>, DlError> {
+    // glibc's loader lock is recursive; guardld's is held by the
+    // relocation that runs the resolver (a load inside it would wait for
+    // itself).
+    if crate::link::init::in_resolver() {
+        return Err(DlError::new(0, file, IN_RESOLVER));
+    }
     if mode & RTLD_BINDING_MASK == 0 {
         return Err(DlError::new(EINVAL, file, b"invalid mode for dlopen()"));
     }
@@ -137,6 +143,9 @@ pub struct Closing {
 /// dropped, the finalizers of what is no longer referenced.
 pub fn close(map: usize) -> Result<Closing, DlError> {
     use crate::glibc::state::{self, CloseStep};
+    if crate::link::init::in_resolver() {
+        return Err(DlError::new(0, b"", IN_RESOLVER));
+    }
     let none = Closing { finis: Vec::new(), gone: Vec::new() };
     match state::begin_close(map).unwrap_or_else(|e| layout_fatal(e)) {
         CloseStep::Stays => Ok(none),
@@ -240,6 +249,9 @@ pub fn lookup(q: &Lookup<'_>) -> Result<Option<(usize, usize)>, DlError> {
     }
 }
 
+/// dlopen/dlclose from an IFUNC resolver run while objects are relocated.
+const IN_RESOLVER: &[u8] = b"guardld: dlopen and dlclose are not supported inside an IFUNC resolver run during relocation";
+
 /// What `lookup_def` found.
 pub enum Def {
     /// In the vDSO: (its link map, the symbol's address).
@@ -267,8 +279,7 @@ pub fn lookup_def(q: &Lookup<'_>) -> Result<Def, DlError> {
     }
     let lists: Vec<Vec<usize>> = q.scope.iter().filter_map(|&e| state::searchlist_objects(e)).collect();
     let skip = (q.skip_map != 0).then(|| state::dso_of(q.skip_map)).flatten();
-    let found = {
-        let l = LINKER.lock();
+    let found = crate::link::init::with_registry(|reg| {
         let mut n = Name::new(q.name);
         let mut hit = None;
         'scopes: for (k, list) in lists.iter().enumerate() {
@@ -280,7 +291,7 @@ pub fn lookup_def(q: &Lookup<'_>) -> Result<Def, DlError> {
                 if Some(i) == skip {
                     continue;
                 }
-                let Some(d) = l.reg.get(i) else { continue };
+                let Some(d) = reg.get(i) else { continue };
                 let found = d.syms.lookup(&mut n, ver.as_ref(), q.plt);
                 let found = if ver.is_none() && q.newest { found.and_then(|f| newest(d, q.name, f)) } else { found };
                 if let Some((_, sym)) = found {
@@ -290,7 +301,7 @@ pub fn lookup_def(q: &Lookup<'_>) -> Result<Def, DlError> {
             }
         }
         hit
-    };
+    });
     if let Some((dso, sym)) = found {
         return Ok(Def::Object(dso, sym));
     }
@@ -302,7 +313,7 @@ pub fn lookup_def(q: &Lookup<'_>) -> Result<Def, DlError> {
         q.argv0.to_vec()
     } else {
         let dso = state::dso_of(q.undef_map);
-        dso.and_then(|i| LINKER.lock().reg.get(i).map(|d| d.path.strip_suffix(b"\0").unwrap_or(&d.path).to_vec())).unwrap_or_default()
+        dso.and_then(|i| crate::link::init::with_registry(|reg| reg.get(i).map(|d| d.path.strip_suffix(b"\0").unwrap_or(&d.path).to_vec()))).unwrap_or_default()
     };
     Err(DlError { errcode: 0, objname: who, occasion: Some(c"symbol lookup error"), text: undefined_text(q) })
 }

@@ -72,15 +72,16 @@ pub fn defer(d: &Dso, i: usize, r: &Rela) -> bool {
 pub fn fixup(obj: usize, index: usize) -> Result<usize, DlError> {
     let bad = |what: &[u8]| DlError::new(0, b"", what);
     // The reference, read under the linker lock.
-    let (slot, name, version) = {
-        let l = LINKER.lock();
-        let d = l.reg.get(obj).ok_or_else(|| bad(b"lazy binding for an object that is not loaded"))?;
+    // (With `with_registry`: an IFUNC resolver that relocation runs under
+    // the linker lock may make the first call.)
+    let (slot, name, version) = crate::link::init::with_registry(|reg| {
+        let d = reg.get(obj).ok_or_else(|| bad(b"lazy binding for an object that is not loaded"))?;
         let t = d.dyn_.jmprel;
         let r = d.img.table::<Rela>(t.addr, t.size / RELA_SIZE as u64).and_then(|rs| rs.get(index)).ok_or_else(|| bad(b"lazy binding: no such PLT relocation"))?;
         let sym = d.syms.get(r.sym()).filter(|_| r.kind() == R_JUMP_SLOT).ok_or_else(|| bad(b"lazy binding: not a PLT relocation"))?;
         let name = d.syms.name(sym).ok_or_else(|| bad(b"lazy binding: symbol name outside the string table"))?;
-        (r.r_offset, name, d.syms.required_version(r.sym()))
-    };
+        Ok::<_, DlError>((r.r_offset, name, d.syms.required_version(r.sym())))
+    })?;
     let (lm, scope) = state::scope_of(obj).ok_or_else(|| bad(b"lazy binding for an object without a link map"))?;
     let q = Lookup {
         name,
@@ -95,19 +96,23 @@ pub fn fixup(obj: usize, index: usize) -> Result<usize, DlError> {
     };
     let value = match dlfcn::lookup_def(&q)? {
         Def::Object(def, sym) => {
-            let mut l = LINKER.lock();
-            let d = l.reg.get_mut(def).ok_or_else(|| bad(b"lazy binding: the definition was unloaded"))?;
-            let addr = (d.img.bias as u64).wrapping_add(sym.st_value);
-            // The slot now points into `def`: a dlopen'd definer must
-            // outlive the reference (glibc's DL_LOOKUP_ADD_DEPENDENCY; a
-            // reference from an object that may go first would let glibc
-            // unload it with that object, guardld keeps it for good).
-            let keep = def != obj && matches!(d.opened, crate::link::dso::Opened::ByDlopen { .. }) && !d.dyn_.nodelete;
-            if keep {
-                d.dyn_.nodelete = true;
-            }
-            drop(l);
-            if keep {
+            let (addr, keep) = crate::link::init::with_registry(|reg| {
+                let d = reg.get(def).ok_or_else(|| bad(b"lazy binding: the definition was unloaded"))?;
+                // The slot now points into `def`: a dlopen'd definer must
+                // outlive the reference (glibc's DL_LOOKUP_ADD_DEPENDENCY;
+                // a reference from an object that may go first would let
+                // glibc unload it with that object, guardld keeps it for
+                // good).
+                let keep = def != obj && matches!(d.opened, crate::link::dso::Opened::ByDlopen { .. }) && !d.dyn_.nodelete;
+                Ok::<_, DlError>(((d.img.bias as u64).wrapping_add(sym.st_value), keep))
+            })?;
+            // Inside an IFUNC resolver run by a dlopen's relocation the
+            // registry cannot be changed: that definer is not pinned (it
+            // is one of the objects being loaded, or loaded for good).
+            if keep && !crate::link::init::in_resolver() {
+                if let Some(d) = LINKER.lock().reg.get_mut(def) {
+                    d.dyn_.nodelete = true;
+                }
                 state::mark_nodelete(def).map_err(|e| bad(e.as_bytes()))?;
             }
             if sym.kind() == STT_GNU_IFUNC {
@@ -120,9 +125,10 @@ pub fn fixup(obj: usize, index: usize) -> Result<usize, DlError> {
         // references) for a PLT reference.
         Def::Vdso(_) | Def::WeakMissing => return Err(bad(b"lazy binding: no definition in the object's scope")),
     };
-    let l = LINKER.lock();
-    if let Some(d) = l.reg.get(obj) {
-        d.img.write_u64(slot, value);
-    }
+    crate::link::init::with_registry(|reg| {
+        if let Some(d) = reg.get(obj) {
+            d.img.write_u64(slot, value);
+        }
+    });
     Ok(value as usize)
 }

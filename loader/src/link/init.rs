@@ -10,6 +10,7 @@ use super::{LINKER, Registry};
 use crate::error::Bytes;
 use crate::elf::pod::WORD_SIZE;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// glibc's order (elf/dl-sort-maps.c, DFS variant) over the objects
 /// reachable from `roots`: a depth-first post-order over DT_NEEDED edges,
@@ -116,6 +117,45 @@ pub fn run_resolver(f: usize) -> usize {
     // SAFETY: callers pass the resolver of a relocated object, found
     // through its bounds-checked tables: a function of no arguments.
     unsafe { crate::arch::call0(f) }
+}
+
+/// While relocation runs an IFUNC resolver under the linker lock: the
+/// thread (its thread pointer) and the registry it relocates from. glibc's
+/// loader lock is recursive, so a resolver may call dlsym (libc's dlsym
+/// reaches `_dl_lookup_symbol_x`); guardld's is not, so that thread's
+/// lookups read this registry instead of taking the lock again.
+static RESOLVING_TP: AtomicUsize = AtomicUsize::new(0);
+static RESOLVING_REG: AtomicUsize = AtomicUsize::new(0);
+
+/// `run_resolver` from relocation, which holds the linker lock and `reg`.
+pub fn run_resolver_holding(reg: &Registry, f: usize) -> usize {
+    let saved = (RESOLVING_TP.load(Ordering::Relaxed), RESOLVING_REG.load(Ordering::Relaxed));
+    RESOLVING_TP.store(crate::tcb::current(), Ordering::Relaxed);
+    RESOLVING_REG.store(reg as *const Registry as usize, Ordering::Release);
+    let r = run_resolver(f);
+    RESOLVING_REG.store(saved.1, Ordering::Release);
+    RESOLVING_TP.store(saved.0, Ordering::Relaxed);
+    r
+}
+
+/// Whether this thread is inside an IFUNC resolver that relocation runs
+/// under the linker lock (the lock must not be taken again here).
+pub fn in_resolver() -> bool {
+    RESOLVING_REG.load(Ordering::Acquire) != 0 && RESOLVING_TP.load(Ordering::Relaxed) == crate::tcb::current()
+}
+
+/// Read the registry: the one this thread's relocation holds when it is
+/// inside an IFUNC resolver, else under the linker lock.
+pub fn with_registry<R>(f: impl FnOnce(&Registry) -> R) -> R {
+    if in_resolver() {
+        let reg = RESOLVING_REG.load(Ordering::Acquire);
+        // SAFETY: `reg` is the `&Registry` this same thread's relocation
+        // passed to `run_resolver_holding`, which is still on its stack
+        // (the resolver runs inside that call) and only shared-borrowed:
+        // nothing mutates the registry until the resolver returns.
+        return f(unsafe { &*(reg as *const Registry) });
+    }
+    f(&LINKER.lock().reg)
 }
 
 impl Calls {

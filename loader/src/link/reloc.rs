@@ -267,9 +267,9 @@ fn tls_target(reg: &Registry, s: &mut Session, i: usize, symidx: usize) -> Optio
     Some((def.dso, def.sym.st_value))
 }
 
-/// Call an IFUNC resolver.
-fn call_resolver(addr: u64) -> u64 {
-    super::init::run_resolver(addr as usize) as u64
+/// Call an IFUNC resolver (the linker lock is held: `reg` is its).
+fn call_resolver(reg: &Registry, addr: u64) -> u64 {
+    super::init::run_resolver_holding(reg, addr as usize) as u64
 }
 
 /// Apply one RELA relocation (or defer it, as `defer` allows).
@@ -305,7 +305,7 @@ pub fn apply(reg: &Registry, s: &mut Session, i: usize, r: &Rela, defer: Defer) 
             if failed {
                 return;
             }
-            call_resolver(bias.wrapping_add(r.r_addend as u64))
+            call_resolver(reg, bias.wrapping_add(r.r_addend as u64))
         }
         R_64 | R_GLOB_DAT | R_JUMP_SLOT | R_PC32 | R_32 | R_32S | R_COPY | R_SIZE32 | R_SIZE64 => {
             let v = match resolve(reg, s, i, symidx, ty) {
@@ -325,7 +325,7 @@ pub fn apply(reg: &Registry, s: &mut Session, i: usize, r: &Rela, defer: Defer) 
                     if failed {
                         return;
                     }
-                    (call_resolver(res), None)
+                    (call_resolver(reg, res), None)
                 }
                 Value::Addr(a, sym) => (a, sym),
             };

@@ -9,8 +9,10 @@
 //! programs), or, before that handler runs (libc's own fork code may call
 //! the loader) or without libc, when a lock it waits for has spun long and
 //! the process ID is no longer the one start-up recorded: then only the
-//! forking thread exists. guardld never holds a lock while object code
-//! runs, so the forking thread itself holds none.
+//! forking thread exists. guardld holds no lock while object code runs
+//! (but the linker lock around the IFUNC resolvers relocation calls,
+//! whose lookups read the registry without it: `link::init::
+//! with_registry`), so the forking thread itself holds none.
 #![allow(unsafe_code)] // the unsafe boundary (lib.rs): The spin lock's interior mutability.
 
 use core::cell::UnsafeCell;
