@@ -4,7 +4,7 @@
 //! runs DT_FINI_ARRAY (reversed) and DT_FINI in exact reverse order, once.
 //! Every call into an object's code (initializers, finalizers, IFUNC
 //! resolvers) is made here.
-#![allow(unsafe_code)] // the unsafe boundary (lib.rs): Every call into an object's code (initializers, finalizers, IFUNC resolvers).
+#![allow(unsafe_code)] // the unsafe boundary (lib.rs): Every call into an object's code (initializers, finalizers, IFUNC resolvers), and the registry a resolver's own lookups read.
 
 use super::{LINKER, Registry};
 use crate::error::Bytes;
