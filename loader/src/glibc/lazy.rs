@@ -71,9 +71,9 @@ pub fn defer(d: &Dso, i: usize, r: &Rela) -> bool {
 /// jump to. Err: glibc's error, raised through libc by the caller.
 pub fn fixup(obj: usize, index: usize) -> Result<usize, DlError> {
     let bad = |what: &[u8]| DlError::new(0, b"", what);
-    // The reference, read under the linker lock.
-    // (With `with_registry`: an IFUNC resolver that relocation runs under
-    // the linker lock may make the first call.)
+    // The reference, read under the linker lock, or from the registry
+    // relocation holds when an IFUNC resolver it runs makes the first call
+    // (`with_registry`).
     let (slot, name, version) = crate::link::init::with_registry(|reg| {
         let d = reg.get(obj).ok_or_else(|| bad(b"lazy binding for an object that is not loaded"))?;
         let t = d.dyn_.jmprel;
