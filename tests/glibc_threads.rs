@@ -80,7 +80,10 @@ fn runs(prog: &Path, args: &[&str]) -> Vec<(&'static str, Outcome, Outcome)> {
     // One copy per case: tests run in parallel, and a file being executed
     // cannot be rewritten.
     let interp = short_guardld();
-    let copy = short_dir().join(format!("thr-{}-{}", prog.file_name().unwrap().to_string_lossy(), args.first().unwrap_or(&"")));
+    // Named after every argument (a path by its file name): two cases
+    // differing only in a later argument must not share a copy.
+    let tag: Vec<String> = args.iter().map(|a| Path::new(a).file_name().map_or_else(|| a.to_string(), |f| f.to_string_lossy().into_owned())).collect();
+    let copy = short_dir().join(format!("thr-{}-{}", prog.file_name().unwrap().to_string_lossy(), tag.join("-")));
     copy_with_interp(prog, &copy, interp);
     let go = |program: &Path, pre: &[&str], argv0: Option<&Path>, native: bool| {
         let mut c = Command::new(program);
