@@ -250,6 +250,17 @@ fn gdb_prints_thread_local_variables() {
     println!("gdb: {}", got.join(" | "));
 }
 
+/// A new thread's first malloc, the process's first: glibc's ld.so callocs
+/// the thread's DTV in pthread_create, so malloc is initialised on the
+/// creating thread and the new thread gets an arena of its own. (guardld
+/// made DTVs with its own allocator until stop 23: the thread initialised
+/// malloc and took main_arena, and execstack's threads aborted about once
+/// in 4500 runs in `__malloc_arena_thread_freeres`.)
+#[test]
+fn c_first_malloc_in_a_new_thread() {
+    same(&progs().c, &["arena"], 0);
+}
+
 /// PT_GNU_STACK asks for an executable stack: thread stacks are mapped
 /// rwx and GCC's nested-function trampolines run on them.
 #[test]

@@ -564,6 +564,29 @@ static void *maps_worker(void *p) {
     return NULL;
 }
 
+/* A new thread's first malloc, with none before it in the process. glibc's
+   pthread_create callocs the thread's DTV on the creating thread, which
+   initialises malloc there (main_arena becomes that thread's), so the new
+   thread gets an arena of its own. Had the thread's malloc initialised
+   malloc, it would have taken main_arena (from the program break), and two
+   threads doing so at once can abort at exit in glibc's arena accounting. */
+static void *first_malloc(void *brk0) {
+    char *p = malloc(64);
+    char *end = sbrk(0);
+    intptr_t from_break = p >= (char *)brk0 && p < end;
+    free(p);
+    return (void *)from_break;
+}
+
+static int arena(void) {
+    void *brk0 = sbrk(0), *r;
+    pthread_t t;
+    if (pthread_create(&t, NULL, first_malloc, brk0) || pthread_join(t, &r))
+        return 1;
+    printf("a new thread's first malloc: %s\n", r ? "main_arena (the program break)" : "an arena of its own");
+    return 0;
+}
+
 static int maps(void) {
     int n = 0;
     pthread_t t;
@@ -583,7 +606,8 @@ int main(int argc, char **argv) {
         int (*run)(void);
     } parts[] = {{"basic", basic},   {"rounds", rounds}, {"detached", detached},
                  {"keys", keys},     {"exit", exits},    {"cancel", cancels}, {"fork", forks},
-                 {"private", private_interface}, {"freeres", freeres}, {"maps", maps}};
+                 {"private", private_interface}, {"freeres", freeres}, {"maps", maps},
+                 {"arena", arena}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (strcmp(what, parts[i].name) == 0)
             return parts[i].run() ? 1 : 0;

@@ -266,6 +266,93 @@ pub extern "C" fn error_free(p: *mut c_void) {
 /// libc's `void _dl_signal_error(int errcode, const char *objname, const
 /// char *occasion, const char *errstring)`.
 type SignalError = unsafe extern "C" fn(c_int, *const c_char, *const c_char, *const c_char) -> !;
+type Calloc = unsafe extern "C" fn(usize, usize) -> *mut c_void;
+type Free = unsafe extern "C" fn(*mut c_void);
+
+/// `calloc` and `free` as the program's global scope resolves them: glibc's
+/// ld.so switches to them once libc is relocated (`__rtld_malloc_init_real`)
+/// and makes thread DTVs with them. Doing the same matters beyond the heap's
+/// shape: the first DTV's calloc, in pthread_create, initialises libc's
+/// malloc on the creating thread; without it the first threads race in
+/// malloc's lazy initialisation (both adopt main_arena, and the second to
+/// exit aborts in `__malloc_arena_thread_freeres`).
+static CALLOC: AtomicUsize = AtomicUsize::new(0);
+static FREE: AtomicUsize = AtomicUsize::new(0);
+
+/// Set at start-up, before any object code runs.
+pub fn set_malloc(calloc: usize, free: usize) {
+    CALLOC.store(calloc, Ordering::Relaxed);
+    FREE.store(free, Ordering::Relaxed);
+}
+
+/// Words from libc's `calloc`, zeroed; given back to libc's `free` when
+/// dropped.
+pub struct LibcWords {
+    ptr: core::ptr::NonNull<AtomicUsize>,
+    len: usize,
+}
+
+// SAFETY: the words are atomics, and libc's allocator may free them from
+// any thread.
+unsafe impl Send for LibcWords {}
+
+impl LibcWords {
+    /// `calloc(count, size)`, `size` a multiple of the word; None when it
+    /// fails or before `set_malloc`.
+    pub fn calloc(count: usize, size: usize) -> Option<LibcWords> {
+        let f = CALLOC.load(Ordering::Relaxed);
+        let len = count.checked_mul(size)? / size_of::<usize>();
+        if f == 0 || size % size_of::<usize>() != 0 {
+            return None;
+        }
+        // SAFETY: `f` is the program's `calloc` (`set_malloc`), called as
+        // glibc's ld.so calls it, outside guardld's locks.
+        let p = unsafe {
+            let f: Calloc = core::mem::transmute(f);
+            f(count, size)
+        };
+        Some(LibcWords { ptr: core::ptr::NonNull::new(p.cast())?, len })
+    }
+
+    pub fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+}
+
+impl core::ops::Deref for LibcWords {
+    type Target = [AtomicUsize];
+    fn deref(&self) -> &[AtomicUsize] {
+        // SAFETY: calloc returned `len` zeroed words, aligned for any
+        // fundamental type; they stay allocated until `drop`.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for LibcWords {
+    fn drop(&mut self) {
+        let f = FREE.load(Ordering::Relaxed);
+        if f == 0 {
+            return;
+        }
+        // SAFETY: `f` is the `free` paired with the `calloc` that made the
+        // block (`set_malloc` sets both once); no view outlives `self`.
+        unsafe {
+            let f: Free = core::mem::transmute(f);
+            f(self.ptr.as_ptr().cast());
+        }
+    }
+}
+
+/// Unit tests: the host's libc allocator stands in for the program's.
+#[cfg(test)]
+pub fn use_host_malloc() {
+    unsafe extern "C" {
+        fn calloc(n: usize, size: usize) -> *mut c_void;
+        fn free(p: *mut c_void);
+    }
+    set_malloc(calloc as usize, free as usize);
+}
+
 type MutexOp = unsafe extern "C" fn(*mut c_void) -> c_int;
 
 /// A bounded NUL-terminated copy of `b` (longer texts are cut).

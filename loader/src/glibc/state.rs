@@ -781,6 +781,12 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
         }
         set(s.ro, ros, "_dl_catch_error", s.libc.catch_error as u64)?;
     }
+    // glibc's __rtld_malloc_init_real: the loader allocates thread DTVs
+    // with the calloc and free the program's scope resolves (an
+    // interposed malloc included).
+    let find = |name: &[u8]| crate::link::lookup::lookup(reg, &reg.scope, name, None, Default::default()).map(|def| reg[def.dso].img.addr(def.sym.st_value));
+    let (Some(calloc), Some(free)) = (find(b"calloc"), find(b"free")) else { return Err("no calloc or free in the program's scope".into()) };
+    super::exports::set_malloc(calloc, free);
     Ok(())
 }
 

@@ -14,7 +14,8 @@
 //! `tcbhead_t.dtv` at it, and copies every module's TLS image into its
 //! block (bss zeroed); a cached stack comes back through `init` after libc
 //! cleared its DTV. When libc frees the stack, `deallocate` takes the DTV
-//! back (kept for the next thread). Every DTV entry's `to_free` is NULL,
+//! back. DTVs come from libc's calloc and go back to its free, as glibc's
+//! (`exports::LibcWords`). Every DTV entry's `to_free` is NULL,
 //! so libc's `free` of it frees nothing: static blocks live in the stack,
 //! and the blocks of dynamic TLS modules (dlopen past the static surplus;
 //! their entries stay 0 and `__tls_get_addr` finds them in `tls.rs`) are
@@ -30,6 +31,7 @@
 //! stack libc is about to unmap.
 
 use super::Build;
+use super::exports::LibcWords;
 use super::layout::{At, Missing, get, put};
 use crate::sys::lock::SpinLock;
 use crate::tls::{Layout, Module};
@@ -38,7 +40,7 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::Ordering::Relaxed;
 
 const WORD: usize = size_of::<usize>();
 /// Words per DTV entry: {val, to_free} (glibc's `dtv_t`, checked against
@@ -116,16 +118,15 @@ fn plan() -> Plan {
 /// entries, entry 0 the generation, entry k module k's block
 /// {val, to_free}. Atomic words: libc writes it too, through the pointer
 /// in the TCB (get_cached_stack clears it before `init`).
-struct Dtv(Box<[AtomicUsize]>);
+struct Dtv(LibcWords);
 
 impl Dtv {
-    /// A zeroed DTV with `slots` module entries; None when out of memory.
+    /// A zeroed DTV with `slots` module entries, from libc's calloc as
+    /// glibc's `allocate_dtv`; None when out of memory. Called outside
+    /// guardld's locks: calloc may initialise malloc, which asks the
+    /// loader for tunables.
     fn new(slots: usize) -> Option<Dtv> {
-        let words = slots.checked_add(2)?.checked_mul(ENTRY)?;
-        let mut v = Vec::new();
-        v.try_reserve_exact(words).ok()?;
-        v.extend((0..words).map(|_| AtomicUsize::new(0)));
-        let d = Dtv(v.into_boxed_slice());
+        let d = Dtv(LibcWords::calloc(slots.checked_add(2)?, ENTRY * WORD)?);
         d.0[0].store(slots, Relaxed);
         Some(d)
     }
@@ -136,7 +137,7 @@ impl Dtv {
 
     /// What the TCB points at: entry 0.
     fn addr(&self) -> usize {
-        self.0.as_ptr() as usize + ENTRY * WORD
+        self.0.addr() + ENTRY * WORD
     }
 
     /// Entry `k` (0 = generation; `k <= slots`).
@@ -163,11 +164,9 @@ struct Thread {
 struct Threads {
     /// By thread pointer: libc's stacks, running or cached.
     live: BTreeMap<usize, Thread>,
-    /// DTVs of freed threads, for the next ones.
-    spare: Vec<Dtv>,
 }
 
-static THREADS: SpinLock<Threads> = SpinLock::new(Threads { live: BTreeMap::new(), spare: Vec::new() });
+static THREADS: SpinLock<Threads> = SpinLock::new(Threads { live: BTreeMap::new() });
 
 /// The bytes of a thread's area below its thread pointer (static TLS) and
 /// from it (struct pthread), for `exports.rs` to view libc's memory.
@@ -196,40 +195,52 @@ fn setup(tp: usize, area: &mut [u8], fresh: bool) -> Option<usize> {
     // Dynamic TLS blocks of a thread that had this TCB before start again
     // from the images (glibc's get_cached_stack frees `to_free`).
     crate::tls::thread_gone(tp);
-    let lay = crate::tls::LAYOUT.lock();
-    let below = lay.static_size;
-    if area.len() != below + plan.pd_size {
-        fatal(format_args!("thread area of {} bytes, expected {}", area.len(), below + plan.pd_size));
-    }
-    let (blocks, tcb) = area.split_at_mut(below);
-    let max_modid = lay.modules.len().saturating_sub(1);
-    let mut t = THREADS.lock();
-    let reuse = !fresh && t.live.get(&tp).is_some_and(|th| th.dtv.slots() >= max_modid);
-    if !reuse {
-        // glibc's allocate_dtv (fresh) or _dl_resize_dtv (too small).
-        let k = t.spare.iter().position(|d| d.slots() >= max_modid);
-        let dtv = match k {
-            Some(k) => t.spare.swap_remove(k),
-            None => Dtv::new(crate::tcb::dtv_slots(&lay))?,
-        };
-        if let Some(old) = t.live.insert(tp, Thread { dtv, storage: None }) {
-            t.spare.push(old.dtv);
-            if let Some(s) = old.storage {
-                // A TCB guardld allocated and libc re-allocated a DTV
-                // for: the storage stays where the thread uses it.
-                Box::leak(s);
-            }
+    // A DTV made outside the locks, and the one it replaces: libc's
+    // calloc and free run with no guardld lock held.
+    let mut made: Option<Dtv> = None;
+    let mut replaced: Option<Dtv> = None;
+    loop {
+        let lay = crate::tls::LAYOUT.lock();
+        let below = lay.static_size;
+        if area.len() != below + plan.pd_size {
+            fatal(format_args!("thread area of {} bytes, expected {}", area.len(), below + plan.pd_size));
         }
-        crate::tcb::adopt(tp);
+        let max_modid = lay.modules.len().saturating_sub(1);
+        let mut t = THREADS.lock();
+        let reuse = !fresh && t.live.get(&tp).is_some_and(|th| th.dtv.slots() >= max_modid);
+        if !reuse {
+            // glibc's allocate_dtv (fresh) or _dl_resize_dtv (too small);
+            // made again if a dlopen added modules meanwhile.
+            let Some(dtv) = made.take_if(|d| d.slots() >= max_modid) else {
+                let slots = crate::tcb::dtv_slots(&lay);
+                drop(t);
+                drop(lay);
+                replaced = made.take();
+                made = Some(Dtv::new(slots)?);
+                continue;
+            };
+            if let Some(old) = t.live.insert(tp, Thread { dtv, storage: None }) {
+                replaced = Some(old.dtv);
+                if let Some(s) = old.storage {
+                    // A TCB guardld allocated and libc re-allocated a DTV
+                    // for: the storage stays where the thread uses it.
+                    Box::leak(s);
+                }
+            }
+            crate::tcb::adopt(tp);
+        }
+        let th = t.live.get(&tp)?;
+        let dtv = &th.dtv;
+        dtv.clear();
+        let (blocks, tcb) = area.split_at_mut(below);
+        if !put(tcb, plan.dtv, dtv.addr() as u64) {
+            fatal(format_args!("tcbhead_t.dtv outside the TCB"));
+        }
+        fill_blocks(blocks, tp, &lay.modules, dtv);
+        dtv.set(0, lay.generation, 0);
+        break;
     }
-    let th = t.live.get(&tp)?;
-    let dtv = &th.dtv;
-    dtv.clear();
-    if !put(tcb, plan.dtv, dtv.addr() as u64) {
-        fatal(format_args!("tcbhead_t.dtv outside the TCB"));
-    }
-    fill_blocks(blocks, tp, &lay.modules, dtv);
-    dtv.set(0, lay.generation, 0);
+    drop(replaced);
     Some(tp)
 }
 
@@ -255,18 +266,20 @@ fn fill_blocks(blocks: &mut [u8], tp: usize, modules: &[Option<Module>], dtv: &D
 /// `dealloc_tcb` says so. TCBs guardld did not make (the main thread's)
 /// are left alone, as glibc leaves its initial DTV.
 pub fn deallocate(tp: usize, dealloc_tcb: bool) {
-    let _layout = crate::tls::LAYOUT.lock();
-    let mut t = THREADS.lock();
-    let Some(th) = t.live.remove(&tp) else { return };
-    crate::tcb::release(tp);
-    crate::tls::thread_gone(tp);
-    t.spare.push(th.dtv);
+    let th = {
+        let _layout = crate::tls::LAYOUT.lock();
+        let Some(th) = THREADS.lock().live.remove(&tp) else { return };
+        crate::tcb::release(tp);
+        crate::tls::thread_gone(tp);
+        th
+    };
     if let Some(s) = th.storage
         && !dealloc_tcb
     {
         // The caller keeps using the TCB: it is not guardld's to free.
         Box::leak(s);
     }
+    // The DTV goes back to libc's free, outside the locks.
 }
 
 /// `_dl_allocate_tls(NULL)`: an area (static TLS and a zeroed TCB) from
@@ -328,6 +341,7 @@ mod tests {
 
     #[test]
     fn dtv_has_glibc_shape() {
+        super::super::exports::use_host_malloc();
         let d = Dtv::new(3).unwrap();
         assert_eq!(d.slots(), 3);
         assert_eq!(d.0.len(), 10);
@@ -335,7 +349,7 @@ mod tests {
         d.set(0, 7, 0);
         d.set(3, 0x1000, 0x2000);
         assert_eq!((d.0[2].load(Relaxed), d.0[8].load(Relaxed), d.0[9].load(Relaxed)), (7, 0x1000, 0x2000));
-        assert_eq!(d.addr(), d.0.as_ptr() as usize + 16);
+        assert_eq!(d.addr(), d.0.addr() + 16);
         d.clear();
         assert!(d.0[2..].iter().all(|w| w.load(Relaxed) == 0));
         assert_eq!(d.0[0].load(Relaxed), 3);
@@ -348,6 +362,7 @@ mod tests {
         let modules = [None, m(16, 8), None, m(40, 6)];
         let mut blocks = [0xeeu8; 48];
         let tp = 0x10_0000;
+        super::super::exports::use_host_malloc();
         let d = Dtv::new(4).unwrap();
         fill_blocks(&mut blocks, tp, &modules, &d);
         assert_eq!(&blocks[32..40], &[1, 2, 3, 4, 0, 0, 0, 0]);
