@@ -453,11 +453,16 @@ fn main() {
             pb.set_message(format!("{} N={n} timing", c.name()));
             for _ in 0..runs {
                 for (l, row) in loaders.iter().zip(nrows.iter_mut()) {
-                    match measure::time_run_with(l, &prog, &dir, c.dlopen) {
-                        Ok((d, exit, inner)) => {
-                            row.times_ms.push(d.as_secs_f64() * 1e3);
+                    match measure::time_run_with(l, &prog, &dir, c.dlopen || c.glibc) {
+                        Ok(measure::Timed { wall, exit, inner, to_main }) => {
+                            row.times_ms.push(wall.as_secs_f64() * 1e3);
                             if !exit.ok() {
                                 row.exit_failures.push(format!("timed run: {}", exit.describe()));
+                            } else if c.glibc && !c.dlopen {
+                                match to_main {
+                                    Some(t) => row.main_times_ms.push(t.as_secs_f64() * 1e3),
+                                    None => row.exit_failures.push("timed run: no main_ns line on stdout".into()),
+                                }
                             } else if c.dlopen {
                                 match inner {
                                     Some(p) => {
@@ -486,21 +491,27 @@ fn main() {
                 row.dlopen_q3_ms = quantile(&row.dlopen_times_ms, 0.75);
                 row.calls_median_ms = median(&row.calls_times_ms);
             }
+            if row.all_exits_ok() && !row.main_times_ms.is_empty() {
+                row.main_median_ms = median(&row.main_times_ms);
+                row.main_q1_ms = quantile(&row.main_times_ms, 0.25);
+                row.main_q3_ms = quantile(&row.main_times_ms, 0.75);
+            }
             let base = baseline.iter().find(|b| b.loader == row.loader).and_then(|b| b.stat.as_ref().map(|s| s.vmas_total));
             row.derive(vma_bytes, objsize.is_none(), base, max_map_count);
             row.check();
         }
         if has_glibc {
-            let glibc: Vec<(usize, Option<f64>, Option<f64>)> =
-                rows.iter().filter(|r| r.loader == "glibc").map(|r| (r.n, r.median_ms, r.dlopen_median_ms)).collect();
+            let glibc: Vec<(usize, Option<f64>, Option<f64>, Option<f64>)> =
+                rows.iter().filter(|r| r.loader == "glibc").map(|r| (r.n, r.median_ms, r.dlopen_median_ms, r.main_median_ms)).collect();
             let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
                 (Some(a), Some(b)) if b > 0.0 => Some(a / b),
                 _ => None,
             };
             for row in rows.iter_mut() {
-                let g = glibc.iter().find(|(n, _, _)| *n == row.n);
+                let g = glibc.iter().find(|g| g.0 == row.n);
                 row.time_ratio_to_glibc = ratio(row.median_ms, g.and_then(|g| g.1));
                 row.dlopen_ratio_to_glibc = ratio(row.dlopen_median_ms, g.and_then(|g| g.2));
+                row.main_ratio_to_glibc = ratio(row.main_median_ms, g.and_then(|g| g.3));
             }
         }
         for row in baseline.iter_mut() {

@@ -305,8 +305,20 @@ pub fn inspect(pid: u32, objs: &Objects) -> Stat {
 
 /// One timed load: spawn, wait, wall clock.
 pub fn time_run(loader: &Loader, program: &Path, dir: &Path) -> Result<(Duration, Exit), String> {
-    let (d, exit, _) = time_run_with(loader, program, dir, false)?;
-    Ok((d, exit))
+    let t = time_run_with(loader, program, dir, false)?;
+    Ok((t.wall, t.exit))
+}
+
+/// One timed run's results.
+pub struct Timed {
+    /// Spawn to wait.
+    pub wall: Duration,
+    pub exit: Exit,
+    /// What a dlopen program measured itself.
+    pub inner: Option<InProgram>,
+    /// Spawn to the program's `main_ns=` (a glibc main program's
+    /// CLOCK_MONOTONIC as main began).
+    pub to_main: Option<Duration>,
 }
 
 /// What a dlopen program (`dlmainN`) measured itself in `BENCH_MODE=time`:
@@ -338,27 +350,43 @@ pub fn parse_in_program(text: &str) -> Option<InProgram> {
     (a && b).then_some(p)
 }
 
+/// CLOCK_MONOTONIC in nanoseconds (the clock the programs print).
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Parse a glibc main program's `main_ns=T` line.
+pub fn parse_main_ns(text: &str) -> Option<u64> {
+    text.lines().find_map(|l| l.strip_prefix("main_ns=")?.trim().parse().ok())
+}
+
 /// One timed load: spawn, wait, wall clock; with `capture` the program's
-/// stdout goes to a pipe (read after the wait, so not timed; the line is
-/// far below the pipe's capacity) and its `dlopen_ns=` line is parsed.
-pub fn time_run_with(loader: &Loader, program: &Path, dir: &Path, capture: bool) -> Result<(Duration, Exit, Option<InProgram>), String> {
+/// stdout goes to a pipe (read after the wait, so not timed; the lines are
+/// far below the pipe's capacity) and its `dlopen_ns=` and `main_ns=`
+/// lines are parsed.
+pub fn time_run_with(loader: &Loader, program: &Path, dir: &Path, capture: bool) -> Result<Timed, String> {
     let mut c = loader.command(program, dir);
     c.env("BENCH_MODE", "time").stdin(Stdio::null()).stderr(Stdio::null());
     c.stdout(if capture { Stdio::piped() } else { Stdio::null() });
+    let spawned_ns = monotonic_ns();
     let t = Instant::now();
     let mut child = c.spawn().map_err(|e| format!("spawn {:?}: {e}", loader.argv[0]))?;
     let dog = Watchdog::new(child.id(), Duration::from_secs(120));
     let st = child.wait();
-    let d = t.elapsed();
+    let wall = t.elapsed();
     drop(dog);
     let st = st.map_err(|e| format!("wait: {e}"))?;
-    let mut inner = None;
+    let (mut inner, mut to_main) = (None, None);
     if let Some(mut o) = child.stdout.take() {
         let mut text = String::new();
         let _ = o.read_to_string(&mut text);
         inner = parse_in_program(&text);
+        to_main = parse_main_ns(&text).and_then(|m| m.checked_sub(spawned_ns)).map(Duration::from_nanos);
     }
-    Ok((d, Exit::from(st), inner))
+    Ok(Timed { wall, exit: Exit::from(st), inner, to_main })
 }
 
 /// guardld's own account of where its start-up time went
@@ -559,5 +587,7 @@ mod tests {
         assert_eq!(parse_in_program("dlopen_ns=5"), None);
         assert_eq!(parse_in_program("dlopen_ns=x calls_ns=6"), None);
         assert_eq!(parse_in_program(""), None);
+        assert_eq!(parse_main_ns("ready\nmain_ns=123456789\n"), Some(123456789));
+        assert_eq!(parse_main_ns("main_ns=x"), None);
     }
 }

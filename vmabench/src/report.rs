@@ -132,6 +132,15 @@ pub struct Row {
     pub calls_median_ms: Option<f64>,
     /// dlopen_median_ms / glibc's.
     pub dlopen_ratio_to_glibc: Option<f64>,
+    /// glibc main programs: spawn to the CLOCK_MONOTONIC the program read
+    /// as main began, per timed run (the same runs as times_ms), ms: start-up
+    /// without the process's exit.
+    pub main_times_ms: Vec<f64>,
+    pub main_median_ms: Option<f64>,
+    pub main_q1_ms: Option<f64>,
+    pub main_q3_ms: Option<f64>,
+    /// main_median_ms / glibc's.
+    pub main_ratio_to_glibc: Option<f64>,
     /// guardld's phase split from one GUARDLD_DEBUG=statistics run.
     pub guardld_phases: Option<crate::measure::Phases>,
     pub guardld_phases_error: Option<String>,
@@ -195,6 +204,11 @@ impl Row {
             dlopen_q3_ms: None,
             calls_median_ms: None,
             dlopen_ratio_to_glibc: None,
+            main_times_ms: Vec::new(),
+            main_median_ms: None,
+            main_q1_ms: None,
+            main_q3_ms: None,
+            main_ratio_to_glibc: None,
             guardld_phases: None,
             guardld_phases_error: None,
             syscalls: None,
@@ -392,6 +406,29 @@ pub fn table(r: &Report) -> String {
                 .chain(row.check_failures.iter().cloned())
                 .collect();
             let _ = writeln!(o, "# FAIL N={} {}: {}", row.n, row.loader, why.join("; "));
+        }
+        if c.rows.iter().any(|r| r.main_median_ms.is_some()) {
+            let _ = writeln!(
+                o,
+                "# to main ({}): spawn to the program's CLOCK_MONOTONIC as main began (to-main ms, quartiles q1 q3, x = ratio of medians to glibc), beside the whole run (spawn to wait, with the exit), same timed runs",
+                c.config
+            );
+            let _ = writeln!(o, "{:>5} {:<18} {:>11} {:>8} {:>8} {:>6} {:>10} {:>6}", "N", "loader", "to-main ms", "q1", "q3", "x", "whole ms", "x");
+            for row in &c.rows {
+                let f3 = |v: Option<f64>| opt(v.map(|v| format!("{v:.3}")));
+                let _ = writeln!(
+                    o,
+                    "{:>5} {:<18} {:>11} {:>8} {:>8} {:>6} {:>10} {:>6}",
+                    row.n,
+                    row.loader,
+                    f3(row.main_median_ms),
+                    f3(row.main_q1_ms),
+                    f3(row.main_q3_ms),
+                    opt(row.main_ratio_to_glibc.map(|v| format!("{v:.2}"))),
+                    f3(row.median_ms),
+                    opt(row.time_ratio_to_glibc.map(|v| format!("{v:.2}"))),
+                );
+            }
         }
         if c.dlopen {
             let _ = writeln!(
