@@ -221,9 +221,19 @@ fn small_lld_64k_glibc() {
         assert!(r["error"].is_null(), "{r}");
         assert!(r["check_failures"].as_array().unwrap().is_empty(), "{r}");
         assert_eq!(u(r, "objects_not_found"), 0, "{r}");
+        // Every timed run reported when main began: after the spawn,
+        // before the run ended.
+        let m = r["main_times_ms"].as_array().unwrap();
+        assert_eq!(m.len(), 3, "{r}");
+        assert!(m.iter().all(|t| t.as_f64().unwrap() > 0.0), "{r}");
+        let (mm, wm) = (r["main_median_ms"].as_f64().unwrap(), r["median_ms"].as_f64().unwrap());
+        assert!(mm < wm, "main begins before the run ends: {r}");
+        assert!(r["main_q1_ms"].as_f64().unwrap() <= mm && mm <= r["main_q3_ms"].as_f64().unwrap(), "{r}");
     }
     let row = |l: &str| rows.iter().find(|r| r["loader"] == l).unwrap();
     let (glibc, native) = (row("glibc"), row("guardld-native"));
+    assert_eq!(glibc["main_ratio_to_glibc"].as_f64(), Some(1.0));
+    assert!(native["main_ratio_to_glibc"].as_f64().unwrap() > 0.0, "{native}");
     assert!(u(glibc, "gap_vmas") >= 30, "{glibc}");
     for r in [native, row("glibc+audit"), row("guardld-guard")] {
         assert_eq!(u(r, "gap_vmas"), 0, "{r}");
