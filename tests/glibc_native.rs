@@ -493,6 +493,33 @@ except AttributeError as e:
     check(Case::new("python3_dlopen", &["/usr/bin/python3"], &["-I", "-S", "-c", code]));
 }
 
+/// A malloc replacement preloaded into glibc programs (LD_PRELOAD of a
+/// library interposing libc's malloc family, testbins/glibc-threads/
+/// mymalloc.c): Python's extension modules and threads allocate from it
+/// (it exports `mymalloc_owns`, which ctypes finds in the global scope),
+/// and sort's buffers.
+#[test]
+fn malloc_replacement_preloaded() {
+    let lib = common::audit::glibc_lld64("glibc_native/mymalloc", "libmymalloc.so").source("glibc-threads/mymalloc.c").shared().build();
+    let lib = lib.to_str().unwrap();
+    let code = r#"
+import ctypes, json, sqlite3, ssl, decimal, threading
+me = ctypes.CDLL(None)
+print("replacement in the global scope:", hasattr(me, "mymalloc_owns"))
+buf = ctypes.create_string_buffer(64)
+out = []
+def work(k):
+    db = sqlite3.connect(":memory:"); db.execute("create table t(x)"); db.executemany("insert into t values (?)", [(i * k,) for i in range(200)])
+    out.append((k, db.execute("select sum(x) from t").fetchone()[0], str(decimal.Decimal(k) / 7)[:12]))
+ts = [threading.Thread(target=work, args=(k,)) for k in range(1, 5)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(sorted(out), json.dumps({"ssl": ssl.OPENSSL_VERSION_INFO[0] >= 1}))
+"#;
+    check(Case::new("python3_mymalloc", &["/usr/bin/python3"], &["-I", "-S", "-c", code]).env("LD_PRELOAD", lib));
+    check(Case::new("sort_mymalloc", &["/usr/bin/sort"], &["-k2,2n", "-k1,1", "words.txt"]).env("LD_PRELOAD", lib));
+}
+
 /// Perl's POSIX (an XS module: DynaLoader's dlopen and dlsym).
 #[test]
 fn perl_posix() {

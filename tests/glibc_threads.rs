@@ -44,6 +44,8 @@ struct Progs {
     /// The big one compiled for TLS descriptors (-mtls-dialect=gnu2): its
     /// accesses are R_X86_64_TLSDESC calls into dynamic TLS.
     dl_big_desc: PathBuf,
+    /// mymalloc.c: a malloc replacement for LD_PRELOAD.
+    mymalloc: PathBuf,
 }
 
 fn progs() -> &'static Progs {
@@ -70,24 +72,29 @@ fn progs() -> &'static Progs {
             let lib = gxx(&d.join("libcxxthr.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("cxx_lib.cc").as_os_str()]);
             gxx(&d.join("cxx_threads"), &["-fPIE".as_ref(), "-pie".as_ref(), src("cxx_threads.cc").as_os_str(), lib.as_os_str(), rpath.as_ref()])
         });
-        Progs { c, cxx, execstack, dl_small, dl_big, dl_big_desc }
+        let mymalloc = common::audit::glibc_lld64(DIR, "libmymalloc.so").source("glibc-threads/mymalloc.c").shared().build();
+        Progs { c, cxx, execstack, dl_small, dl_big, dl_big_desc, mymalloc }
     })
 }
 
 /// The reference and candidate runs of `prog ARGS`, one pair per way of
 /// running: ("explicit", glibc, guardld), ("PT_INTERP", glibc, guardld).
-fn runs(prog: &Path, args: &[&str]) -> Vec<(&'static str, Outcome, Outcome)> {
+fn runs(prog: &Path, args: &[&str], env: &[(&str, &str)]) -> Vec<(&'static str, Outcome, Outcome)> {
     // One copy per case: tests run in parallel, and a file being executed
     // cannot be rewritten.
     let interp = short_guardld();
     // Named after every argument (a path by its file name): two cases
     // differing only in a later argument must not share a copy.
-    let tag: Vec<String> = args.iter().map(|a| Path::new(a).file_name().map_or_else(|| a.to_string(), |f| f.to_string_lossy().into_owned())).collect();
+    let tag: Vec<String> = args
+        .iter()
+        .map(|a| Path::new(a).file_name().map_or_else(|| a.to_string(), |f| f.to_string_lossy().into_owned()))
+        .chain(env.iter().map(|(k, _)| k.to_string()))
+        .collect();
     let copy = short_dir().join(format!("thr-{}-{}", prog.file_name().unwrap().to_string_lossy(), tag.join("-")));
     copy_with_interp(prog, &copy, interp);
     let go = |program: &Path, pre: &[&str], argv0: Option<&Path>, native: bool| {
         let mut c = Command::new(program);
-        c.env_clear().env("LC_ALL", "C").current_dir(prog.parent().unwrap());
+        c.env_clear().env("LC_ALL", "C").envs(env.iter().copied()).current_dir(prog.parent().unwrap());
         if native {
             c.env("GUARDLD_GLIBC", "native");
         }
@@ -108,9 +115,15 @@ fn runs(prog: &Path, args: &[&str]) -> Vec<(&'static str, Outcome, Outcome)> {
 /// exits the same.
 #[track_caller]
 fn same(prog: &Path, args: &[&str], code: i32) {
+    same_with(prog, args, &[], code);
+}
+
+/// `same` with more environment variables (both loaders, both ways).
+#[track_caller]
+fn same_with(prog: &Path, args: &[&str], env: &[(&str, &str)], code: i32) {
     let name = format!("{} {}", prog.file_name().unwrap().to_string_lossy(), args.join(" "));
     let mut failures = String::new();
-    for (way, r, c) in runs(prog, args) {
+    for (way, r, c) in runs(prog, args, env) {
         if r.timed_out || r.code() != Some(code) {
             failures += &format!("\n=== {name}, {way}: under glibc's ld.so {}, expected exit {code} (a broken case)\n{}", how(&r), r.describe());
         }
@@ -261,6 +274,25 @@ fn c_first_malloc_in_a_new_thread() {
     same(&progs().c, &["arena"], 0);
 }
 
+/// A malloc replacement preloaded (LD_PRELOAD of a library interposing
+/// libc's malloc family): threads with TLS, cached stacks reused, and
+/// where a new thread's DTV comes from (glibc's ld.so callocs it from the
+/// replacement). Both runs must say the replacement served the program.
+#[test]
+fn c_malloc_replacement_preloaded() {
+    let p = progs();
+    let pre = [("LD_PRELOAD", p.mymalloc.to_str().unwrap())];
+    for part in ["basic", "rounds", "dtv"] {
+        same_with(&p.c, &[part], &pre, 0);
+    }
+    for (way, r, c) in runs(&p.c, &["dtv"], &pre) {
+        assert_eq!(r.stdout_str(), "a new thread's DTV: from the preloaded malloc\n", "{way}: the case itself, under glibc\n{}", r.describe());
+        for (who, o) in [("glibc", &r), ("guardld", &c)] {
+            assert!(o.stderr_str().contains("[mymalloc served the program]"), "{way}, {who}: the replacement did not serve the program\n{}", o.describe());
+        }
+    }
+}
+
 /// PT_GNU_STACK asks for an executable stack: thread stacks are mapped
 /// rwx and GCC's nested-function trampolines run on them.
 #[test]
@@ -288,7 +320,7 @@ fn native_threaded_process_has_no_glibc_loader() {
         let n = s.lines().find_map(|l| l.strip_prefix("ld-linux-x86-64.so.2 mappings: "));
         n.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no count in the output\n{}", o.describe()))
     };
-    for (way, r, c) in runs(&progs().c, &["maps"]) {
+    for (way, r, c) in runs(&progs().c, &["maps"], &[]) {
         r.assert_code(0);
         c.assert_code(0);
         assert!(count(&r) > 0, "{way}: glibc's run should map its ld.so\n{}", r.describe());

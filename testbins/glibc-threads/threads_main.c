@@ -587,6 +587,27 @@ static int arena(void) {
     return 0;
 }
 
+/* Whose memory a new thread's DTV is. glibc's ld.so callocs it with the
+   calloc the program's scope resolves: with libmymalloc.so preloaded, the
+   replacement's (it exports mymalloc_owns). tcbhead_t.dtv is the word
+   after the TCB's self pointer. */
+static void *dtv_of_thread(void *unused) {
+    (void)unused;
+    void **tcb;
+    __asm__("mov %%fs:0, %0" : "=r"(tcb));
+    return tcb[1];
+}
+
+static int dtv_owner(void) {
+    int (*owns)(const void *) = (int (*)(const void *))dlsym(RTLD_DEFAULT, "mymalloc_owns");
+    pthread_t t;
+    void *dtv;
+    if (pthread_create(&t, NULL, dtv_of_thread, NULL) || pthread_join(t, &dtv))
+        return 1;
+    printf("a new thread's DTV: %s\n", !owns ? "no malloc replacement" : owns(dtv) ? "from the preloaded malloc" : "not from the preloaded malloc");
+    return 0;
+}
+
 static int maps(void) {
     int n = 0;
     pthread_t t;
@@ -607,7 +628,7 @@ int main(int argc, char **argv) {
     } parts[] = {{"basic", basic},   {"rounds", rounds}, {"detached", detached},
                  {"keys", keys},     {"exit", exits},    {"cancel", cancels}, {"fork", forks},
                  {"private", private_interface}, {"freeres", freeres}, {"maps", maps},
-                 {"arena", arena}};
+                 {"arena", arena}, {"dtv", dtv_owner}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (strcmp(what, parts[i].name) == 0)
             return parts[i].run() ? 1 : 0;
