@@ -501,8 +501,9 @@ fn main() {
             row.check();
         }
         if has_glibc {
-            let glibc: Vec<(usize, Option<f64>, Option<f64>, Option<f64>)> =
-                rows.iter().filter(|r| r.loader == "glibc").map(|r| (r.n, r.median_ms, r.dlopen_median_ms, r.main_median_ms)).collect();
+            // glibc's medians per N: (N, whole run, dlopen loop, to main).
+            type Medians = (usize, Option<f64>, Option<f64>, Option<f64>);
+            let glibc: Vec<Medians> = rows.iter().filter(|r| r.loader == "glibc").map(|r| (r.n, r.median_ms, r.dlopen_median_ms, r.main_median_ms)).collect();
             let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
                 (Some(a), Some(b)) if b > 0.0 => Some(a / b),
                 _ => None,

@@ -302,7 +302,7 @@ impl LibcWords {
     pub fn calloc(count: usize, size: usize) -> Option<LibcWords> {
         let f = CALLOC.load(Ordering::Relaxed);
         let len = count.checked_mul(size)? / size_of::<usize>();
-        if f == 0 || size % size_of::<usize>() != 0 {
+        if f == 0 || !size.is_multiple_of(size_of::<usize>()) {
             return None;
         }
         // SAFETY: `f` is the program's `calloc` (`set_malloc`), called as

@@ -43,6 +43,9 @@ pub fn subdirs(build: &'static Build, at_platform: Option<&[u8]>, environ: &[&[u
     Ok(list(build.hwcaps_subdirs.as_bytes(), isa, build.hwcap_flags, init.hwcap & mask, platform))
 }
 
+/// A searched directory and the capability subdirectories it holds.
+type DirSubdirs = (Vec<u8>, Vec<Vec<u8>>);
+
 /// The capability subdirectories of a glibc program's library search: the
 /// inputs, computed once when a directory first has a candidate, and what
 /// each directory searched so far holds (as glibc remembers per search
@@ -52,7 +55,7 @@ pub struct Search {
     at_platform: Option<&'static [u8]>,
     secure: bool,
     list: core::cell::OnceCell<Vec<Vec<u8>>>,
-    dirs: core::cell::RefCell<Vec<(Vec<u8>, Vec<Vec<u8>>)>>,
+    dirs: core::cell::RefCell<Vec<DirSubdirs>>,
 }
 
 impl Search {
