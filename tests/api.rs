@@ -83,6 +83,9 @@ fn bins() -> &'static Bins {
         lib("libapinext.so", "next.c", &[]);
         lib("libapiclosedep.so", "closedep.c", &[]);
         lib("libapiclose.so", "close.c", &["-lapiclosedep", "-Wl,-fini,close_dt_fini"]);
+        lib("libapireldep_b.so", "reldep.c", &["-DRELDEP_B"]);
+        // rd_fb is left to whatever defines it when it is loaded.
+        lib("libapireldep_user.so", "reldep.c", &["-DRELDEP_USER", "-Wl,--unresolved-symbols=ignore-all"]);
         // libapibad.so NEEDs libapimissing.so, deleted once linked.
         let missing = lib("libapimissing.so", "bad.c", &["-DBAD_MISSING_LIB"]);
         lib("libapibad.so", "bad.c", &["-DBAD_MISSING_DEP", "-lapimissing"]);
@@ -338,6 +341,40 @@ apiclosedep: fini
 
 fn rtld_nodelete_keeps_the_object_and_its_dependencies() {
     expect("nodelete", NODELETE_WANT, |s| s.to_string());
+}
+
+/// api reldep (api.c t_reldep): libapireldep_b.so dlopen'd RTLD_GLOBAL,
+/// then libapireldep_user.so, whose relocation binds to b's rd_fb: b
+/// survives its own dlclose while user is loaded (the call through the
+/// binding works) and goes with user's dlclose, user's finalizer first.
+/// Opened again and found with dlsym(RTLD_DEFAULT) by the program, b is
+/// kept for good: its dlclose leaves it mapped and its finalizer runs at
+/// exit. Written by hand from glibc's rules (elf/dl-lookup.c
+/// add_dependency: a relocation dependency of a dlopen'd object, NODELETE
+/// when the referrer is never unloaded), which tests/glibc_dlopen.rs
+/// checks against glibc's ld.so itself. (The previous build unmapped b at
+/// its first dlclose.)
+const RELDEP_WANT: &str = "\
+apireldep_b: init
+apireldep_user: init
+dlclose_b=0
+b_mapped_while_user_is=1
+use=107
+apireldep_user: fini
+apireldep_b: fini
+dlclose_user=0
+b_mapped_after_user=0
+apireldep_b: init
+default_found=1
+dlclose_b_again=0
+b_mapped_after_default=1
+fails=0
+apireldep_b: fini
+";
+
+#[test]
+fn dlclose_keeps_objects_others_bound_to() {
+    expect("reldep", RELDEP_WANT, |s| s.to_string());
 }
 
 // ----------------------------------------------------------------- addr ----

@@ -247,6 +247,27 @@ fn gdb_follows_dlopen_and_dlclose() {
     }
 }
 
+/// Which dlclose unloads an object others bound to (testbins/glibc-dlopen/
+/// reldep_main.c): glibc keeps a dlopen'd global library while a library
+/// whose relocations bound to it is loaded (`l_reldeps`), for good after
+/// dlsym(RTLD_DEFAULT) from the program, until the calling library goes
+/// after one from a library, and not at all after dlsym on its handle.
+/// The previous build unmapped it at its own dlclose every time (a call
+/// through the binding would then fault).
+#[test]
+fn dlclose_keeps_objects_others_bound_to() {
+    let d = out_dir("glibc_dlopen/reldep");
+    let so = |name: &str, source: &str| gcc(&d.join(name), &["-fPIC".as_ref(), "-shared".as_ref(), src(source).as_os_str()]);
+    so("libreldep_b.so", "reldep_b.c");
+    so("libreldep_user.so", "reldep_user.c");
+    so("libreldep_c.so", "reldep_c.c");
+    let prog = gcc(&d.join("reldep_main"), &["-fPIE".as_ref(), "-pie".as_ref(), src("reldep_main.c").as_os_str()]);
+    let dir = d.to_str().unwrap();
+    for case in ["reloc", "default", "fromlib", "handle", "twice"] {
+        check_same(&format!("reldep {case}"), &prog, &[dir, case], &d, 0);
+    }
+}
+
 /// dlsym(RTLD_NEXT) from libraries loaded at start-up: a puts interposer
 /// the program NEEDs before libc forwards to libc's puts, and another
 /// library asks for the next printf. glibc walks each library's `l_loader`

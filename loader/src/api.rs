@@ -89,7 +89,7 @@ fn sym(handle: *mut c_void, name: *const c_char, version: Option<&[u8]>, caller:
     // SAFETY: the caller passes a C string.
     let name = unsafe { c_bytes(name) };
     let scope = if handle == RTLD_DEFAULT {
-        SymScope::Default
+        SymScope::Default { caller }
     } else if handle == RTLD_NEXT {
         SymScope::Next { caller }
     } else {

@@ -195,13 +195,19 @@ pub fn close_object(root: usize, keep: impl Fn(usize) -> bool) -> Closing {
     if reg.get(root).is_none_or(|d| !d.by_dlopen() || d.dyn_.nodelete) {
         return Closing { finis: Vec::new(), gone: Vec::new() };
     }
-    let mut gone = Vec::new();
-    for i in reg.closure(root).list {
-        let nodelete = reg[i].dyn_.nodelete;
-        if let Opened::ByDlopen { refs } = &mut reg[i].opened {
-            *refs = refs.saturating_sub(1);
-            if *refs == 0 && !nodelete && !keep(i) {
-                gone.push(i);
+    // The references of `root`'s closure, then of the relocation
+    // dependencies (`Dso::reldeps`) of every object that goes.
+    let mut gone: Vec<usize> = Vec::new();
+    let mut release = alloc::vec![root];
+    while let Some(r) = release.pop() {
+        for i in reg.closure(r).list {
+            let nodelete = reg[i].dyn_.nodelete;
+            if let Opened::ByDlopen { refs } = &mut reg[i].opened {
+                *refs = refs.saturating_sub(1);
+                if *refs == 0 && !nodelete && !keep(i) && !gone.contains(&i) {
+                    gone.push(i);
+                    release.extend(reg[i].reldeps.iter().copied());
+                }
             }
         }
     }
@@ -234,8 +240,9 @@ pub fn unload_with(gone: &[usize], before: impl FnOnce(&[usize])) {
 
 /// Where dlsym looks.
 pub enum SymScope {
-    /// RTLD_DEFAULT: the global scope.
-    Default,
+    /// RTLD_DEFAULT: the global scope. The caller's object keeps what it
+    /// finds there (glibc's DL_LOOKUP_ADD_DEPENDENCY).
+    Default { caller: usize },
     /// RTLD_NEXT: the objects after the caller's in the global scope.
     Next { caller: usize },
     /// A handle: the object and its dependencies (its local scope).
@@ -254,11 +261,17 @@ pub enum SymValue {
 /// Resolve `name` (and `version`) for dlsym/dlvsym.
 pub fn symbol(scope: SymScope, name: &[u8], version: Option<&[u8]>) -> Result<SymValue, String> {
     let ver = version.map(|v| Version { name: v, hash: sysv_hash(v), file: None, weak: false });
-    let l = LINKER.lock();
-    let reg = &l.reg;
+    let mut l = LINKER.lock();
+    let reg = &mut l.reg;
     let q = Query::default();
     let def = match scope {
-        SymScope::Default => reg.lookup_global(name, ver.as_ref(), q, &[]),
+        SymScope::Default { caller } => {
+            let def = reg.lookup_global(name, ver.as_ref(), q, &[]);
+            if let (Some(d), Some(me)) = (&def, reg.position(|o| !o.is_loader() && o.contains(caller))) {
+                reg.add_dependency(me, d.dso);
+            }
+            def
+        }
         SymScope::Next { caller } => {
             let me = reg.position(|d| d.contains(caller));
             let after: Vec<usize> = match me.and_then(|m| reg.scope.iter().position(|&k| k == m)) {

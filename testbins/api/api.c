@@ -2,7 +2,7 @@
  * api: exercises guardld's runtime API (include/guardld.h) from a libc-less
  * program. Used by tests/api.rs; one subtest per run:
  *
- *   api tls | sym | close | nodelete | addr | phdr | fail | noload | noload-ref |
+ *   api tls | sym | close | nodelete | reldep | addr | phdr | fail | noload | noload-ref |
  *       guards | tls-cycle | caller-runpath
  *
  * Each prints `key=value` lines the test compares with values written by
@@ -199,6 +199,7 @@ typedef long (*get_fn)(void);
 typedef void (*set_fn)(long);
 typedef long *(*addr_fn)(void);
 typedef int (*int_fn)(void);
+typedef int (*int_arg_fn)(int);
 
 static get_fn p_get, p_get_zero;
 static set_fn p_set, p_set_zero;
@@ -422,6 +423,39 @@ static int t_nodelete(void) {
     print_kv_bool("dep_still_mapped", maps_count_suffix("/libapiclosedep.so") > 0);
     print_kv_dec("close_value_after_dlclose", v ? v() : -1);
     print_kv_bool("noload_finds_it", dlopen("libapiclose.so", RTLD_NOW | RTLD_NOLOAD) != NULL);
+    return 0;
+}
+
+/* ------------------------------------------------------------- reldep --- */
+
+/* An object other objects bound to outlives its own dlclose, as in
+ * glibc: while a library whose relocation bound to it is loaded, and for
+ * good once the program found it with dlsym(RTLD_DEFAULT). */
+static int t_reldep(void) {
+    rt_flush();
+    void *hb = dlopen("libapireldep_b.so", RTLD_NOW | RTLD_GLOBAL);
+    void *hu = hb ? dlopen("libapireldep_user.so", RTLD_NOW) : NULL;
+    if (!hu) {
+        print_kv_str("dlerror", err_text());
+        return 1;
+    }
+    int_arg_fn use = (int_arg_fn)dlsym(hu, "rd_use");
+    rt_flush();
+    print_kv_dec("dlclose_b", dlclose(hb));
+    print_kv_bool("b_mapped_while_user_is", maps_count_suffix("/libapireldep_b.so") > 0);
+    print_kv_dec("use", use ? use(2) : -1);
+    rt_flush();
+    print_kv_dec("dlclose_user", dlclose(hu));
+    rt_flush();
+    print_kv_bool("b_mapped_after_user", maps_count_suffix("/libapireldep_b.so") > 0);
+    rt_flush();
+    void *hb2 = dlopen("libapireldep_b.so", RTLD_NOW | RTLD_GLOBAL);
+    rt_flush();
+    print_kv_bool("default_found", hb2 && dlsym(RTLD_DEFAULT, "rd_fb") != NULL);
+    rt_flush();
+    print_kv_dec("dlclose_b_again", hb2 ? dlclose(hb2) : -1);
+    rt_flush();
+    print_kv_bool("b_mapped_after_default", maps_count_suffix("/libapireldep_b.so") > 0);
     return 0;
 }
 
@@ -735,13 +769,14 @@ static int t_caller_runpath(void) {
 
 int main(int argc, char **argv, char **envp) {
     (void)envp;
-    if (argc < 2) rt_fail("usage: api tls|sym|close|nodelete|addr|phdr|fail|noload|noload-ref|guards|tls-cycle|caller-runpath");
+    if (argc < 2) rt_fail("usage: api tls|sym|close|nodelete|reldep|addr|phdr|fail|noload|noload-ref|guards|tls-cycle|caller-runpath");
     const char *t = argv[1];
     int r;
     if (rt_streq(t, "tls")) r = t_tls();
     else if (rt_streq(t, "sym")) r = t_sym();
     else if (rt_streq(t, "close")) r = t_close();
     else if (rt_streq(t, "nodelete")) r = t_nodelete();
+    else if (rt_streq(t, "reldep")) r = t_reldep();
     else if (rt_streq(t, "addr")) r = t_addr();
     else if (rt_streq(t, "phdr")) r = t_phdr();
     else if (rt_streq(t, "fail")) r = t_fail();

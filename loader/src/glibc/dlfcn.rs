@@ -201,6 +201,9 @@ pub struct Lookup<'a> {
     /// ELF_RTYPE_CLASS_PLT (lazy binding): an executable's canonical PLT
     /// address does not define the name.
     pub plt: bool,
+    /// DL_LOOKUP_ADD_DEPENDENCY (libc's dlsym with RTLD_DEFAULT): the
+    /// definer must outlive `undef_map`'s object (`add_dependency`).
+    pub add_dependency: bool,
 }
 
 /// glibc's check_match for an unversioned dlsym (DL_LOOKUP_RETURN_NEWEST)
@@ -242,6 +245,11 @@ pub fn lookup(q: &Lookup<'_>) -> Result<Option<(usize, usize)>, DlError> {
     match lookup_def(q)? {
         Def::Vdso(found) => Ok(Some(found)),
         Def::Object(dso, sym) => {
+            if q.add_dependency
+                && let Some(undef) = state::dso_of(q.undef_map)
+            {
+                add_dependency(undef, dso).map_err(|e| DlError::new(0, b"", e.as_bytes()))?;
+            }
             let lm = state::lm_of(dso).ok_or_else(|| DlError::new(0, b"", b"symbol found in an object without a link map"))?;
             Ok(Some((lm, sym as *const crate::elf::pod::Sym as usize)))
         }
@@ -464,6 +472,28 @@ pub fn fill_serinfo(buf: &mut [u8], base: usize, dirs: &[Vec<u8>], counting: boo
         str_at += text.len() + 1;
     }
     true
+}
+
+/// A binding of object `undef` to a definition in `def`, which must
+/// outlive it (`Registry::add_dependency`; glibc's NODELETE mark too when
+/// `def` becomes one). Inside an IFUNC resolver run by a relocation the
+/// registry cannot change: nothing is pinned (the definer is being loaded
+/// with the caller, or loaded for good).
+pub fn add_dependency(undef: usize, def: usize) -> Result<(), alloc::string::String> {
+    if crate::link::init::in_resolver() {
+        return Ok(());
+    }
+    let pin = LINKER.lock().reg.add_dependency(undef, def);
+    if pin == crate::link::Pin::NoDelete {
+        crate::glibc::state::mark_nodelete(def)?;
+    }
+    Ok(())
+}
+
+/// Whether lookup `flags` ask for DL_LOOKUP_ADD_DEPENDENCY (the build's
+/// enumerator).
+pub fn adds_dependency(flags: i32) -> bool {
+    crate::glibc::state::build().and_then(|b| b.constant("DL_LOOKUP_ADD_DEPENDENCY").ok()).is_some_and(|v| flags as i64 & v != 0)
 }
 
 /// Whether lookup `flags` ask for DL_LOOKUP_RETURN_NEWEST (the build's

@@ -519,7 +519,8 @@ pub unsafe extern "C" fn lookup_symbol_x(name: *const c_char, undef_map: *mut c_
     let weak = unsafe { reference.read().as_ref() }.is_some_and(|s| s.bind() == crate::elf::symbols::STB_WEAK);
     let argv0 = argv0();
     let newest = super::dlfcn::return_newest(flags);
-    let q = super::dlfcn::Lookup { name, undef_map: undef_map as usize, scope: &elems[..n], version: request, skip_map: skip_map as usize, weak, argv0, newest, plt: false };
+    let add_dependency = super::dlfcn::adds_dependency(flags);
+    let q = super::dlfcn::Lookup { name, undef_map: undef_map as usize, scope: &elems[..n], version: request, skip_map: skip_map as usize, weak, argv0, newest, plt: false, add_dependency };
     let r = super::dlfcn::lookup(&q);
     match r {
         Ok(found) => {

@@ -21,7 +21,6 @@ use super::dlfcn::{self, DlError, Def, Lookup, VersionRequest};
 use super::state;
 use crate::elf::pod::{RELA_SIZE, Rela};
 use crate::elf::symbols::STT_GNU_IFUNC;
-use crate::link::LINKER;
 use crate::link::dso::Dso;
 use crate::link::reloc::R_JUMP_SLOT;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -93,28 +92,17 @@ pub fn fixup(obj: usize, index: usize) -> Result<usize, DlError> {
         argv0: super::exports::argv0(),
         newest: false,
         plt: true,
+        add_dependency: false,
     };
     let value = match dlfcn::lookup_def(&q)? {
         Def::Object(def, sym) => {
-            let (addr, keep) = crate::link::init::with_registry(|reg| {
+            let addr = crate::link::init::with_registry(|reg| {
                 let d = reg.get(def).ok_or_else(|| bad(b"lazy binding: the definition was unloaded"))?;
-                // The slot now points into `def`: a dlopen'd definer must
-                // outlive the reference (glibc's DL_LOOKUP_ADD_DEPENDENCY;
-                // a reference from an object that may go first would let
-                // glibc unload it with that object, guardld keeps it for
-                // good).
-                let keep = def != obj && matches!(d.opened, crate::link::dso::Opened::ByDlopen { .. }) && !d.dyn_.nodelete;
-                Ok::<_, DlError>(((d.img.bias as u64).wrapping_add(sym.st_value), keep))
+                Ok::<_, DlError>((d.img.bias as u64).wrapping_add(sym.st_value))
             })?;
-            // Inside an IFUNC resolver run by a dlopen's relocation the
-            // registry cannot be changed: that definer is not pinned (it
-            // is one of the objects being loaded, or loaded for good).
-            if keep && !crate::link::init::in_resolver() {
-                if let Some(d) = LINKER.lock().reg.get_mut(def) {
-                    d.dyn_.nodelete = true;
-                }
-                state::mark_nodelete(def).map_err(|e| bad(e.as_bytes()))?;
-            }
+            // The slot now points into `def`, which must outlive the
+            // reference: glibc's DL_LOOKUP_ADD_DEPENDENCY.
+            dlfcn::add_dependency(obj, def).map_err(|e| bad(e.as_bytes()))?;
             if sym.kind() == STT_GNU_IFUNC {
                 crate::link::init::run_resolver(addr as usize) as u64
             } else {

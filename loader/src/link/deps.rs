@@ -298,6 +298,10 @@ impl Bfs {
         Bfs { list: Vec::new(), member: Vec::new() }
     }
 
+    pub fn contains(&self, i: usize) -> bool {
+        self.member.get(i).is_some_and(|&m| m)
+    }
+
     pub fn add(&mut self, i: usize) {
         if self.member.len() <= i {
             self.member.resize(i + 1, false);

@@ -104,6 +104,10 @@ pub struct Dso {
     pub deps: Option<Vec<usize>>,
     /// The object whose DT_NEEDED first loaded this one (RPATH chain).
     pub needed_by: Option<usize>,
+    /// dlopen'd objects outside its dependencies that this one's bindings
+    /// reached (glibc's `l_reldeps`): each holds a reference while this
+    /// object is loaded (`Registry::add_dependency`).
+    pub reldeps: Vec<usize>,
     /// PT_TLS, if present, and the module guardld gave it.
     pub tls: Option<Phdr>,
     pub tls_slot: Option<TlsSlot>,
@@ -172,6 +176,7 @@ impl Dso {
             soname,
             deps: None,
             needed_by: None,
+            reldeps: Vec::new(),
             tls: phdrs.iter().find(|p| p.p_type == PT_TLS).copied(),
             tls_slot: None,
             img,

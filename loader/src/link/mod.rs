@@ -96,6 +96,36 @@ impl Registry {
         self.position(Dso::is_loader)
     }
 
+    /// A binding of `undef` (a relocation, a lazy binding, dlsym with
+    /// RTLD_DEFAULT called from it) to a definition in `def`: an object a
+    /// dlopen loaded must outlive it, as glibc's `add_dependency` makes
+    /// sure. Nothing to do when `def` is `undef`, was not dlopen'd, is
+    /// NODELETE, is among `undef`'s dependencies or is held already. An
+    /// object that is never unloaded (the program, start-up objects,
+    /// NODELETE ones) makes `def` NODELETE; a dlopen'd one holds a
+    /// reference on `def` and its dependencies until it is unloaded
+    /// itself (`runtime::close_object` releases it).
+    pub fn add_dependency(&mut self, undef: usize, def: usize) -> Pin {
+        let (Some(u), Some(d)) = (self.get(undef), self.get(def)) else { return Pin::Nothing };
+        if undef == def || !d.by_dlopen() || d.dyn_.nodelete || u.reldeps.contains(&def) {
+            return Pin::Nothing;
+        }
+        if self.closure(undef).contains(def) {
+            return Pin::Nothing;
+        }
+        if !self[undef].by_dlopen() || self[undef].dyn_.nodelete {
+            self[def].dyn_.nodelete = true;
+            return Pin::NoDelete;
+        }
+        self[undef].reldeps.push(def);
+        for k in self.closure(def).list {
+            if let dso::Opened::ByDlopen { refs } = &mut self[k].opened {
+                *refs += 1;
+            }
+        }
+        Pin::RelDep
+    }
+
     /// Drop object `i`'s record (unmapping what guardld mapped for it) and
     /// every reference the registry holds to it.
     pub fn unload(&mut self, i: usize) {
@@ -177,6 +207,16 @@ impl Registry {
         }
         c
     }
+}
+
+/// What `Registry::add_dependency` did to keep a definition's object.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Pin {
+    Nothing,
+    /// The object became NODELETE.
+    NoDelete,
+    /// The referring object holds a reference on it.
+    RelDep,
 }
 
 impl core::ops::Index<usize> for Registry {

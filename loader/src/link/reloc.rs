@@ -223,7 +223,10 @@ fn resolve(reg: &Registry, s: &mut Session, i: usize, symidx: usize, ty: u32) ->
         Found::NoSymbol | Found::WeakMissing => Value::Addr(0, None),
         Found::Lazy => Value::Lazy,
         Found::Own(sym) => def_value(reg, i, sym),
-        Found::Def(def) => def_value(reg, def.dso, def.sym),
+        Found::Def(def) => {
+            s.note_binding(reg, i, def.dso);
+            def_value(reg, def.dso, def.sym)
+        }
         Found::Missing => Value::Missing,
     }
 }
@@ -264,6 +267,7 @@ fn tls_target(reg: &Registry, s: &mut Session, i: usize, symidx: usize) -> Optio
         errs.report(d.name(), format_args!("TLS reference to non-TLS symbol {}", crate::error::Bytes(name)));
         return None;
     }
+    s.note_binding(reg, i, def.dso);
     Some((def.dso, def.sym.st_value))
 }
 

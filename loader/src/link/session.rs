@@ -54,6 +54,9 @@ pub struct Session<'c> {
     /// The closure met a foreign C library (and the object needing it):
     /// the session stops; start-up hands the program over.
     pub foreign: Option<(deps::Foreign, Vec<u8>)>,
+    /// (object, definer) of relocations that bound a new object to one an
+    /// earlier dlopen loaded: the definer must outlive it (`pin_bindings`).
+    bound: Vec<(usize, usize)>,
 }
 
 /// A session failed; what went wrong is in its `errors`.
@@ -73,7 +76,15 @@ pub struct Linked {
 impl<'c> Session<'c> {
     /// A session whose new objects start at registry slot `first`.
     pub fn new(cfg: &'c LoadConfig, errors: Errors, first: usize, opened: Opened) -> Self {
-        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), lazy: false, opened, foreign: None }
+        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), lazy: false, opened, foreign: None, bound: Vec::new() }
+    }
+
+    /// A relocation of object `i` bound to a definition in `def`. Only
+    /// objects an earlier dlopen loaded are noted (at start-up none is).
+    pub fn note_binding(&mut self, reg: &Registry, i: usize, def: usize) {
+        if def != i && !self.is_fresh(def) && reg[def].by_dlopen() && self.bound.last() != Some(&(i, def)) {
+            self.bound.push((i, def));
+        }
     }
 
     /// How objects loaded by this session are held open.
@@ -227,6 +238,7 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     if let Some(libc) = glibc {
         early_init(reg, s, libc)?;
     }
+    pin_bindings(reg, s);
 
     // Stage 8: the initializer list, dependencies first; the caller runs
     // it after releasing the lock.
@@ -239,6 +251,23 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     inits.extend(order.iter().map(|&i| init::init_calls(reg, i)));
     reg.init_order.extend(order);
     Ok(Linked { root, group, inits })
+}
+
+/// glibc's relocation dependencies: a new object whose relocations bound
+/// to an object an earlier dlopen loaded (RTLD_GLOBAL, outside its own
+/// dependencies) keeps that object loaded while it is, however often the
+/// latter is dlclosed (`Registry::add_dependency`). Done once the session
+/// can no longer fail.
+fn pin_bindings(reg: &mut Registry, s: &mut Session) {
+    let mut bound = core::mem::take(&mut s.bound);
+    bound.sort_unstable();
+    bound.dedup();
+    for (i, def) in bound {
+        if reg.add_dependency(i, def) == super::Pin::NoDelete {
+            // The glibc personality's link map says so too (none without it).
+            let _ = crate::glibc::state::mark_nodelete(def);
+        }
+    }
 }
 
 /// Relocate `objs` (load order) in reverse, dependencies first, the
