@@ -251,9 +251,12 @@ fn gdb_follows_dlopen_and_dlclose() {
 /// reldep_main.c): glibc keeps a dlopen'd global library while a library
 /// whose relocations bound to it is loaded (`l_reldeps`), for good after
 /// dlsym(RTLD_DEFAULT) from the program, until the calling library goes
-/// after one from a library, and not at all after dlsym on its handle.
-/// The previous build unmapped it at its own dlclose every time (a call
-/// through the binding would then fault).
+/// after one from a library, and not at all after dlsym on its handle;
+/// two libraries bound to each other (by relocation one way, by lazy
+/// binding the other: cycle_main.c) stay while either has a handle and go
+/// together with the last. The previous build unmapped the definer at its
+/// own dlclose (a call through the binding would then fault), and kept
+/// a lazily bound definer for good.
 #[test]
 fn dlclose_keeps_objects_others_bound_to() {
     let d = out_dir("glibc_dlopen/reldep");
@@ -266,6 +269,11 @@ fn dlclose_keeps_objects_others_bound_to() {
     for case in ["reloc", "default", "fromlib", "handle", "twice"] {
         check_same(&format!("reldep {case}"), &prog, &[dir, case], &d, 0);
     }
+    // cycle_b.c's call to cyc_c is left to lazy binding (-z lazy, RTLD_LAZY).
+    gcc(&d.join("libcycle_b.so"), &["-fPIC".as_ref(), "-shared".as_ref(), "-Wl,-z,lazy".as_ref(), src("cycle_b.c").as_os_str()]);
+    so("libcycle_c.so", "cycle_c.c");
+    let cycle = gcc(&d.join("cycle_main"), &["-fPIE".as_ref(), "-pie".as_ref(), src("cycle_main.c").as_os_str()]);
+    check_same("reldep cycle", &cycle, &[dir], &d, 0);
 }
 
 /// dlsym(RTLD_NEXT) from libraries loaded at start-up: a puts interposer

@@ -101,8 +101,9 @@ impl OpenError {
 }
 
 /// dlopen by registry index: load `name` and its closure (or find it,
-/// RTLD_NOLOAD), hold a reference on each, apply RTLD_GLOBAL and
-/// RTLD_NODELETE. Ok(None): RTLD_NOLOAD of an object that is not loaded.
+/// RTLD_NOLOAD), hold a reference on it (its handle), apply RTLD_GLOBAL
+/// and RTLD_NODELETE. Ok(None): RTLD_NOLOAD of an object that is not
+/// loaded.
 pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<OpenedObject>, OpenError> {
     let mut guard = LINKER.lock();
     let Linker { reg, config } = &mut *guard;
@@ -111,7 +112,7 @@ pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<Opene
         let found = reg.known.find(name).or_else(|| reg.position(|d| d.matches_name(name)));
         let Some(i) = found else { return Ok(None) };
         // A NOLOAD handle is a reference like any other (dlclose drops it).
-        add_references(reg, &reg.closure(i).list);
+        add_reference(reg, i);
         promote(reg, i, mode);
         return Ok(Some(OpenedObject { root: i, fresh: Vec::new(), inits: Vec::new(), deepbind: false }));
     }
@@ -134,8 +135,9 @@ pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<Opene
         return Err(OpenError { text: s.errors.capture.take().unwrap_or_default(), first: s.errors.first.take() });
     };
     let root = linked.root.or_else(|| reg.program()).unwrap_or(0);
-    // Every object the root needs holds a reference while it is open.
-    add_references(reg, &linked.group);
+    // The handle; what the root needs stays as long as it does
+    // (`close_object`).
+    add_reference(reg, root);
     promote(reg, root, mode);
     let fresh = reg.iter().map(|(i, _)| i).filter(|&i| i >= first).collect();
     Ok(Some(OpenedObject { root, fresh, inits: linked.inits, deepbind: s.deepbind }))
@@ -146,11 +148,9 @@ pub fn object_at(addr: usize) -> Option<usize> {
     LINKER.lock().reg.position(|d| d.contains(addr))
 }
 
-fn add_references(reg: &mut Registry, objs: &[usize]) {
-    for &k in objs {
-        if let Opened::ByDlopen { refs } = &mut reg[k].opened {
-            *refs += 1;
-        }
+fn add_reference(reg: &mut Registry, k: usize) {
+    if let Opened::ByDlopen { refs } = &mut reg[k].opened {
+        *refs += 1;
     }
 }
 
@@ -187,6 +187,13 @@ pub fn close(handle: usize) -> Result<Closing, String> {
 
 /// dlclose by registry index; `keep(i)`: an object that must stay even
 /// when no longer referenced (glibc: pending TLS destructors).
+///
+/// As glibc's `_dl_close_worker`: drop the handle's reference, then keep
+/// every object that is still used (loaded at start-up, NODELETE, held by
+/// a handle, kept by `keep`, or needed by a used object as a dependency or
+/// a relocation dependency, `Dso::reldeps`) and unload the other dlopen'd
+/// ones. A mark, not reference counts, so that objects holding each other
+/// through relocation dependencies still go together.
 pub fn close_object(root: usize, keep: impl Fn(usize) -> bool) -> Closing {
     let mut guard = LINKER.lock();
     let reg = &mut guard.reg;
@@ -195,22 +202,29 @@ pub fn close_object(root: usize, keep: impl Fn(usize) -> bool) -> Closing {
     if reg.get(root).is_none_or(|d| !d.by_dlopen() || d.dyn_.nodelete) {
         return Closing { finis: Vec::new(), gone: Vec::new() };
     }
-    // The references of `root`'s closure, then of the relocation
-    // dependencies (`Dso::reldeps`) of every object that goes.
-    let mut gone: Vec<usize> = Vec::new();
-    let mut release = alloc::vec![root];
-    while let Some(r) = release.pop() {
-        for i in reg.closure(r).list {
-            let nodelete = reg[i].dyn_.nodelete;
-            if let Opened::ByDlopen { refs } = &mut reg[i].opened {
-                *refs = refs.saturating_sub(1);
-                if *refs == 0 && !nodelete && !keep(i) && !gone.contains(&i) {
-                    gone.push(i);
-                    release.extend(reg[i].reldeps.iter().copied());
-                }
-            }
+    if let Opened::ByDlopen { refs } = &mut reg[root].opened {
+        *refs = refs.saturating_sub(1);
+    }
+    let mut used = crate::link::deps::Bfs::new();
+    for (i, d) in reg.iter() {
+        let held = match d.opened {
+            Opened::ByDlopen { refs } => refs > 0 || d.dyn_.nodelete || keep(i),
+            _ => true,
+        };
+        if held {
+            used.add(i);
         }
     }
+    let mut k = 0;
+    while k < used.list.len() {
+        let i = used.list[k];
+        k += 1;
+        let d = &reg[i];
+        for j in d.deps.iter().flatten().chain(&d.reldeps).copied().collect::<Vec<usize>>() {
+            used.add(j);
+        }
+    }
+    let gone: Vec<usize> = reg.iter().filter(|&(i, d)| d.by_dlopen() && !used.contains(i)).map(|(i, _)| i).collect();
     // Finalizers in reverse init order.
     let order: Vec<usize> = reg.init_order.iter().rev().copied().filter(|i| gone.contains(i)).collect();
     let finis = order.iter().map(|&i| init::fini_calls(reg, i)).collect();

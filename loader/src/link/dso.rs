@@ -64,7 +64,9 @@ pub enum State {
 pub enum Opened {
     /// Loaded at start-up: never unloaded.
     AtStartup,
-    /// Loaded by dlopen: unloaded when the last reference is dropped.
+    /// Loaded by dlopen: `refs` handles hold it; unloaded by the dlclose
+    /// after which no handle and no kept object needs it
+    /// (`runtime::close_object`).
     ByDlopen { refs: usize },
 }
 
@@ -105,8 +107,8 @@ pub struct Dso {
     /// The object whose DT_NEEDED first loaded this one (RPATH chain).
     pub needed_by: Option<usize>,
     /// dlopen'd objects outside its dependencies that this one's bindings
-    /// reached (glibc's `l_reldeps`): each holds a reference while this
-    /// object is loaded (`Registry::add_dependency`).
+    /// reached (glibc's `l_reldeps`): kept while this object is
+    /// (`Registry::add_dependency`, `runtime::close_object`).
     pub reldeps: Vec<usize>,
     /// PT_TLS, if present, and the module guardld gave it.
     pub tls: Option<Phdr>,

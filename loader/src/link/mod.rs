@@ -102,9 +102,9 @@ impl Registry {
     /// sure. Nothing to do when `def` is `undef`, was not dlopen'd, is
     /// NODELETE, is among `undef`'s dependencies or is held already. An
     /// object that is never unloaded (the program, start-up objects,
-    /// NODELETE ones) makes `def` NODELETE; a dlopen'd one holds a
-    /// reference on `def` and its dependencies until it is unloaded
-    /// itself (`runtime::close_object` releases it).
+    /// NODELETE ones) makes `def` NODELETE; a dlopen'd one lists it in its
+    /// `reldeps`, and `runtime::close_object` keeps `def` (and what it
+    /// needs) while `undef` is kept.
     pub fn add_dependency(&mut self, undef: usize, def: usize) -> Pin {
         let (Some(u), Some(d)) = (self.get(undef), self.get(def)) else { return Pin::Nothing };
         if undef == def || !d.by_dlopen() || d.dyn_.nodelete || u.reldeps.contains(&def) {
@@ -118,11 +118,6 @@ impl Registry {
             return Pin::NoDelete;
         }
         self[undef].reldeps.push(def);
-        for k in self.closure(def).list {
-            if let dso::Opened::ByDlopen { refs } = &mut self[k].opened {
-                *refs += 1;
-            }
-        }
         Pin::RelDep
     }
 
