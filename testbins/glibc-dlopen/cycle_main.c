@@ -4,32 +4,11 @@
  * unloads both with the last. argv[1] = directory of the libraries.
  * Exits 0. */
 #define _GNU_SOURCE
+#include "dlstate.h"
 #include <dlfcn.h>
-#include <link.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n > 0 && write(1, buf, (size_t)n) < 0) {}
-}
-
-static int seen(struct dl_phdr_info *i, size_t size, void *name) {
-    (void)size;
-    const char *slash = strrchr(i->dlpi_name, '/');
-    return slash && strcmp(slash + 1, name) == 0;
-}
 
 static void state(const char *when) {
-    say("%s: b %s, c %s\n", when, dl_iterate_phdr(seen, "libcycle_b.so") ? "loaded" : "gone",
-        dl_iterate_phdr(seen, "libcycle_c.so") ? "loaded" : "gone");
+    say("%s: b %s, c %s\n", when, loaded("libcycle_b.so"), loaded("libcycle_c.so"));
 }
 
 int main(int argc, char **argv) {

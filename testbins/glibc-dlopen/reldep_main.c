@@ -11,33 +11,10 @@
  * Output goes through write(2) so that the libraries' finalizer lines
  * keep their place. Exits 0. */
 #define _GNU_SOURCE
+#include "dlstate.h"
 #include <dlfcn.h>
-#include <link.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 static char dir[512];
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#include <stdarg.h>
-static void say(const char *fmt, ...) {
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n > 0 && write(1, buf, (size_t)n) < 0) {}
-}
-
-static int seen(struct dl_phdr_info *i, size_t size, void *name) {
-    (void)size;
-    const char *slash = strrchr(i->dlpi_name, '/');
-    return slash && strcmp(slash + 1, name) == 0;
-}
-
-/* Whether the object is still loaded (dl_iterate_phdr lists it). */
-static const char *loaded(const char *name) { return dl_iterate_phdr(seen, (void *)name) ? "loaded" : "gone"; }
 
 static void *open_lib(const char *name, int mode) {
     char path[600];
