@@ -276,6 +276,26 @@ fn dlclose_keeps_objects_others_bound_to() {
     check_same("reldep cycle", &cycle, &[dir], &d, 0);
 }
 
+/// dlopen of what glibc refuses as a library (testbins/glibc-dlopen/
+/// refused_main.c): a PIE (DF_1_PIE), an ET_EXEC program, a directory, an
+/// empty file; dlerror's texts must be glibc's. (The previous build loaded
+/// the PIE and said "not a regular file" and "not a shared object" where
+/// glibc says why in its own words.)
+#[test]
+fn dlopen_refuses_programs_and_directories() {
+    let d = out_dir("glibc_dlopen/refused");
+    let exe = src("refused_main.c");
+    let pie = gcc(&d.join("pie"), &["-fPIE".as_ref(), "-pie".as_ref(), exe.as_os_str()]);
+    let exec = gcc(&d.join("exec"), &["-no-pie".as_ref(), exe.as_os_str()]);
+    let dir = d.join("adir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = d.join("empty.so");
+    std::fs::write(&empty, b"").unwrap();
+    let prog = gcc(&d.join("refused_main"), &["-fPIE".as_ref(), "-pie".as_ref(), exe.as_os_str()]);
+    let paths: Vec<&str> = [&pie, &exec, &dir, &empty].iter().map(|p| p.to_str().unwrap()).collect();
+    check_same("refused", &prog, &paths, &d, 0);
+}
+
 /// dlsym(RTLD_NEXT) from libraries loaded at start-up: a puts interposer
 /// the program NEEDs before libc forwards to libc's puts, and another
 /// library asks for the next printf. glibc walks each library's `l_loader`

@@ -130,3 +130,58 @@ fn capability_subdirectories_are_searched_as_glibc_does() {
     }
     assert!(picked.len() >= 3, "glibc picked only {picked:?}");
 }
+
+/// Preloads as glibc's ld.so takes them: LD_PRELOAD's objects, then
+/// --preload's (both lists, in that order, their constructors in glibc's
+/// order), and one that cannot be loaded (missing, an ET_EXEC program, a
+/// PIE, a directory) is skipped with glibc's "ERROR: ld.so: object ...
+/// cannot be preloaded (...): ignored." line while the program runs. Same
+/// stdout, stderr and exit status as glibc's ld.so, run the same explicit
+/// way. (The previous build stopped with exit 127 at the first bad
+/// preload, and took only --preload when both were given.)
+#[test]
+fn preloads_are_taken_and_skipped_as_glibc_does() {
+    let dir = out_dir("glibc-preload");
+    let gcc = |args: &[&std::ffi::OsStr]| {
+        let o = std::process::Command::new("gcc").args(args).output().unwrap();
+        assert!(o.status.success(), "gcc {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    let src = dir.join("pre.c");
+    std::fs::write(&src, "#include <stdio.h>\n__attribute__((constructor)) static void hi(void) { printf(\"preloaded %s\\n\", WHO); }\n").unwrap();
+    for who in ["a", "b"] {
+        let def = format!("-DWHO=\"{who}\"");
+        gcc(&["-shared".as_ref(), "-fPIC".as_ref(), def.as_ref(), "-o".as_ref(), dir.join(format!("libpre{who}.so")).as_os_str(), src.as_os_str()]);
+    }
+    let exe = dir.join("main.c");
+    std::fs::write(&exe, "#include <stdio.h>\nint main(int argc, char **argv) { printf(\"main %d\\n\", argc); return 3; }\n").unwrap();
+    gcc(&["-no-pie".as_ref(), "-o".as_ref(), dir.join("exec").as_os_str(), exe.as_os_str()]);
+    gcc(&["-pie".as_ref(), "-fPIE".as_ref(), "-o".as_ref(), dir.join("pie").as_os_str(), exe.as_os_str()]);
+    // Another PIE to preload (not the program itself).
+    std::fs::copy(dir.join("pie"), dir.join("otherpie")).unwrap();
+    std::fs::create_dir_all(dir.join("adir")).unwrap();
+    let prog = dir.join("pie");
+    let g = guardld().to_str().unwrap().to_string();
+    let cases: &[(&str, &[&str])] = &[
+        ("./missing.so ./exec:./libprea.so ./adir ./otherpie", &[]),
+        ("./libprea.so", &["--preload", "./libpreb.so"]),
+        ("", &["--preload", "./libpreb.so:./no-such.so"]),
+    ];
+    for (env, opts) in cases {
+        let under = |loader: &[&str]| {
+            let vars: Vec<(&str, &str)> = if env.is_empty() { vec![("LC_ALL", "C")] } else { vec![("LC_ALL", "C"), ("LD_PRELOAD", env)] };
+            let mut c = command(loader[0], &vars);
+            c.current_dir(&dir).args(&loader[1..]).args(*opts).arg(&prog).arg("x");
+            run(&mut c)
+        };
+        let want = under(&[GLIBC_LD]);
+        let got = under(&[&g, "--glibc", "native"]);
+        assert_eq!(want.code(), Some(3), "glibc's ld.so, LD_PRELOAD={env:?} {opts:?}\n{}", want.describe());
+        assert_eq!(
+            (got.stdout_str(), got.stderr_str(), got.code()),
+            (want.stdout_str(), want.stderr_str(), want.code()),
+            "LD_PRELOAD={env:?} {opts:?}\n{}",
+            got.describe()
+        );
+        println!("LD_PRELOAD={env:?} {opts:?}: {} | {}", want.stdout_str().trim().replace('\n', " / "), want.stderr_str().trim().replace('\n', " / "));
+    }
+}

@@ -52,6 +52,8 @@ pub const DF_TEXTREL: u64 = 0x4;
 pub const DF_BIND_NOW: u64 = 0x8;
 pub const DF_1_NOW: u64 = 0x1;
 pub const DF_1_NODELETE: u64 = 0x8;
+pub const DF_1_NOOPEN: u64 = 0x40;
+pub const DF_1_PIE: u64 = 0x0800_0000;
 
 /// Sanity bound on a dynamic section's length.
 const MAX_DYN: u64 = 4096;
@@ -90,6 +92,11 @@ pub struct DynInfo {
     pub symbolic: bool,
     pub textrel: bool,
     pub nodelete: bool,
+    /// DF_1_NOOPEN: dlopen refuses the object.
+    pub noopen: bool,
+    /// DF_1_PIE: a position-independent executable, loaded only as the
+    /// program.
+    pub pie: bool,
     /// DT_BIND_NOW, DF_BIND_NOW or DF_1_NOW: no lazy binding (glibc).
     pub bind_now: bool,
     /// DT_PLTGOT: the GOT whose words 1 and 2 lazy binding uses.
@@ -183,6 +190,8 @@ pub fn parse(img: &Image, vaddr: u64, size: u64) -> Result<DynInfo, DynError> {
             }
             DT_FLAGS_1 => {
                 d.nodelete = v & DF_1_NODELETE != 0;
+                d.noopen = v & DF_1_NOOPEN != 0;
+                d.pie = v & DF_1_PIE != 0;
                 d.bind_now |= v & DF_1_NOW != 0;
             }
             DT_BIND_NOW => d.bind_now = true,

@@ -38,7 +38,8 @@ pub enum HeaderError {
 impl HeaderError {
     pub fn message(self) -> &'static str {
         match self {
-            HeaderError::Truncated => "file too short for an ELF header",
+            // glibc's words, for a file shorter than an ELF header.
+            HeaderError::Truncated => "file too short",
             HeaderError::NotElf => "not an ELF file (bad magic)",
             HeaderError::WrongClass => "wrong ELF class: not ELFCLASS64",
             HeaderError::WrongEndian => "wrong byte order: not little-endian",
@@ -56,10 +57,11 @@ impl HeaderError {
 
 /// Check an ELF header read from a file of `file_size` bytes.
 pub fn check_ehdr(bytes: &[u8], file_size: u64) -> Result<Ehdr, HeaderError> {
-    if bytes.len() >= 4 && &bytes[..4] != b"\x7fELF" {
+    // Length first, then magic, as glibc's open_verify checks them.
+    let eh: Ehdr = pod::read(bytes, 0).ok_or(HeaderError::Truncated)?;
+    if eh.e_ident[..4] != *b"\x7fELF" {
         return Err(HeaderError::NotElf);
     }
-    let eh: Ehdr = pod::read(bytes, 0).ok_or(if bytes.len() < 4 { HeaderError::NotElf } else { HeaderError::Truncated })?;
     if eh.e_ident[4] != 2 {
         return Err(HeaderError::WrongClass);
     }
@@ -118,6 +120,15 @@ mod tests {
     fn accepts_a_plain_header() {
         let v = good();
         assert_eq!(check_ehdr(&v, v.len() as u64).map(|e| e.e_phnum), Ok(2));
+    }
+
+    #[test]
+    fn short_files_are_too_short_before_the_magic_is_read() {
+        let v = good();
+        for n in [0, 3, 4, 40, 63] {
+            assert_eq!(check_ehdr(&v[..n], n as u64).err(), Some(HeaderError::Truncated), "{n} bytes");
+        }
+        assert_eq!(check_ehdr(&[b'#'; 64], 64).err(), Some(HeaderError::NotElf));
     }
 
     #[test]

@@ -61,6 +61,17 @@ pub struct LoadConfig {
     /// (glibc-hwcaps/x86-64-v3/, tls/, ...) are searched in each directory
     /// first, as glibc's ld.so does.
     pub hwcaps: Option<crate::glibc::hwcaps::Search>,
+    /// A glibc program run natively: a preload that cannot be loaded is
+    /// skipped with glibc's message, as glibc's ld.so does (guardld's own
+    /// programs stop, exit 127).
+    pub lenient_preload: bool,
+}
+
+/// One preloaded object and where it was named (glibc's words: the
+/// `LD_PRELOAD` variable or the `--preload` option).
+pub struct Preload {
+    pub name: Vec<u8>,
+    pub from: &'static str,
 }
 
 /// Indices of already loaded objects by identity and name, so a dependency
@@ -155,7 +166,11 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8]) -> Result<Option<u
         }
     };
     if loaded.ehdr.e_type != crate::elf::header::ET_DYN {
-        s.errors.report(shown, format_args!("not a shared object (ELF type {})", loaded.ehdr.e_type));
+        // glibc's texts (elf/dl-load.c).
+        match loaded.ehdr.e_type {
+            crate::elf::header::ET_EXEC => s.errors.report(shown, format_args!("cannot dynamically load executable")),
+            t => s.errors.report(shown, format_args!("only ET_DYN and ET_EXEC can be loaded (ELF type {t})")),
+        }
         return Err(());
     }
     let mut d = match Dso::new(Kind::Library, path.to_vec(), &loaded.phdrs, loaded.bias, loaded.phdr_addr) {
@@ -165,6 +180,16 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8]) -> Result<Option<u
                 return Err(());
         }
     };
+    // As glibc's _dl_map_object_from_fd: a PIE is loaded only as the
+    // program, and a DF_1_NOOPEN object not by dlopen.
+    if d.dyn_.pie {
+        s.errors.report(shown, format_args!("cannot dynamically load position-independent executable"));
+        return Err(());
+    }
+    if d.dyn_.noopen && matches!(s.opened(), super::dso::Opened::ByDlopen { .. }) {
+        s.errors.report(shown, format_args!("shared object cannot be dlopen()ed"));
+        return Err(());
+    }
     d.origin = Some(search::dirname(shown).to_vec());
     d.opened = s.opened();
     let start = loaded.span.start();
@@ -287,6 +312,26 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     None
 }
 
+/// glibc's `do_preload`: a preload that cannot be loaded is reported as
+/// glibc's ld.so reports it and skipped (a failure among its dependencies,
+/// found later, still stops start-up, as in glibc).
+fn load_preload_leniently(reg: &mut Registry, s: &mut Session, p: &Preload, main: Option<usize>) -> Option<usize> {
+    let outer = core::mem::replace(&mut s.errors, super::Errors::captured());
+    let loaded = load_needed(reg, s, &p.name, main);
+    let inner = core::mem::replace(&mut s.errors, outer);
+    if inner.count == 0 {
+        return loaded;
+    }
+    let text = inner.first.map(|(_, t)| t).or(inner.capture).unwrap_or_default();
+    crate::eprint!("ERROR: ld.so: object '{}' from {} cannot be preloaded ({}): ignored.\n", Bytes(&p.name), p.from, glibc_errstring(&text));
+    None
+}
+
+/// glibc's error string without the errno text its dlerror appends.
+fn glibc_errstring(text: &str) -> &str {
+    ["cannot open shared object file", "cannot read file data"].into_iter().find(|e| text.starts_with(e)).unwrap_or(text)
+}
+
 /// A list of objects in breadth-first order with O(1) membership.
 pub struct Bfs {
     pub list: Vec<usize>,
@@ -364,7 +409,7 @@ impl Default for Bfs {
 /// Start-up's closure: every preload, then every DT_NEEDED breadth-first.
 /// The global scope is the program, the preloads, then their dependencies,
 /// and guardld last.
-pub fn load_startup(reg: &mut Registry, s: &mut Session, preload: &[Vec<u8>]) {
+pub fn load_startup(reg: &mut Registry, s: &mut Session, preload: &[Preload]) {
     let present: Vec<usize> = reg.iter().map(|(i, _)| i).collect();
     for i in present {
         reg.remember(i);
@@ -377,7 +422,8 @@ pub fn load_startup(reg: &mut Registry, s: &mut Session, preload: &[Vec<u8>]) {
     // Preloads are searched as if the program needed them (as glibc does:
     // its RUNPATH/RPATH apply).
     for p in preload {
-        if let Some(i) = load_needed(reg, s, p, main) {
+        let loaded = if s.cfg.lenient_preload { load_preload_leniently(reg, s, p, main) } else { load_needed(reg, s, &p.name, main) };
+        if let Some(i) = loaded {
             scope.add(i);
         }
     }

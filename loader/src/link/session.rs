@@ -28,7 +28,7 @@ pub enum Request<'a> {
     /// `random`: AT_RANDOM's bytes, for the stack and pointer guards.
     /// `glibc`: what the glibc personality needs from the kernel's stack,
     /// when `--glibc native` may apply.
-    Startup { preload: &'a [Vec<u8>], list_only: bool, random: Option<[u8; 16]>, glibc: Option<&'a crate::glibc::state::Start<'a>> },
+    Startup { preload: &'a [deps::Preload], list_only: bool, random: Option<[u8; 16]>, glibc: Option<&'a crate::glibc::state::Start<'a>> },
     /// dlopen: `name` and its closure, searched with `requester`'s paths.
     Open { name: &'a [u8], requester: Option<usize> },
 }

@@ -199,11 +199,13 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     if let Some(p) = s.library_path.or_else(|| env(b"LD_LIBRARY_PATH")) {
         crate::link::search::split_path(p, main.origin.as_deref(), s.secure, &mut library_path);
     }
-    let preload: alloc::vec::Vec<alloc::vec::Vec<u8>> = s
-        .preload
-        .or_else(|| env(b"LD_PRELOAD"))
-        .map(|p| p.split(|&c| c == b':' || c == b' ').filter(|e| !e.is_empty()).map(|e| e.to_vec()).collect())
-        .unwrap_or_default();
+    // LD_PRELOAD's objects, then --preload's (glibc's ld.so takes both, in
+    // this order), separated by ':' or ' '.
+    let preload: alloc::vec::Vec<deps::Preload> = [(env(b"LD_PRELOAD"), "LD_PRELOAD"), (s.preload, "--preload")]
+        .into_iter()
+        .filter_map(|(list, from)| Some((list?, from)))
+        .flat_map(|(list, from)| list.split(|&c| c == b':' || c == b' ').filter(|e| !e.is_empty()).map(move |e| deps::Preload { name: e.to_vec(), from }))
+        .collect();
     let mut guard = LINKER.lock();
     let l = &mut *guard;
     l.reg.push(main);
@@ -237,7 +239,7 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     // subdirectories too (glibc/hwcaps.rs).
     let needs_libc = l.reg[0].dyn_.needed.iter().any(|&o| l.reg[0].string(o) == Some(&b"libc.so.6"[..]));
     let hwcaps = (native && needs_libc).then(|| crate::glibc::hwcaps::Search::new(st.env().collect(), st.platform(), s.secure));
-    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc_native: native, index, hwcaps });
+    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc_native: native, index, lenient_preload: hwcaps.is_some(), hwcaps });
     let main_path = l.reg[0].name().to_vec();
     if let Some(f) = l.reg[0].interp().and_then(crate::link::deps::Foreign::of_interp) {
         let own = l.reg[1].path.clone();

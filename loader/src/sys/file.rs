@@ -16,12 +16,15 @@ pub struct File {
 /// Why a file could not be opened.
 pub enum OpenError {
     Errno(Errno),
+    /// A directory: glibc opens it and fails to read it, and says so.
+    Directory,
     NotRegular,
 }
 
 impl OpenError {
     pub fn reason(&self) -> &'static str {
         match self {
+            OpenError::Directory => "cannot read file data: Is a directory",
             OpenError::NotRegular => "not a regular file",
             OpenError::Errno(e) => errno_text(*e),
         }
@@ -55,8 +58,10 @@ pub fn open(path: &CStr) -> Result<File, OpenError> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty())
         .map_err(OpenError::Errno)?;
     let st = rustix::fs::fstat(&fd).map_err(OpenError::Errno)?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(OpenError::NotRegular);
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => {}
+        FileType::Directory => return Err(OpenError::Directory),
+        _ => return Err(OpenError::NotRegular),
     }
     Ok(File { fd, size: st.st_size as u64, dev: st.st_dev, ino: st.st_ino })
 }
