@@ -278,7 +278,7 @@ fn dlclose_keeps_objects_others_bound_to() {
 
 /// dlopen of what glibc refuses as a library (testbins/glibc-dlopen/
 /// refused_main.c): a PIE (DF_1_PIE), an ET_EXEC program, a directory, an
-/// empty file; dlerror's texts must be glibc's. (The previous build loaded
+/// empty file, a DF_1_NOOPEN library; dlerror's texts must be glibc's. (The previous build loaded
 /// the PIE and said "not a regular file" and "not a shared object" where
 /// glibc says why in its own words.)
 #[test]
@@ -291,9 +291,27 @@ fn dlopen_refuses_programs_and_directories() {
     std::fs::create_dir_all(&dir).unwrap();
     let empty = d.join("empty.so");
     std::fs::write(&empty, b"").unwrap();
+    // A library whose DT_FLAGS_1 says DF_1_NOOPEN (GNU ld does not set it:
+    // linked with -z nodelete, the flag word is then rewritten).
+    let noopen = gcc(&d.join("libnoopen.so"), &["-fPIC".as_ref(), "-shared".as_ref(), "-Wl,-z,nodelete".as_ref(), src("dl_b.c").as_os_str()]);
+    set_flags_1(&noopen, 0x40);
     let prog = gcc(&d.join("refused_main"), &["-fPIE".as_ref(), "-pie".as_ref(), exe.as_os_str()]);
-    let paths: Vec<&str> = [&pie, &exec, &dir, &empty].iter().map(|p| p.to_str().unwrap()).collect();
+    let paths: Vec<&str> = [&pie, &exec, &dir, &empty, &noopen].iter().map(|p| p.to_str().unwrap()).collect();
     check_same("refused", &prog, &paths, &d, 0);
+}
+
+/// Rewrite the value of `lib`'s DT_FLAGS_1 entry (which must exist).
+fn set_flags_1(lib: &Path, value: u64) {
+    use object::read::elf::{ElfFile64, ProgramHeader};
+    const DT_FLAGS_1: u64 = 0x6fff_fffb;
+    let mut bytes = std::fs::read(lib).unwrap();
+    let f = ElfFile64::<object::LittleEndian>::parse(&bytes[..]).unwrap();
+    let e = object::LittleEndian;
+    let dynamic = f.elf_program_headers().iter().find(|p| p.p_type(e) == object::elf::PT_DYNAMIC).expect("PT_DYNAMIC");
+    let (off, size) = (dynamic.p_offset(e) as usize, dynamic.p_filesz(e) as usize);
+    let at = (off..off + size).step_by(16).find(|&k| u64::from_le_bytes(bytes[k..k + 8].try_into().unwrap()) == DT_FLAGS_1).expect("DT_FLAGS_1");
+    bytes[at + 8..at + 16].copy_from_slice(&value.to_le_bytes());
+    std::fs::write(lib, bytes).unwrap();
 }
 
 /// dlsym(RTLD_NEXT) from libraries loaded at start-up: a puts interposer

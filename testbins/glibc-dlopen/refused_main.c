@@ -1,5 +1,6 @@
 /* dlopen of what glibc refuses to load as a library: a PIE, an ET_EXEC
- * program, a directory, an empty file. Prints each dlerror; exits 0.
+ * program, a directory, an empty file, a DF_1_NOOPEN library. Prints each
+ * dlerror; exits 0.
  * argv[1..] = the paths. */
 #include <dlfcn.h>
 #include <stdio.h>
