@@ -387,6 +387,19 @@ fn ld_debug_sends_a_glibc_program_to_glibcs_loader() {
     o.assert_stderr_contains("find library=libc.so.6 [0]; searching");
 }
 
+/// LD_SHOW_AUXV, even empty, asks glibc's ld.so to print the auxiliary
+/// vector, which the personality does not: the program goes to glibc's
+/// ld.so (with the module) and glibc prints it.
+#[test]
+fn ld_show_auxv_sends_a_glibc_program_to_glibcs_loader() {
+    let p = prog().to_str().unwrap();
+    let o = run_guardld(false, &[], &[p, "check", &dir()], &[("GUARDLD_GLIBC", "native"), ("GUARDLD_DEBUG", "libs"), ("LD_SHOW_AUXV", "")]);
+    assert_guarded(&o);
+    o.assert_stderr_contains("LD_SHOW_AUXV is set: a glibc program goes to glibc's ld.so");
+    // glibc's own lines (on stdout, as _dl_show_auxv writes them).
+    assert!(o.stdout_str().contains("AT_PAGESZ:") && o.stdout_str().contains("AT_ENTRY:"), "no auxiliary vector printed\n{}", o.describe());
+}
+
 /// The tunables of the static TLS surplus, which the personality keeps at
 /// glibc's default, send a glibc program to glibc's ld.so too; other
 /// tunables do not.

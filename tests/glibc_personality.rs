@@ -185,3 +185,37 @@ fn preloads_are_taken_and_skipped_as_glibc_does() {
         println!("LD_PRELOAD={env:?} {opts:?}: {} | {}", want.stdout_str().trim().replace('\n', " / "), want.stderr_str().trim().replace('\n', " / "));
     }
 }
+
+/// An empty LD_LIBRARY_PATH adds no directory, while an empty element of
+/// a list is the current directory (glibc's rules): a program needing a
+/// library that only the current directory has fails with the first and
+/// runs with the second, under both loaders alike. (The previous build
+/// took "" as the current directory.)
+#[test]
+fn empty_library_path_is_no_path() {
+    let dir = out_dir("glibc-emptylp");
+    let gcc = |args: &[&std::ffi::OsStr]| {
+        let o = std::process::Command::new("gcc").args(args).output().unwrap();
+        assert!(o.status.success(), "gcc {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    let lib = dir.join("lv.c");
+    std::fs::write(&lib, "int lv(void) { return 4; }\n").unwrap();
+    let main = dir.join("m.c");
+    std::fs::write(&main, "#include <stdio.h>\nint lv(void);\nint main(void) { printf(\"lv %d\\n\", lv()); return 0; }\n").unwrap();
+    gcc(&["-shared".as_ref(), "-fPIC".as_ref(), "-o".as_ref(), dir.join("liblv.so").as_os_str(), lib.as_os_str()]);
+    let prog = dir.join("m");
+    let l = format!("-L{}", dir.display());
+    gcc(&["-o".as_ref(), prog.as_os_str(), main.as_os_str(), l.as_ref(), "-llv".as_ref()]);
+    let g = guardld().to_str().unwrap().to_string();
+    for (path, code) in [("", 127), ("/nonexistent::", 0), (":", 0)] {
+        let under = |loader: &[&str]| {
+            let mut c = command(loader[0], &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path)]);
+            c.current_dir(&dir).args(&loader[1..]).arg(&prog);
+            run(&mut c)
+        };
+        let want = under(&[GLIBC_LD]);
+        let got = under(&[&g, "--glibc", "native"]);
+        assert_eq!(want.code(), Some(code), "glibc's ld.so, LD_LIBRARY_PATH={path:?}\n{}", want.describe());
+        assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "LD_LIBRARY_PATH={path:?}\n{}", got.describe());
+    }
+}

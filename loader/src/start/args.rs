@@ -29,7 +29,7 @@ Options:
 
 A glibc program (it needs libc.so.6) runs under guardld itself if guardld
 knows its glibc build; otherwise, in audit mode, with LD_AUDIT,
-LD_PROFILE or LD_DEBUG set, with GLIBC_TUNABLES setting glibc.rtld.nns or
+LD_PROFILE or LD_DEBUG set, LD_SHOW_AUXV present, GLIBC_TUNABLES setting glibc.rtld.nns or
 glibc.rtld.optional_static_tls, or for --list, it is handed to glibc's
 ld.so with guardld's audit module (libguardld_audit.so beside guardld),
 which gives it guard padding; with --padding prot-none, without the

@@ -196,7 +196,9 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     // Under AT_SECURE the environment may not redirect library loading (as glibc).
     let env = |name: &[u8]| if s.secure { None } else { st.getenv(name) };
     let mut library_path = alloc::vec::Vec::new();
-    if let Some(p) = s.library_path.or_else(|| env(b"LD_LIBRARY_PATH")) {
+    // An empty list is no list (glibc: "" adds no directory, while an
+    // empty element of a list is the current directory).
+    if let Some(p) = s.library_path.or_else(|| env(b"LD_LIBRARY_PATH")).filter(|p| !p.is_empty()) {
         crate::link::search::split_path(p, main.origin.as_deref(), s.secure, &mut library_path);
     }
     // LD_PRELOAD's objects, then --preload's (glibc's ld.so takes both, in
@@ -218,7 +220,12 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     // glibc's ld.so: asked for, they must not be dropped silently.
     // So do the tunables of the static TLS surplus, which the personality
     // keeps at glibc's default.
-    let glibc_only = [&b"LD_AUDIT"[..], b"LD_PROFILE", b"LD_DEBUG"].into_iter().find(|&v| st.getenv(v).is_some_and(|x| !x.is_empty()));
+    // LD_SHOW_AUXV (glibc prints the auxiliary vector) counts when
+    // present at all, as glibc reads it.
+    let glibc_only = [&b"LD_AUDIT"[..], b"LD_PROFILE", b"LD_DEBUG"]
+        .into_iter()
+        .find(|&v| st.getenv(v).is_some_and(|x| !x.is_empty()))
+        .or_else(|| st.getenv(b"LD_SHOW_AUXV").map(|_| &b"LD_SHOW_AUXV"[..]));
     let tunable = st.getenv(b"GLIBC_TUNABLES").and_then(|t| t.split(|&c| c == b':').filter_map(|e| e.split(|&c| c == b'=').next()).find(|n| SURPLUS_TUNABLES.contains(n)));
     if s.glibc == args::GlibcMode::Native {
         if let Some(v) = glibc_only {
