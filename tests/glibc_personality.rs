@@ -29,6 +29,12 @@ fn probe() -> PathBuf {
     .clone()
 }
 
+/// `gcc ARGS`; panics with gcc's output on failure.
+fn gcc(args: &[&std::ffi::OsStr]) {
+    let o = std::process::Command::new("gcc").args(args).output().unwrap();
+    assert!(o.status.success(), "gcc {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
 fn under(loader: &[&str], prog: &PathBuf, args: &[&str]) -> Outcome {
     let mut cmd = command(loader[0], &[("GUARDLD_PROBE", "set"), ("LC_ALL", "C")]);
     cmd.args(&loader[1..]).arg(prog).args(args);
@@ -82,10 +88,6 @@ fn unknown_glibc_mode_is_refused() {
 #[test]
 fn capability_subdirectories_are_searched_as_glibc_does() {
     let root = out_dir("glibc-hwcaps");
-    let gcc = |args: &[&std::ffi::OsStr]| {
-        let st = std::process::Command::new("gcc").args(args).status().unwrap();
-        assert!(st.success(), "gcc {args:?}");
-    };
     let src = root.join("cap.c");
     std::fs::write(&src, "const char *which(void) { return WHICH; }\n").unwrap();
     let main_src = root.join("capmain.c");
@@ -142,10 +144,6 @@ fn capability_subdirectories_are_searched_as_glibc_does() {
 #[test]
 fn preloads_are_taken_and_skipped_as_glibc_does() {
     let dir = out_dir("glibc-preload");
-    let gcc = |args: &[&std::ffi::OsStr]| {
-        let o = std::process::Command::new("gcc").args(args).output().unwrap();
-        assert!(o.status.success(), "gcc {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    };
     let src = dir.join("pre.c");
     std::fs::write(&src, "#include <stdio.h>\n__attribute__((constructor)) static void hi(void) { printf(\"preloaded %s\\n\", WHO); }\n").unwrap();
     for who in ["a", "b"] {
@@ -194,10 +192,6 @@ fn preloads_are_taken_and_skipped_as_glibc_does() {
 #[test]
 fn empty_library_path_is_no_path() {
     let dir = out_dir("glibc-emptylp");
-    let gcc = |args: &[&std::ffi::OsStr]| {
-        let o = std::process::Command::new("gcc").args(args).output().unwrap();
-        assert!(o.status.success(), "gcc {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    };
     let lib = dir.join("lv.c");
     std::fs::write(&lib, "int lv(void) { return 4; }\n").unwrap();
     let main = dir.join("m.c");

@@ -215,15 +215,7 @@ pub fn close_object(root: usize, keep: impl Fn(usize) -> bool) -> Closing {
             used.add(i);
         }
     }
-    let mut k = 0;
-    while k < used.list.len() {
-        let i = used.list[k];
-        k += 1;
-        let d = &reg[i];
-        for j in d.deps.iter().flatten().chain(&d.reldeps).copied().collect::<Vec<usize>>() {
-            used.add(j);
-        }
-    }
+    reg.close_over(&mut used, true);
     let gone: Vec<usize> = reg.iter().filter(|&(i, d)| d.by_dlopen() && !used.contains(i)).map(|(i, _)| i).collect();
     // Finalizers in reverse init order.
     let order: Vec<usize> = reg.init_order.iter().rev().copied().filter(|i| gone.contains(i)).collect();

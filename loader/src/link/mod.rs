@@ -192,15 +192,23 @@ impl Registry {
     pub fn closure(&self, root: usize) -> deps::Bfs {
         let mut c = deps::Bfs::new();
         c.add(root);
+        self.close_over(&mut c, false);
+        c
+    }
+
+    /// Add to `c` everything its objects need, breadth-first: their
+    /// DT_NEEDED dependencies, and with `reldeps` their relocation
+    /// dependencies too (dlclose's mark).
+    pub fn close_over(&self, c: &mut deps::Bfs, reldeps: bool) {
         let mut k = 0;
         while k < c.list.len() {
-            let i = c.list[k];
+            let d = &self[c.list[k]];
             k += 1;
-            for &j in self[i].deps.iter().flatten() {
+            let rel: &[usize] = if reldeps { &d.reldeps } else { &[] };
+            for &j in d.deps.iter().flatten().chain(rel) {
                 c.add(j);
             }
         }
-        c
     }
 }
 
