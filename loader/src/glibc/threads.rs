@@ -215,7 +215,7 @@ fn setup(tp: usize, area: &mut [u8], fresh: bool) -> Option<usize> {
                 let slots = crate::tcb::dtv_slots(&lay);
                 drop(t);
                 drop(lay);
-                replaced = made.take();
+                // (One made before a dlopen added modules is freed here.)
                 made = Some(Dtv::new(slots)?);
                 continue;
             };
