@@ -277,13 +277,22 @@ fn c_first_malloc_in_a_new_thread() {
 /// A malloc replacement preloaded (LD_PRELOAD of a library interposing
 /// libc's malloc family): threads with TLS, cached stacks reused, and
 /// where a new thread's DTV comes from (glibc's ld.so callocs it from the
-/// replacement). Both runs must say the replacement served the program.
+/// replacement), dynamic TLS of a library dlopen'd past the static
+/// surplus while threads run, and where a thread's block of it comes from
+/// (glibc's __tls_get_addr mallocs it: from the replacement). Both runs
+/// must say the replacement served the program.
 #[test]
 fn c_malloc_replacement_preloaded() {
     let p = progs();
     let pre = [("LD_PRELOAD", p.mymalloc.to_str().unwrap())];
     for part in ["basic", "rounds", "dtv"] {
         same_with(&p.c, &[part], &pre, 0);
+    }
+    let big = p.dl_big.to_str().unwrap();
+    same_with(&p.c, &["dlopen", p.dl_small.to_str().unwrap(), big], &pre, 0);
+    same_with(&p.c, &["dtls", big], &pre, 0);
+    for (way, r, _) in runs(&p.c, &["dtls", big], &pre) {
+        assert_eq!(r.stdout_str(), "a thread's dynamic TLS block: from the preloaded malloc\n", "{way}: the case itself, under glibc\n{}", r.describe());
     }
     for (way, r, c) in runs(&p.c, &["dtv"], &pre) {
         assert_eq!(r.stdout_str(), "a new thread's DTV: from the preloaded malloc\n", "{way}: the case itself, under glibc\n{}", r.describe());

@@ -262,29 +262,58 @@ pub unsafe extern "C" fn __tls_get_addr(ti: *const [usize; 2]) -> *mut c_void {
     }
 }
 
-/// A thread's block of a dynamic TLS module (`tls::dynamic_block`):
-/// `m.memsz` bytes at its alignment from the allocator, the image copied
-/// in, the rest zero. Its address, or None without memory.
-pub fn new_dynamic_block(m: &Module) -> Option<usize> {
-    let layout = core::alloc::Layout::from_size_align(m.memsz.max(1), m.align).ok()?;
-    // SAFETY: the layout's size is not zero.
-    let p = unsafe { alloc::alloc::alloc_zeroed(layout) };
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: `p` holds memsz (>= filesz) bytes just allocated; the image
-    // was checked inside its object's segments by `tls::module_of`, and
-    // the object stays mapped while its module is registered (the caller
-    // holds the dynamic modules' lock; unloading removes the module first).
-    unsafe { core::ptr::copy_nonoverlapping(m.image as *const u8, p, m.filesz.min(m.memsz)) };
-    Some(p as usize)
+/// A thread's block of a dynamic TLS module (`tls::dynamic_block`).
+#[derive(Clone, Copy)]
+pub struct DynBlock {
+    /// The block, at the module's alignment.
+    pub addr: usize,
+    /// What to free: the allocation holding it.
+    start: usize,
+    /// From the program's calloc (a glibc program run natively, as glibc's
+    /// `__tls_get_addr` mallocs blocks), else from guardld's allocator.
+    libc: bool,
 }
 
-/// Free a block `new_dynamic_block` made for `m`.
-pub fn free_dynamic_block(block: usize, m: &Module) {
-    if let Ok(layout) = core::alloc::Layout::from_size_align(m.memsz.max(1), m.align) {
-        // SAFETY: `block` came from `new_dynamic_block` with this layout and
-        // is no longer handed out (its module or thread is gone).
-        unsafe { alloc::alloc::dealloc(block as *mut u8, layout) };
+/// A new zeroed block for `m` (`fill_dynamic_block` copies the image in):
+/// `m.memsz` bytes at its alignment; None without memory. Under the glibc
+/// personality it
+/// comes from the program's calloc (over-allocated by the alignment, as
+/// glibc's `allocate_dtv_entry` does), called with no guardld lock held.
+pub fn new_dynamic_block(m: &Module) -> Option<DynBlock> {
+    let b = if crate::glibc::exports::have_libc_malloc() {
+        let start = crate::glibc::exports::libc_calloc(1, m.memsz.max(1).checked_add(m.align)?)?;
+        DynBlock { addr: start.next_multiple_of(m.align.max(1)), start, libc: true }
+    } else {
+        let layout = core::alloc::Layout::from_size_align(m.memsz.max(1), m.align).ok()?;
+        // SAFETY: the layout's size is not zero.
+        let p = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        if p.is_null() {
+            return None;
+        }
+        DynBlock { addr: p as usize, start: p as usize, libc: false }
+    };
+    Some(b)
+}
+
+/// Copy `m`'s image into a block `new_dynamic_block` made for it (the
+/// caller holds the dynamic modules' lock, so the object is mapped).
+pub fn fill_dynamic_block(b: &DynBlock, m: &Module) {
+    // SAFETY: the block holds memsz (>= filesz) bytes from `addr`; the
+    // image was checked inside its object's segments by `tls::module_of`,
+    // and the object stays mapped while its module is registered (the
+    // caller holds the dynamic modules' lock; unloading removes the module
+    // first).
+    unsafe { core::ptr::copy_nonoverlapping(m.image as *const u8, b.addr as *mut u8, m.filesz.min(m.memsz)) };
+}
+
+/// Free a block `new_dynamic_block` made for `m` (with no guardld lock
+/// held when it came from the program's allocator).
+pub fn free_dynamic_block(b: DynBlock, m: &Module) {
+    if b.libc {
+        crate::glibc::exports::libc_free(b.start);
+    } else if let Ok(layout) = core::alloc::Layout::from_size_align(m.memsz.max(1), m.align) {
+        // SAFETY: `start` came from `new_dynamic_block` with this layout
+        // and is no longer handed out (its module or thread is gone).
+        unsafe { alloc::alloc::dealloc(b.start as *mut u8, layout) };
     }
 }

@@ -215,9 +215,12 @@ pub fn remove_module(id: usize) {
         lay.free.push((m.offset, m.memsz));
     }
     TLSDESC_ARGS.lock().retain(|(m, _)| *m != id);
-    let mut dynamic = DYNAMIC.lock();
-    if let Some(k) = dynamic.iter().position(|d| d.modid == id) {
-        let d = dynamic.swap_remove(k);
+    let gone = {
+        let mut dynamic = DYNAMIC.lock();
+        dynamic.iter().position(|d| d.modid == id).map(|k| dynamic.swap_remove(k))
+    };
+    // Freed with no lock of the dynamic modules held.
+    if let Some(d) = gone {
         for (_, block) in d.blocks {
             crate::tcb::free_dynamic_block(block, &d.module);
         }
@@ -233,8 +236,8 @@ struct DynamicModule {
     modid: usize,
     /// The image; `offset` unused.
     module: Module,
-    /// (thread pointer, block address) of the threads that touched it.
-    blocks: Vec<(usize, usize)>,
+    /// (thread pointer, block) of the threads that touched it.
+    blocks: Vec<(usize, crate::tcb::DynBlock)>,
 }
 
 static DYNAMIC: SpinLock<Vec<DynamicModule>> = SpinLock::new(Vec::new());
@@ -271,33 +274,53 @@ pub fn is_dynamic(id: usize) -> bool {
 /// (image copied, the rest zero) on first use; None: not a dynamic
 /// module, or no memory.
 pub fn dynamic_block(tp: usize, id: usize) -> Option<usize> {
+    let module = {
+        let dynamic = DYNAMIC.lock();
+        let d = dynamic.iter().find(|d| d.modid == id)?;
+        if let Some((_, b)) = d.blocks.iter().find(|b| b.0 == tp) {
+            return Some(b.addr);
+        }
+        d.module
+    };
+    // Allocated with no lock held: the program's calloc may be anybody's.
+    let b = crate::tcb::new_dynamic_block(&module)?;
     let mut dynamic = DYNAMIC.lock();
-    let d = dynamic.iter_mut().find(|d| d.modid == id)?;
-    if let Some(&(_, b)) = d.blocks.iter().find(|b| b.0 == tp) {
-        return Some(b);
-    }
-    let b = crate::tcb::new_dynamic_block(&d.module)?;
+    let d = dynamic.iter_mut().find(|d| d.modid == id);
+    // The module was unloaded meanwhile, or a signal handler on this
+    // thread made the block first: this one goes.
+    let Some(d) = d.filter(|d| !d.blocks.iter().any(|b| b.0 == tp)) else {
+        let made = dynamic.iter().find(|d| d.modid == id).and_then(|d| d.blocks.iter().find(|b| b.0 == tp)).map(|b| b.1.addr);
+        drop(dynamic);
+        crate::tcb::free_dynamic_block(b, &module);
+        return made;
+    };
+    crate::tcb::fill_dynamic_block(&b, &d.module);
     d.blocks.push((tp, b));
-    Some(b)
+    Some(b.addr)
 }
 
 /// The block of dynamic module `id` of the thread at `tp`, if that thread
 /// has touched it (glibc's `_dl_tls_get_addr_soft`: never allocates).
 pub fn dynamic_block_if_allocated(tp: usize, id: usize) -> Option<usize> {
-    DYNAMIC.lock().iter().find(|d| d.modid == id)?.blocks.iter().find(|b| b.0 == tp).map(|b| b.1)
+    DYNAMIC.lock().iter().find(|d| d.modid == id)?.blocks.iter().find(|b| b.0 == tp).map(|b| b.1.addr)
 }
 
 /// The thread at `tp` has exited (or its area is being reused for a new
 /// thread): free its dynamic TLS blocks, so a thread given the same
 /// thread pointer later starts from the images again.
 pub fn thread_gone(tp: usize) {
+    let mut gone = Vec::new();
     for d in DYNAMIC.lock().iter_mut() {
         d.blocks.retain(|&(t, b)| {
             if t == tp {
-                crate::tcb::free_dynamic_block(b, &d.module);
+                gone.push((b, d.module));
             }
             t != tp
         });
+    }
+    // Freed with no lock of the dynamic modules held.
+    for (b, m) in gone {
+        crate::tcb::free_dynamic_block(b, &m);
     }
 }
 

@@ -11,6 +11,11 @@ __thread unsigned dl_zero[16];
 __thread char dl_big[8192] = {1, 2, 3};
 #endif
 
+#ifdef BIG
+/* This thread's block of the library's dynamic TLS. */
+void *dl_big_addr(void) { return dl_big; }
+#endif
+
 int dl_fresh(void) {
     for (int i = 0; i < 16; i++)
         if (dl_zero[i])

@@ -542,6 +542,29 @@ static int dlopen_tls(int argc, char **argv) {
     return stale != 0;
 }
 
+/* Whose memory a thread's block of dynamic TLS is (argv[2]: a library
+   past the static surplus, exporting dl_big_addr). glibc's __tls_get_addr
+   mallocs it: with libmymalloc.so preloaded, from the replacement. */
+static void *dtls_of_thread(void *f) { return ((void *(*)(void))f)(); }
+
+static int dtls_owner(int argc, char **argv) {
+    if (argc < 3)
+        return 2;
+    void *h = dlopen(argv[2], RTLD_NOW);
+    void *f = h ? dlsym(h, "dl_big_addr") : NULL;
+    if (!f) {
+        printf("dlopen: %s\n", dlerror());
+        return 1;
+    }
+    int (*owns)(const void *) = (int (*)(const void *))dlsym(RTLD_DEFAULT, "mymalloc_owns");
+    pthread_t t;
+    void *block;
+    if (pthread_create(&t, NULL, dtls_of_thread, f) || pthread_join(t, &block))
+        return 1;
+    printf("a thread's dynamic TLS block: %s\n", !owns ? "no malloc replacement" : owns(block) ? "from the preloaded malloc" : "not from the preloaded malloc");
+    return dlclose(h) != 0;
+}
+
 /* valgrind's and mtrace's end of a run: libc frees what it can, the
    loader's TLS bookkeeping included (_dl_tls_dtv_slotinfo_list). */
 extern void __libc_freeres(void);
@@ -622,6 +645,8 @@ int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "basic";
     if (strcmp(what, "dlopen") == 0)
         return dlopen_tls(argc, argv);
+    if (strcmp(what, "dtls") == 0)
+        return dtls_owner(argc, argv);
     struct {
         const char *name;
         int (*run)(void);

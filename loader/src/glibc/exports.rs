@@ -296,22 +296,53 @@ pub struct LibcWords {
 // any thread.
 unsafe impl Send for LibcWords {}
 
+/// Whether the program's calloc and free are known (`set_malloc`: a glibc
+/// program run natively, after its objects were loaded).
+pub fn have_libc_malloc() -> bool {
+    CALLOC.load(Ordering::Relaxed) != 0
+}
+
+/// `calloc(count, size)` of the program's allocator: the address, or None
+/// when it fails or before `set_malloc`. The caller gives it back with
+/// `libc_free`, outside guardld's locks.
+pub fn libc_calloc(count: usize, size: usize) -> Option<usize> {
+    let f = CALLOC.load(Ordering::Relaxed);
+    if f == 0 {
+        return None;
+    }
+    // SAFETY: `f` is the program's `calloc` (`set_malloc`), called as
+    // glibc's ld.so calls it.
+    let p = unsafe {
+        let f: Calloc = core::mem::transmute(f);
+        f(count, size)
+    };
+    (!p.is_null()).then_some(p as usize)
+}
+
+/// `free(p)` of the program's allocator, for what `libc_calloc` gave.
+pub fn libc_free(p: usize) {
+    let f = FREE.load(Ordering::Relaxed);
+    if f == 0 || p == 0 {
+        return;
+    }
+    // SAFETY: `f` is the `free` paired with the `calloc` that made `p`
+    // (`set_malloc` sets both once); the caller no longer uses `p`.
+    unsafe {
+        let f: Free = core::mem::transmute(f);
+        f(p as *mut c_void);
+    }
+}
+
 impl LibcWords {
     /// `calloc(count, size)`, `size` a multiple of the word; None when it
     /// fails or before `set_malloc`.
     pub fn calloc(count: usize, size: usize) -> Option<LibcWords> {
-        let f = CALLOC.load(Ordering::Relaxed);
         let len = count.checked_mul(size)? / size_of::<usize>();
-        if f == 0 || !size.is_multiple_of(size_of::<usize>()) {
+        if !size.is_multiple_of(size_of::<usize>()) {
             return None;
         }
-        // SAFETY: `f` is the program's `calloc` (`set_malloc`), called as
-        // glibc's ld.so calls it, outside guardld's locks.
-        let p = unsafe {
-            let f: Calloc = core::mem::transmute(f);
-            f(count, size)
-        };
-        Some(LibcWords { ptr: core::ptr::NonNull::new(p.cast())?, len })
+        let p = libc_calloc(count, size)?;
+        Some(LibcWords { ptr: core::ptr::NonNull::new(p as *mut AtomicUsize)?, len })
     }
 
     pub fn addr(&self) -> usize {
@@ -330,16 +361,8 @@ impl core::ops::Deref for LibcWords {
 
 impl Drop for LibcWords {
     fn drop(&mut self) {
-        let f = FREE.load(Ordering::Relaxed);
-        if f == 0 {
-            return;
-        }
-        // SAFETY: `f` is the `free` paired with the `calloc` that made the
-        // block (`set_malloc` sets both once); no view outlives `self`.
-        unsafe {
-            let f: Free = core::mem::transmute(f);
-            f(self.ptr.as_ptr().cast());
-        }
+        // No view outlives `self`.
+        libc_free(self.addr());
     }
 }
 

@@ -270,9 +270,10 @@ pub fn deallocate(tp: usize, dealloc_tcb: bool) {
         let _layout = crate::tls::LAYOUT.lock();
         let Some(th) = THREADS.lock().live.remove(&tp) else { return };
         crate::tcb::release(tp);
-        crate::tls::thread_gone(tp);
         th
     };
+    // Its dynamic TLS blocks go back to their allocator outside the locks.
+    crate::tls::thread_gone(tp);
     if let Some(s) = th.storage
         && !dealloc_tcb
     {
