@@ -542,6 +542,22 @@ static int dlopen_tls(int argc, char **argv) {
     return stale != 0;
 }
 
+/* The result of f(arg) run on a new thread, or NULL (*ok = 0) if the
+   thread could not be made. */
+static void *in_new_thread(void *(*f)(void *), void *arg, int *ok) {
+    pthread_t t;
+    void *r = NULL;
+    *ok = !pthread_create(&t, NULL, f, arg) && !pthread_join(t, &r);
+    return r;
+}
+
+/* Whose memory `p` is, as a preloaded libmymalloc.so answers
+   (mymalloc_owns, found in the global scope). */
+static const char *owner(const void *p) {
+    int (*owns)(const void *) = (int (*)(const void *))dlsym(RTLD_DEFAULT, "mymalloc_owns");
+    return !owns ? "no malloc replacement" : owns(p) ? "from the preloaded malloc" : "not from the preloaded malloc";
+}
+
 /* Whose memory a thread's block of dynamic TLS is (argv[2]: a library
    past the static surplus, exporting dl_big_addr). glibc's __tls_get_addr
    mallocs it: with libmymalloc.so preloaded, from the replacement. */
@@ -556,12 +572,11 @@ static int dtls_owner(int argc, char **argv) {
         printf("dlopen: %s\n", dlerror());
         return 1;
     }
-    int (*owns)(const void *) = (int (*)(const void *))dlsym(RTLD_DEFAULT, "mymalloc_owns");
-    pthread_t t;
-    void *block;
-    if (pthread_create(&t, NULL, dtls_of_thread, f) || pthread_join(t, &block))
+    int ok;
+    void *block = in_new_thread(dtls_of_thread, f, &ok);
+    if (!ok)
         return 1;
-    printf("a thread's dynamic TLS block: %s\n", !owns ? "no malloc replacement" : owns(block) ? "from the preloaded malloc" : "not from the preloaded malloc");
+    printf("a thread's dynamic TLS block: %s\n", owner(block));
     return dlclose(h) != 0;
 }
 
@@ -602,9 +617,9 @@ static void *first_malloc(void *brk0) {
 }
 
 static int arena(void) {
-    void *brk0 = sbrk(0), *r;
-    pthread_t t;
-    if (pthread_create(&t, NULL, first_malloc, brk0) || pthread_join(t, &r))
+    int ok;
+    void *r = in_new_thread(first_malloc, sbrk(0), &ok);
+    if (!ok)
         return 1;
     printf("a new thread's first malloc: %s\n", r ? "main_arena (the program break)" : "an arena of its own");
     return 0;
@@ -622,12 +637,11 @@ static void *dtv_of_thread(void *unused) {
 }
 
 static int dtv_owner(void) {
-    int (*owns)(const void *) = (int (*)(const void *))dlsym(RTLD_DEFAULT, "mymalloc_owns");
-    pthread_t t;
-    void *dtv;
-    if (pthread_create(&t, NULL, dtv_of_thread, NULL) || pthread_join(t, &dtv))
+    int ok;
+    void *dtv = in_new_thread(dtv_of_thread, NULL, &ok);
+    if (!ok)
         return 1;
-    printf("a new thread's DTV: %s\n", !owns ? "no malloc replacement" : owns(dtv) ? "from the preloaded malloc" : "not from the preloaded malloc");
+    printf("a new thread's DTV: %s\n", owner(dtv));
     return 0;
 }
 
