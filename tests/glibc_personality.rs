@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use common::victim::{NOBODY, is_root};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -213,3 +214,85 @@ fn empty_library_path_is_no_path() {
         assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "LD_LIBRARY_PATH={path:?}\n{}", got.describe());
     }
 }
+
+/// A search passes over a library built for another ELF class or machine,
+/// and over one this user may not open, and goes on to the next directory,
+/// as glibc's `open_path` does (a 32-bit directory on LD_LIBRARY_PATH is
+/// common on multilib systems); when only another class was found the
+/// error is glibc's "wrong ELF class: ELFCLASS32". At start-up (DT_NEEDED)
+/// and through libc's dlopen, stdout and exit status equal glibc's. The
+/// previous build stopped at the first such file ("wrong ELF class: not
+/// ELFCLASS64", exit 127) where glibc runs the program.
+#[test]
+fn search_passes_over_libraries_for_other_machines() {
+    let dir = out_dir("glibc-otherclass");
+    std::fs::write(dir.join("wc.c"), "int wc(void) { return 42; }\n").unwrap();
+    std::fs::write(dir.join("m.c"), "#include <stdio.h>\nint wc(void);\nint main(void) { printf(\"wc %d\\n\", wc()); return 0; }\n").unwrap();
+    std::fs::write(
+        dir.join("d.c"),
+        "#include <dlfcn.h>\n#include <stdio.h>\nint main(void) {\n  void *h = dlopen(\"libwc.so\", RTLD_NOW);\n  if (!h) { printf(\"dlerror: %s\\n\", dlerror()); return 3; }\n  int (*f)(void) = (int (*)(void))dlsym(h, \"wc\");\n  printf(\"dlopen wc %d\\n\", f());\n  return 0;\n}\n",
+    )
+    .unwrap();
+    let good = dir.join("good");
+    std::fs::create_dir_all(&good).unwrap();
+    let lib = good.join("libwc.so");
+    gcc(&["-shared".as_ref(), "-fPIC".as_ref(), "-o".as_ref(), lib.as_os_str(), dir.join("wc.c").as_os_str()]);
+    let l = format!("-L{}", good.display());
+    let (m, d) = (dir.join("m"), dir.join("d"));
+    gcc(&["-o".as_ref(), m.as_os_str(), dir.join("m.c").as_os_str(), l.as_ref(), "-lwc".as_ref()]);
+    gcc(&["-o".as_ref(), d.as_os_str(), dir.join("d.c").as_os_str()]);
+    // Copies of the good library with one header field rewritten:
+    // EI_CLASS (byte 4) to ELFCLASS32, e_machine (bytes 18-19) to EM_386.
+    let bytes = std::fs::read(&lib).unwrap();
+    for (sub, at, val) in [("class32", 4, &[1u8][..]), ("i386", 18, &[3u8, 0][..])] {
+        let mut b = bytes.clone();
+        b[at..at + val.len()].copy_from_slice(val);
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        std::fs::write(dir.join(sub).join("libwc.so"), b).unwrap();
+    }
+    let g = guardld().to_str().unwrap().to_string();
+    let cases = [("class32:good", 0), ("i386:good", 0), ("i386:class32:good", 0), ("class32", 127), ("i386", 127)];
+    for (prog, failing) in [(&m, 127), (&d, 3)] {
+        for (path, code) in cases {
+            let code = if code == 0 { 0 } else { failing };
+            let under = |loader: &[&str]| {
+                let mut c = command(loader[0], &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path)]);
+                c.current_dir(&dir).args(&loader[1..]).arg(prog);
+                run(&mut c)
+            };
+            let want = under(&[GLIBC_LD]);
+            let got = under(&[&g, "--glibc", "native"]);
+            let what = format!("{} with LD_LIBRARY_PATH={path}", prog.display());
+            assert_eq!(want.code(), Some(code), "glibc's ld.so, {what}\n{}", want.describe());
+            assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{what}\n{}", got.describe());
+            if path == "class32" {
+                let stream = |o: &Outcome| if prog == &m { o.stderr_str() } else { o.stdout_str() };
+                assert!(stream(&want).contains("libwc.so: wrong ELF class: ELFCLASS32"), "glibc, {what}\n{}", want.describe());
+                assert!(stream(&got).contains("libwc.so: wrong ELF class: ELFCLASS32"), "{what}\n{}", got.describe());
+            }
+        }
+    }
+    // A library this user may not read is passed over too (open fails
+    // with EACCES). Root reads everything: run both loaders as nobody.
+    if !is_root("search_passes_over_libraries_for_other_machines (unreadable library)") {
+        return;
+    }
+    let locked = dir.join("locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::copy(&lib, locked.join("libwc.so")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(locked.join("libwc.so"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    for prog in [&m, &d] {
+        let under = |loader: &[&str]| {
+            use std::os::unix::process::CommandExt;
+            let mut c = command(loader[0], &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", "locked:good")]);
+            c.current_dir(&dir).args(&loader[1..]).arg(prog).uid(NOBODY).gid(NOBODY);
+            run(&mut c)
+        };
+        let want = under(&[GLIBC_LD]);
+        let got = under(&[&g, "--glibc", "native"]);
+        assert_eq!(want.code(), Some(0), "glibc's ld.so as nobody, {}\n{}", prog.display(), want.describe());
+        assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "as nobody, {}\n{}", prog.display(), got.describe());
+    }
+}
+

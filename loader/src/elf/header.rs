@@ -41,7 +41,8 @@ impl HeaderError {
             // glibc's words, for a file shorter than an ELF header.
             HeaderError::Truncated => "file too short",
             HeaderError::NotElf => "not an ELF file (bad magic)",
-            HeaderError::WrongClass => "wrong ELF class: not ELFCLASS64",
+            // glibc's words (a 64-bit loader calls every other class 32-bit).
+            HeaderError::WrongClass => "wrong ELF class: ELFCLASS32",
             HeaderError::WrongEndian => "wrong byte order: not little-endian",
             HeaderError::WrongVersion => "unsupported ELF version",
             HeaderError::WrongMachine => "wrong machine: not x86_64",
@@ -71,14 +72,16 @@ pub fn check_ehdr(bytes: &[u8], file_size: u64) -> Result<Ehdr, HeaderError> {
     if eh.e_ident[6] != 1 || eh.e_version != 1 {
         return Err(HeaderError::WrongVersion);
     }
+    // The machine before the type, as glibc: a search passes over any
+    // object for another machine.
+    if eh.e_machine != EM_X86_64 {
+        return Err(HeaderError::WrongMachine);
+    }
     match eh.e_type {
         ET_EXEC | ET_DYN => {}
         1 => return Err(HeaderError::Relocatable),
         4 => return Err(HeaderError::Core),
         _ => return Err(HeaderError::WrongType),
-    }
-    if eh.e_machine != EM_X86_64 {
-        return Err(HeaderError::WrongMachine);
     }
     if eh.e_phentsize as usize != core::mem::size_of::<Phdr>() {
         return Err(HeaderError::BadPhentsize);

@@ -1,6 +1,7 @@
 //! Stage 4: loading the dependency closure: preloads, then DT_NEEDED breadth-first,
 //! each object once (by device+inode and by soname).
 
+use crate::elf::header::HeaderError;
 use super::Registry;
 use super::dso::{Dso, Kind};
 use super::search::{self, Cache};
@@ -141,13 +142,26 @@ fn search_dirs(reg: &Registry, req: usize, cfg: &LoadConfig) -> Vec<Vec<u8>> {
     dirs
 }
 
+/// What a search has passed over: glibc's `found_other_class`, for the
+/// message when nothing usable is found.
+#[derive(Default)]
+struct Passed {
+    other_class: bool,
+}
+
 /// Open and map one object by path; Ok(None) when the file does not exist
-/// (the search goes on), Err when it exists but is unusable.
-fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8]) -> Result<Option<usize>, ()> {
+/// (the search goes on), Err when it exists but is unusable. While
+/// searching (`passed` given) a file for another machine or ELF class, or
+/// one this user may not open, is passed over as glibc's `open_path` does
+/// (a multilib directory on LD_LIBRARY_PATH must not stop the search).
+fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mut Passed>) -> Result<Option<usize>, ()> {
+    use crate::map::load::LoadError;
     let Ok(c) = CStr::from_bytes_with_nul(path) else { return Ok(None) };
+    let searching = passed.is_some();
     let file = match crate::sys::file::open(c) {
         Ok(f) => f,
         Err(crate::sys::file::OpenError::Errno(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR)) => return Ok(None),
+        Err(crate::sys::file::OpenError::Errno(rustix::io::Errno::ACCESS)) if searching => return Ok(None),
         Err(e) => {
             s.errors.report(&path[..path.len() - 1], format_args!("{}", e.reason()));
             return Err(());
@@ -160,6 +174,11 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8]) -> Result<Option<u
     crate::sys::signals::working_on(shown);
     let loaded = match crate::map::load::map_file(file, s.cfg.page_size, s.cfg.padding, &s.cfg.guards) {
         Ok(x) => x,
+        Err(LoadError::Header(h @ (HeaderError::WrongClass | HeaderError::WrongMachine))) if let Some(p) = passed => {
+            crate::debug!(Libs, "passing over {}: {}", Bytes(shown), h.message());
+            p.other_class |= h == HeaderError::WrongClass;
+            return Ok(None);
+        }
         Err(e) => {
             s.errors.report(shown, format_args!("{e}"));
             return Err(());
@@ -242,7 +261,7 @@ pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     if name.contains(&b'/') {
         let mut p = name.to_vec();
         p.push(0);
-        return match try_path(reg, s, &p) {
+        return match try_path(reg, s, &p, None) {
             Ok(Some(i)) => Some(i),
             Ok(None) => {
                 s.errors.report(name, format_args!("cannot open shared object file: No such file or directory"));
@@ -274,6 +293,7 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     let n_dirs = dirs.len();
     dirs.extend(search::DEFAULT_DIRS.iter().map(|d| d.to_vec()));
     let mut tried = 0;
+    let mut passed = Passed::default();
     for (k, dir) in dirs.iter().enumerate() {
         // The cache is consulted between DT_RUNPATH and the default directories.
         if k == n_dirs {
@@ -281,7 +301,7 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
             if let Some(p) = cache.as_ref().and_then(|c| c.lookup(name)) {
                 let mut p = p.to_vec();
                 p.push(0);
-                match try_path(reg, s, &p) {
+                match try_path(reg, s, &p, Some(&mut passed)) {
                     Ok(Some(i)) => return Some(i),
                     Ok(None) => {}
                     Err(()) => return None,
@@ -293,12 +313,17 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
         let subs = s.cfg.hwcaps.as_ref().map(|h| h.subdirs_in(dir)).unwrap_or_default();
         let paths = subs.iter().map(|sub| search::join(&search::subdir(dir, sub), name)).chain(core::iter::once(search::join(dir, name)));
         for p in paths {
-            match try_path(reg, s, &p) {
+            match try_path(reg, s, &p, Some(&mut passed)) {
                 Ok(Some(i)) => return Some(i),
                 Ok(None) => {}
                 Err(()) => return None,
             }
         }
+    }
+    if passed.other_class {
+        // glibc's words: only a library of the other class was found.
+        s.errors.report(name, format_args!("{}", HeaderError::WrongClass.message()));
+        return None;
     }
     let who = req.map_or(&b"LD_PRELOAD"[..], |r| reg[r].name()).to_vec();
     let mut searched = alloc::string::String::new();
