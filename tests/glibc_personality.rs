@@ -296,3 +296,51 @@ fn search_passes_over_libraries_for_other_machines() {
     }
 }
 
+
+/// /etc/ld.so.preload is read as glibc's ld.so reads it: its names (with
+/// comments, the four separators and a last name without a newline) are
+/// preloaded after LD_PRELOAD's, a missing one is skipped with glibc's
+/// message naming the file. The file is system-wide, so each run gets its
+/// own in a private mount namespace (an overlay on /etc, as root); stdout,
+/// stderr and exit status must equal glibc's, and the objects must be in
+/// the process. The previous build did not read the file ("who: absent").
+#[test]
+fn etc_ld_so_preload_is_read_as_glibc_reads_it() {
+    if !is_root("etc_ld_so_preload_is_read_as_glibc_reads_it") {
+        return;
+    }
+    let dir = out_dir("glibc-etc-preload");
+    let src = testbins().join("glibc-personality");
+    let (pa, pb, prog) = (dir.join("libpa.so"), dir.join("libpb.so"), dir.join("preloaded"));
+    for (out, c) in [(&pa, "preload_a.c"), (&pb, "preload_b.c")] {
+        gcc(&["-shared".as_ref(), "-fPIC".as_ref(), "-o".as_ref(), out.as_os_str(), src.join(c).as_os_str()]);
+    }
+    gcc(&["-o".as_ref(), prog.as_os_str(), src.join("preloaded.c").as_os_str()]);
+    let text = format!("# preloads for this test\n{}:{}/missing.so\t{}", pb.display(), dir.display(), pa.display());
+    let g = guardld().to_str().unwrap().to_string();
+    // sh's printf is a builtin: nothing is loaded between writing the
+    // file and the exec.
+    let script = "mount -t overlay overlay -o lowerdir=/etc,upperdir=\"$1/upper\",workdir=\"$1/work\" /etc || exit 99\n\
+                  printf '%s' \"$2\" > /etc/ld.so.preload || exit 99\nshift 2\nexec \"$@\"";
+    let under = |loader: &[&str], ld_preload: &str| {
+        for d in ["upper", "work"] {
+            let _ = std::fs::remove_dir_all(dir.join(d));
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        let mut c = command("unshare", &[("LC_ALL", "C"), ("LD_PRELOAD", ld_preload), ("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")]);
+        c.args(["-m", "sh", "-c", script, "sh"]).arg(&dir).arg(&text).args(loader).arg(&prog);
+        run(&mut c)
+    };
+    let probe = under(&[GLIBC_LD], "");
+    if probe.code() == Some(99) || probe.code() == Some(1) && probe.stderr_str().contains("unshare") {
+        println!("skipped: no private mount namespace with an overlay on /etc here\n{}", probe.describe());
+        return;
+    }
+    for ld_preload in ["", pa.to_str().unwrap()] {
+        let want = under(&[GLIBC_LD], ld_preload);
+        let got = under(&[&g, "--glibc", "native"], ld_preload);
+        assert_eq!(want.code(), Some(0), "glibc's ld.so, LD_PRELOAD={ld_preload:?}\n{}", want.describe());
+        assert!(want.stdout_str().contains("who: p") && want.stderr_str().contains("from /etc/ld.so.preload"), "glibc's ld.so read no preload file\n{}", want.describe());
+        assert_eq!((got.stdout_str(), got.stderr_str(), got.code()), (want.stdout_str(), want.stderr_str(), want.code()), "LD_PRELOAD={ld_preload:?}\n{}", got.describe());
+    }
+}

@@ -52,6 +52,31 @@ pub fn expand(elem: &[u8], origin: Option<&[u8]>, secure: bool) -> Option<Vec<u8
     Some(out)
 }
 
+/// glibc's system-wide preload list, read for every program it links.
+pub const PRELOAD_FILE: &core::ffi::CStr = c"/etc/ld.so.preload";
+
+/// The names in a preload file's contents, as glibc's ld.so parses it:
+/// a '#' starts a comment that runs to the end of its line; names are
+/// separated by ':', ' ', '\t' or '\n'; a NUL ends the text.
+pub fn preload_file_names(text: &[u8]) -> Vec<&[u8]> {
+    let text = text.split(|&c| c == 0).next().unwrap_or_default();
+    text.split(|&c| c == b'\n')
+        .map(|line| line.split(|&c| c == b'#').next().unwrap_or_default())
+        .flat_map(|line| line.split(|&c| matches!(c, b':' | b' ' | b'\t')))
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// The names in /etc/ld.so.preload; none when it is absent or unreadable
+/// (glibc asks access(R_OK) first, the cheap answer when it is absent).
+pub fn preload_file() -> Vec<Vec<u8>> {
+    if rustix::fs::access(PRELOAD_FILE, rustix::fs::Access::READ_OK).is_err() {
+        return Vec::new();
+    }
+    let text = crate::sys::file::read_all(PRELOAD_FILE).unwrap_or_default();
+    preload_file_names(&text).into_iter().map(<[u8]>::to_vec).collect()
+}
+
 /// Split a search path (':' or ';' separated, as glibc) into expanded directories.
 /// An empty element means the current directory, as in glibc.
 pub fn split_path(list: &[u8], origin: Option<&[u8]>, secure: bool, out: &mut Vec<Vec<u8>>) {
@@ -242,6 +267,19 @@ pub fn ld_so_cache() -> Option<Cache> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// glibc's parsing (elf/rtld.c): comments to the end of the line,
+    /// four separators, empty names dropped, a last name with no
+    /// separator after it kept, nothing after a NUL.
+    #[test]
+    fn preload_file_is_parsed_as_glibc_parses_it() {
+        let text = b"# a comment: /not/this.so\n/lib/a.so:libb.so \t libc.so#x.so\n\n  ::/d.so\n/e.so\0/f.so";
+        let want: [&[u8]; 5] = [b"/lib/a.so", b"libb.so", b"libc.so", b"/d.so", b"/e.so"];
+        assert_eq!(preload_file_names(text), want);
+        assert_eq!(preload_file_names(b"last.so"), [&b"last.so"[..]]);
+        assert!(preload_file_names(b"#only a comment").is_empty());
+        assert!(preload_file_names(b"").is_empty());
+    }
 
     /// Every soname of this machine's /etc/ld.so.cache (and names it
     /// lacks) gives by bisection what a scan of every entry gives.

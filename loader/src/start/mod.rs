@@ -246,6 +246,16 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     // subdirectories too (glibc/hwcaps.rs).
     let needs_libc = l.reg[0].dyn_.needed.iter().any(|&o| l.reg[0].string(o) == Some(&b"libc.so.6"[..]));
     let hwcaps = (native && needs_libc).then(|| crate::glibc::hwcaps::Search::new(st.env().collect(), st.platform(), s.secure));
+    // glibc's ld.so also preloads what /etc/ld.so.preload names, after
+    // LD_PRELOAD's and --preload's objects, even under AT_SECURE (root
+    // owns the file). Only for a glibc program run natively: one handed
+    // over gets it from glibc's ld.so, and guardld's own programs do not
+    // take glibc-built objects.
+    let mut preload = preload;
+    if hwcaps.is_some() {
+        let file = crate::link::search::PRELOAD_FILE.to_str().unwrap_or_default();
+        preload.extend(crate::link::search::preload_file().into_iter().map(|name| deps::Preload { name, from: file }));
+    }
     let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc_native: native, index, lenient_preload: hwcaps.is_some(), hwcaps });
     let main_path = l.reg[0].name().to_vec();
     if let Some(f) = l.reg[0].interp().and_then(crate::link::deps::Foreign::of_interp) {
