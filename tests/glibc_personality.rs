@@ -344,3 +344,94 @@ fn etc_ld_so_preload_is_read_as_glibc_reads_it() {
         assert_eq!((got.stdout_str(), got.stderr_str(), got.code()), (want.stdout_str(), want.stderr_str(), want.code()), "LD_PRELOAD={ld_preload:?}\n{}", got.describe());
     }
 }
+
+/// Symbol versions are checked as glibc's ld.so checks them
+/// (dl-version.c), with its words: at start-up a missing version stops
+/// the program with exit status 1 (not 127), a missing weak version and a
+/// provider with no versions at all are warned about and the program
+/// runs; a dlopen'd library's missing version is dlerror's text. stdout
+/// and exit status must equal glibc's, and stderr's lines too once the
+/// prefix (the program's name under glibc, "guardld" here) is cut. The
+/// previous build exited 127, named the requiring object instead of the
+/// provider and warned about nothing.
+#[test]
+fn versions_are_checked_as_glibc_checks_them() {
+    let dir = out_dir("glibc-versions");
+    let src = testbins().join("glibc-versions");
+    let s = |f: &str| src.join(f).into_os_string();
+    let o = |f: &str| dir.join(f).into_os_string();
+    for (sub, map, extra) in [("new", Some("v2.map"), Some("-DWITH_V2")), ("old", Some("v1.map"), None), ("none", None, None)] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        let mut args: Vec<std::ffi::OsString> = ["-shared", "-fPIC", "-Wl,-soname,libvp.so", "-o"].map(Into::into).to_vec();
+        args.push(o(&format!("{sub}/libvp.so")));
+        args.push(s("provider.c"));
+        args.extend(map.map(|m| format!("-Wl,--version-script={}", src.join(m).display()).into()));
+        args.extend(extra.map(Into::into));
+        gcc(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+    }
+    let lnew = format!("-L{}", dir.join("new").display());
+    for (out, flags) in [("needs", &[][..]), ("needs-weak", &["-DWEAK_V2"][..])] {
+        let mut args: Vec<std::ffi::OsString> = vec!["-Wl,-z,lazy".into(), "-o".into(), o(out), s("needs.c"), lnew.clone().into(), "-lvp".into()];
+        args.extend(flags.iter().map(Into::into));
+        gcc(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+    }
+    // GNU ld does not mark a requirement weak (gold did): set
+    // VER_FLG_WEAK on needs-weak's V2 by hand.
+    mark_version_weak(&dir.join("needs-weak"), "V2");
+    gcc(&["-shared".as_ref(), "-fPIC".as_ref(), "-DLIB".as_ref(), "-o".as_ref(), &o("old/libneeds.so"), &s("needs.c"), lnew.as_ref(), "-lvp".as_ref()]);
+    gcc(&["-o".as_ref(), &o("opener"), &s("opener.c")]);
+    let g = guardld().to_str().unwrap().to_string();
+    // (program, argument, provider directory, glibc's exit status).
+    let cases = [
+        ("needs", None, "new", 0),
+        ("needs", Some("call"), "new", 0),
+        ("needs", None, "old", 1),
+        ("needs-weak", None, "old", 0),
+        ("needs-weak", Some("call"), "old", 0),
+        ("needs", None, "none", 0),
+        ("opener", None, "old", 2),
+    ];
+    // Each stderr line without its first field (who prints it).
+    let lines = |o: &Outcome| o.stderr_str().lines().map(|l| l.split_once(": ").map_or(l, |x| x.1).to_string()).collect::<Vec<_>>();
+    for (prog, arg, sub, code) in cases {
+        let under = |loader: &[&str]| {
+            let mut c = command(loader[0], &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", sub)]);
+            c.current_dir(&dir).args(&loader[1..]).arg(format!("./{prog}")).args(arg);
+            run(&mut c)
+        };
+        let want = under(&[GLIBC_LD]);
+        let got = under(&[&g, "--glibc", "native"]);
+        let what = format!("{prog} {arg:?} with {sub}/libvp.so");
+        assert_eq!(want.code(), Some(code), "glibc's ld.so, {what}\n{}", want.describe());
+        assert_eq!((got.stdout_str(), got.code(), lines(&got)), (want.stdout_str(), want.code(), lines(&want)), "{what}\n{}", got.describe());
+    }
+}
+
+/// Set VER_FLG_WEAK on the requirement of version `name` (DT_VERNEED's
+/// Vernaux entries: hash u32, flags u16, other u16, name u32, next u32).
+fn mark_version_weak(path: &std::path::Path, name: &str) {
+    use common::elf::{put_u16, section, u16_at, u32_at};
+    let mut b = std::fs::read(path).unwrap();
+    let (vr, _) = section(&b, ".gnu.version_r");
+    let (strtab, _) = section(&b, ".dynstr");
+    let named = |b: &[u8], off: usize| b[strtab + off..].split(|&c| c == 0).next() == Some(name.as_bytes());
+    let mut need = vr;
+    let mut found = false;
+    loop {
+        let (cnt, aux, next) = (u16_at(&b, need + 2), u32_at(&b, need + 8), u32_at(&b, need + 12));
+        let mut a = need + aux as usize;
+        for _ in 0..cnt {
+            if named(&b, u32_at(&b, a + 8) as usize) {
+                put_u16(&mut b, a + 4, 2);
+                found = true;
+            }
+            a += u32_at(&b, a + 12) as usize;
+        }
+        if next == 0 {
+            break;
+        }
+        need += next as usize;
+    }
+    assert!(found, "no requirement of {name} in {}", path.display());
+    std::fs::write(path, b).unwrap();
+}

@@ -416,13 +416,15 @@ layouts!(versions: versions_bfd_4k => BFD_4K, versions_bfd_64k => BFD_64K,
     versions_lld_4k => LLD_4K, versions_lld_64k => LLD_64K);
 
 /// A program needing VERS_2 with a libver.so that has no VERS_2 at all:
-/// `version `VERS_2' not found`, naming the version and the library.
+/// glibc's `LIB: version `VERS_2' not found (required by PROG)`, naming
+/// the library that lacks it, the version and the program.
 fn version_missing(test: &str, l: Layout) {
     let c = Case::new(test, l);
     let v = build_versions(&c);
     let env = [("LD_LIBRARY_PATH", s(v.v1.parent().unwrap()))];
     assert_glibc_refuses(&v.new, &env, "VERS_2");
-    assert_load_error(&v.new, &env, Obj::Program, &[&["VERS_2"], &["not found"], &["libver.so"]]);
+    let required_by = format!("(required by {})", s(&v.new));
+    assert_load_error(&v.new, &env, Obj::File(&v.v1), &[&["version `VERS_2' not found"], &[&required_by]]);
 }
 
 layouts!(version_missing: version_missing_bfd_4k => BFD_4K, version_missing_bfd_64k => BFD_64K,

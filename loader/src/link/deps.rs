@@ -62,10 +62,12 @@ pub struct LoadConfig {
     /// (glibc-hwcaps/x86-64-v3/, tls/, ...) are searched in each directory
     /// first, as glibc's ld.so does.
     pub hwcaps: Option<crate::glibc::hwcaps::Search>,
-    /// A glibc program run natively: a preload that cannot be loaded is
-    /// skipped with glibc's message, as glibc's ld.so does (guardld's own
-    /// programs stop, exit 127).
-    pub lenient_preload: bool,
+    /// A glibc program run natively: as glibc's ld.so, a preload that
+    /// cannot be loaded is skipped with glibc's message, version
+    /// requirements the providers cannot tell are warned about, and a
+    /// missing version stops start-up with exit status 1 (guardld's own
+    /// programs stop at either with exit 127).
+    pub glibc_program: bool,
 }
 
 /// One preloaded object and where it was named (glibc's words: the
@@ -447,7 +449,7 @@ pub fn load_startup(reg: &mut Registry, s: &mut Session, preload: &[Preload]) {
     // Preloads are searched as if the program needed them (as glibc does:
     // its RUNPATH/RPATH apply).
     for p in preload {
-        let loaded = if s.cfg.lenient_preload { load_preload_leniently(reg, s, p, main) } else { load_needed(reg, s, &p.name, main) };
+        let loaded = if s.cfg.glibc_program { load_preload_leniently(reg, s, p, main) } else { load_needed(reg, s, &p.name, main) };
         if let Some(i) = loaded {
             scope.add(i);
         }

@@ -270,11 +270,14 @@ pub struct Errors {
     /// The first error as (object, text), for glibc's dlerror, which
     /// reports only the first; `reword_first` gives it glibc's wording.
     pub first: Option<(Vec<u8>, alloc::string::String)>,
+    /// The exit status start-up fails with, when not guardld's 127 (a
+    /// glibc program's missing symbol version: glibc's ld.so exits 1).
+    pub status: Option<i32>,
 }
 
 impl Errors {
     pub fn captured() -> Self {
-        Errors { count: 0, capture: Some(alloc::string::String::new()), first: None }
+        Errors { count: 0, capture: Some(alloc::string::String::new()), first: None, status: None }
     }
 
     pub fn report(&mut self, file: &[u8], reason: core::fmt::Arguments<'_>) {

@@ -148,7 +148,7 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     let fresh = s.fresh(reg);
 
     // Stage 5: symbol versions.
-    super::versions::check(reg, &fresh, &mut s.errors);
+    super::versions::check(reg, &fresh, &mut s.errors, startup.is_some() && s.cfg.glibc_program);
     s.stage_done()?;
     if let Some((true, _, _)) = startup {
         return Ok(Linked { root: None, group, inits: Vec::new() });

@@ -256,7 +256,7 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         let file = crate::link::search::PRELOAD_FILE.to_str().unwrap_or_default();
         preload.extend(crate::link::search::preload_file().into_iter().map(|name| deps::Preload { name, from: file }));
     }
-    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc_native: native, index, lenient_preload: hwcaps.is_some(), hwcaps });
+    let cfg = l.config.insert(deps::LoadConfig { page_size: s.page_size, padding: s.padding, guards: s.guards.clone(), library_path, secure: s.secure, cache: core::cell::OnceCell::new(), glibc_native: native, index, glibc_program: hwcaps.is_some(), hwcaps });
     let main_path = l.reg[0].name().to_vec();
     if let Some(f) = l.reg[0].interp().and_then(crate::link::deps::Foreign::of_interp) {
         let own = l.reg[1].path.clone();
@@ -277,7 +277,7 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
             handover::foreign(st, f, &because, &s.handover(&l.reg[0], &own));
         }
         // Every error was printed where it was found.
-        crate::sys::exit(crate::error::EXIT_FAILURE)
+        crate::sys::exit(sess.errors.status.unwrap_or(crate::error::EXIT_FAILURE))
     };
     if s.list {
         list::print(&l.reg, s.padding, &cfg.guards);
