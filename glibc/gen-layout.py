@@ -250,6 +250,32 @@ def system_dirs(obj):
     return [d.rstrip("/") or "/" for d in dirs]
 
 
+def unsecure_envvars(path):
+    """ld.so's UNSECURE_ENVVARS: the variables it unsets in an AT_SECURE
+    process (rtld.c, process_envvars). The list is a function-local array
+    with no debug symbol, so it is read from ld.so's .rodata: the one run of
+    NUL-separated upper-case names, ended by an empty one, that starts with
+    GCONV_PATH (unsecvars.h's first entry) and holds the loader's own
+    variables."""
+    data = open(path, "rb").read()
+    _, off, size, _ = elf_sections(data)[".rodata"]
+    ro = data[off:off + size]
+    found = []
+    at = ro.find(b"\0GCONV_PATH\0")
+    while at >= 0:
+        names, k = [], at + 1
+        while ro[k] != 0:
+            end = ro.index(b"\0", k)
+            names.append(ro[k:end].decode("ascii", "replace"))
+            k = end + 1
+        if all(re.fullmatch(r"[A-Z_][A-Z0-9_]*", n) for n in names) and {"LD_PRELOAD", "LD_LIBRARY_PATH"} <= set(names):
+            found.append(names)
+        at = ro.find(b"\0GCONV_PATH\0", at + 1)
+    if len(found) != 1:
+        sys.exit(f"UNSECURE_ENVVARS: {len(found)} candidate lists in {path}'s .rodata: {found!r}")
+    return found[0]
+
+
 def gdb_strings(exprs, obj):
     """The C strings `exprs` evaluate to in `obj`'s debug information."""
     cmds = []
@@ -544,6 +570,10 @@ def main():
     w("/// ld.so's default search directories (`system_dirs`), in order.")
     w("pub const SYSTEM_DIRS: &[&str] = &[" + ", ".join(f'"{d}"' for d in system_dirs(a.ld_so)) + "];")
     w("")
+    w("/// ld.so's UNSECURE_ENVVARS: unset in an AT_SECURE process (read from")
+    w("/// its .rodata: a function-local array without a debug symbol).")
+    w("pub const UNSECURE_ENVVARS: &[&str] = &[" + ", ".join(f'"{v}"' for v in unsecure_envvars(a.ld_so)) + "];")
+    w("")
     w("/// The build these layouts are of.")
     w("pub const BUILD: Build = Build {")
     w(f'    package: "{package_version()}",')
@@ -557,6 +587,7 @@ def main():
     w("    l_info: L_INFO,")
     w("    tunables: TUNABLES,")
     w("    system_dirs: SYSTEM_DIRS,")
+    w("    unsecure_envvars: UNSECURE_ENVVARS,")
     w("    hwcaps_subdirs: HWCAPS_SUBDIRS,")
     w("    hwcap_flags: HWCAP_FLAGS,")
     w("    platforms: PLATFORMS,")

@@ -435,3 +435,69 @@ fn mark_version_weak(path: &std::path::Path, name: &str) {
     assert!(found, "no requirement of {name} in {}", path.display());
     std::fs::write(path, b).unwrap();
 }
+
+/// A set-user-ID run (AT_SECURE): the environment main sees is the one
+/// glibc's ld.so leaves, every UNSECURE_ENVVARS entry gone and the rest
+/// in order; and LD_DEBUG, LD_SHOW_AUXV, LD_PROFILE, LD_AUDIT and the
+/// surplus tunables, which glibc ignores then, run the program natively
+/// instead of handing it to glibc's ld.so. Two set-user-ID root copies of
+/// one program, run as nobody: the original (glibc's ld.so as PT_INTERP)
+/// and one whose PT_INTERP is guardld. (Run explicitly, glibc's ld.so
+/// itself fails an assertion once it has unset a variable.) The previous
+/// build left all those variables in place, and with LD_DEBUG set handed
+/// the program over explicitly, to that assertion (exit 127).
+#[test]
+fn secure_mode_environment() {
+    if !is_root("secure_mode_environment") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // /tmp: the workspace may not be reachable by the other user.
+    let dir = PathBuf::from(format!("/tmp/guardld-secure-env-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let glibc_prog = dir.join("environ");
+    gcc(&["-o".as_ref(), glibc_prog.as_os_str(), testbins().join("glibc-personality/environ.c").as_os_str()]);
+    let ours_prog = dir.join("environ.g");
+    common::glibc::copy_with_interp(&glibc_prog, &ours_prog, common::glibc::short_guardld());
+    for p in [&glibc_prog, &ours_prog] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    }
+    let base = [
+        ("PATH", "/usr/bin:/bin"),
+        ("LD_PRELOAD", "/nonexistent.so"),
+        ("KEEP_ME", "1"),
+        ("LD_LIBRARY_PATH", "/x"),
+        ("GCONV_PATH", "/x"),
+        ("TMPDIR", "/x"),
+        ("TZDIR", "/x"),
+        ("NLSPATH", "/x"),
+        ("RES_OPTIONS", "x"),
+        ("MALLOC_TRACE", "/x"),
+        ("LD_DYNAMIC_WEAK", "1"),
+        ("ALSO_KEPT", "2"),
+    ];
+    let extras: [&[(&str, &str)]; 5] = [
+        &[],
+        &[("LD_DEBUG", "libs")],
+        &[("LD_SHOW_AUXV", "1"), ("LD_PROFILE", "libc.so.6")],
+        &[("LD_AUDIT", "/nonexistent-audit.so")],
+        &[("GLIBC_TUNABLES", "glibc.rtld.nns=3:glibc.malloc.check=1")],
+    ];
+    for extra in extras {
+        let under = |prog: &std::path::Path| {
+            let mut c = std::process::Command::new(prog);
+            c.env_clear().envs(base.iter().copied()).envs(extra.iter().copied()).env("LC_ALL", "C");
+            c.uid(NOBODY).gid(NOBODY);
+            run(&mut c)
+        };
+        let want = under(&glibc_prog);
+        let got = under(&ours_prog);
+        assert_eq!(want.code(), Some(0), "glibc's ld.so, {extra:?}\n{}", want.describe());
+        assert!(want.stdout_str().contains("secure=1") && want.stdout_str().contains("env KEEP_ME=1"), "{}", want.describe());
+        assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{extra:?}\n{}", got.describe());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

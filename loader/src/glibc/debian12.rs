@@ -953,6 +953,10 @@ pub const PLATFORMS: &[&str] = &["i586", "i686", "haswell", "xeon_phi"];
 /// ld.so's default search directories (`system_dirs`), in order.
 pub const SYSTEM_DIRS: &[&str] = &["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"];
 
+/// ld.so's UNSECURE_ENVVARS: unset in an AT_SECURE process (read from
+/// its .rodata: a function-local array without a debug symbol).
+pub const UNSECURE_ENVVARS: &[&str] = &["GCONV_PATH", "GETCONF_DIR", "HOSTALIASES", "LD_AUDIT", "LD_DEBUG", "LD_DEBUG_OUTPUT", "LD_DYNAMIC_WEAK", "LD_HWCAP_MASK", "LD_LIBRARY_PATH", "LD_ORIGIN_PATH", "LD_PRELOAD", "LD_PROFILE", "LD_SHOW_AUXV", "LOCALDOMAIN", "LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR", "TZDIR"];
+
 /// The build these layouts are of.
 pub const BUILD: Build = Build {
     package: "2.36-9+deb12u14",
@@ -966,6 +970,7 @@ pub const BUILD: Build = Build {
     l_info: L_INFO,
     tunables: TUNABLES,
     system_dirs: SYSTEM_DIRS,
+    unsecure_envvars: UNSECURE_ENVVARS,
     hwcaps_subdirs: HWCAPS_SUBDIRS,
     hwcap_flags: HWCAP_FLAGS,
     platforms: PLATFORMS,

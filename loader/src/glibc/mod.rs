@@ -177,6 +177,8 @@ pub struct Build {
     pub tunables: &'static [tunables::TunableDef],
     /// ld.so's default search directories (`system_dirs`), in order.
     pub system_dirs: &'static [&'static str],
+    /// UNSECURE_ENVVARS: the variables ld.so unsets in an AT_SECURE process.
+    pub unsecure_envvars: &'static [&'static str],
     /// `_dl_hwcaps_subdirs`: the glibc-hwcaps/ names, best first, ':'-separated.
     pub hwcaps_subdirs: &'static str,
     /// `_dl_x86_hwcap_flags`: the legacy hwcap bits' names, by bit.

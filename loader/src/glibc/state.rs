@@ -97,6 +97,18 @@ pub fn take_env_edits() -> Vec<super::tunables::EnvEdit> {
     core::mem::take(&mut *ENV_EDITS.lock())
 }
 
+/// glibc's process_envvars in an AT_SECURE process: every entry of a
+/// variable in the build's UNSECURE_ENVVARS goes (unsetenv removes them
+/// all), after the tunables' own edits.
+fn unset_unsecure(build: &Build, environ: &[&[u8]], edits: &mut [super::tunables::EnvEdit]) {
+    for (e, edit) in environ.iter().zip(edits.iter_mut()) {
+        let name = e.split(|&c| c == b'=' || c == 0).next().unwrap_or_default();
+        if e.contains(&b'=') && build.unsecure_envvars.iter().any(|v| v.as_bytes() == name) {
+            *edit = super::tunables::EnvEdit::Remove;
+        }
+    }
+}
+
 /// What start-up hands the personality from the kernel's stack.
 pub struct Start<'a> {
     pub aux: &'a dyn Fn(usize) -> Option<usize>,
@@ -236,7 +248,10 @@ pub fn begin(build: &'static Build, st: &Start<'_>) -> Result<(), String> {
     }
     exports::set_start(st.stack_end, st.argv, st.secure);
 
-    let (mut tunables, edits) = Tunables::from_environ(build, st.environ, st.secure, super::suid_debug(st.secure));
+    let (mut tunables, mut edits) = Tunables::from_environ(build, st.environ, st.secure, super::suid_debug(st.secure));
+    if st.secure {
+        unset_unsecure(build, st.environ, &mut edits);
+    }
     *ENV_EDITS.lock() = edits;
     let cpu = at(ros, "_dl_x86_cpu_features")?;
     let init = super::cpu::init(build, &mut ro[cpu.offset..cpu.offset + cpu.size], &mut tunables).map_err(|e| alloc::format!("{e}"))?;

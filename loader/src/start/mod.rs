@@ -222,11 +222,17 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     // keeps at glibc's default.
     // LD_SHOW_AUXV (glibc prints the auxiliary vector) counts when
     // present at all, as glibc reads it.
+    // Under AT_SECURE glibc's ld.so ignores all of these (it unsets the
+    // variables and drops the tunables): so does the personality.
     let glibc_only = [&b"LD_AUDIT"[..], b"LD_PROFILE", b"LD_DEBUG"]
         .into_iter()
         .find(|&v| st.getenv(v).is_some_and(|x| !x.is_empty()))
-        .or_else(|| st.getenv(b"LD_SHOW_AUXV").map(|_| &b"LD_SHOW_AUXV"[..]));
-    let tunable = st.getenv(b"GLIBC_TUNABLES").and_then(|t| t.split(|&c| c == b':').filter_map(|e| e.split(|&c| c == b'=').next()).find(|n| SURPLUS_TUNABLES.contains(n)));
+        .or_else(|| st.getenv(b"LD_SHOW_AUXV").map(|_| &b"LD_SHOW_AUXV"[..]))
+        .filter(|_| !s.secure);
+    let tunable = st
+        .getenv(b"GLIBC_TUNABLES")
+        .and_then(|t| t.split(|&c| c == b':').filter_map(|e| e.split(|&c| c == b'=').next()).find(|n| SURPLUS_TUNABLES.contains(n)))
+        .filter(|_| !s.secure);
     if s.glibc == args::GlibcMode::Native {
         if let Some(v) = glibc_only {
             crate::debug!(Libs, "{} is set: a glibc program goes to glibc's ld.so", Bytes(v));
