@@ -459,3 +459,23 @@ fn dl_calls_from_ifunc_resolvers() {
         assert_eq!(c.stderr, r.stderr, "{way}: stderr\n{}", c.describe());
     }
 }
+
+/// A finalizer that calls dlclose, run by dlclose and at exit: on the
+/// handle its constructor opened, and on a library it opens itself. As in
+/// glibc (`dl_close_state`, `_dl_fini` holding every object), the inner
+/// dlclose only drops its reference and the outer one collects what it
+/// freed once its finalizers ran; at exit nothing is unloaded. The
+/// previous build ran the finalizer again from the inner dlclose, for
+/// ever (SIGSEGV on a full stack), and at exit unmapped a running object.
+#[test]
+fn dlclose_from_a_finalizer() {
+    let d = out_dir("glibc_dlopen/nested_close");
+    let rpath = format!("-Wl,-rpath,{}", d.display());
+    for (out, name) in [("libnested_leaf.so", "-DNAME=\"leaf\""), ("libnested_other.so", "-DNAME=\"other\"")] {
+        gcc(&d.join(out), &["-fPIC".as_ref(), "-shared".as_ref(), name.as_ref(), src("nested_close_leaf.c").as_os_str()]);
+    }
+    gcc(&d.join("libnested_close.so"), &["-fPIC".as_ref(), "-shared".as_ref(), rpath.as_ref(), src("nested_close_lib.c").as_os_str()]);
+    let prog = gcc(&d.join("nested_close_main"), &[rpath.as_ref(), src("nested_close_main.c").as_os_str()]);
+    check_same("nested close, dlclose", &prog, &["close"], &d, 0);
+    check_same("nested close, exit", &prog, &[], &d, 0);
+}

@@ -68,9 +68,16 @@ extern "C" fn dlopen_impl(file: *const c_char, mode: c_int, caller: usize) -> *m
 #[unsafe(no_mangle)]
 pub extern "C" fn dlclose(handle: *mut c_void) -> c_int {
     match runtime::close(handle as usize) {
-        Ok(c) => {
-            c.finis.into_iter().for_each(crate::link::init::Calls::run_fini);
-            runtime::unload(&c.gone);
+        Ok(mut c) => {
+            loop {
+                let owner = c.owner;
+                c.finis.into_iter().for_each(crate::link::init::Calls::run_fini);
+                runtime::unload(&c.gone);
+                match owner.then(|| runtime::close_again(|_| false)).flatten() {
+                    Some(again) => c = again,
+                    None => break,
+                }
+            }
             0
         }
         Err(msg) => {

@@ -169,11 +169,32 @@ fn promote(reg: &mut Registry, i: usize, mode: i32) {
 }
 
 /// What dlclose must do once the lock is released: run `finis`, then
-/// `unload(gone)`.
+/// `unload(gone)`; then, if `owner`, ask `close_again` whether a dlclose
+/// made by one of those finalizers left more to collect.
 pub struct Closing {
     pub finis: Vec<Calls>,
     pub gone: Vec<usize>,
+    /// This dlclose collects (glibc's `dl_close_state` was not pending).
+    pub owner: bool,
 }
+
+impl Closing {
+    pub fn nothing() -> Closing {
+        Closing { finis: Vec::new(), gone: Vec::new(), owner: false }
+    }
+}
+
+/// glibc's `dl_close_state`: while one dlclose runs finalizers and
+/// unloads, a dlclose they make (or another thread's) only drops its
+/// reference; if that freed something, the running one collects again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CloseState {
+    Idle,
+    Running,
+    Rerun,
+}
+
+static CLOSE_STATE: crate::sys::lock::SpinLock<CloseState> = crate::sys::lock::SpinLock::new(CloseState::Idle);
 
 /// dlclose, first half: drop one reference from `handle`'s closure and
 /// collect the finalizers of the objects no longer referenced.
@@ -200,11 +221,41 @@ pub fn close_object(root: usize, keep: impl Fn(usize) -> bool) -> Closing {
     // Start-up objects stay; a NODELETE object keeps itself and, through
     // it, everything it needs.
     if reg.get(root).is_none_or(|d| !d.by_dlopen() || d.dyn_.nodelete) {
-        return Closing { finis: Vec::new(), gone: Vec::new() };
+        return Closing::nothing();
     }
+    let mut left = 0;
     if let Opened::ByDlopen { refs } = &mut reg[root].opened {
         *refs = refs.saturating_sub(1);
+        left = *refs;
     }
+    let mut st = CLOSE_STATE.lock();
+    if *st != CloseState::Idle {
+        if left == 0 {
+            *st = CloseState::Rerun;
+        }
+        return Closing::nothing();
+    }
+    *st = CloseState::Running;
+    drop(st);
+    collect(reg, &keep)
+}
+
+/// After the owner's finalizers ran and its objects were unloaded: what a
+/// nested dlclose left to collect (Some), or the end of this dlclose.
+pub fn close_again(keep: impl Fn(usize) -> bool) -> Option<Closing> {
+    let mut guard = LINKER.lock();
+    let mut st = CLOSE_STATE.lock();
+    if *st == CloseState::Rerun {
+        *st = CloseState::Running;
+        drop(st);
+        return Some(collect(&mut guard.reg, &keep));
+    }
+    *st = CloseState::Idle;
+    None
+}
+
+/// Mark what is used and collect the rest (`close_object`).
+fn collect(reg: &mut crate::link::Registry, keep: &impl Fn(usize) -> bool) -> Closing {
     let mut used = crate::link::deps::Bfs::new();
     for (i, d) in reg.iter() {
         let held = match d.opened {
@@ -217,10 +268,20 @@ pub fn close_object(root: usize, keep: impl Fn(usize) -> bool) -> Closing {
     }
     reg.close_over(&mut used, true);
     let gone: Vec<usize> = reg.iter().filter(|&(i, d)| d.by_dlopen() && !used.contains(i)).map(|(i, _)| i).collect();
-    // Finalizers in reverse init order.
-    let order: Vec<usize> = reg.init_order.iter().rev().copied().filter(|i| gone.contains(i)).collect();
+    let order: Vec<usize> = if crate::glibc::state::active() {
+        // glibc's `_dl_close_worker`: the namespace's objects sorted for
+        // finalization (dependents first; otherwise load order), those
+        // going kept.
+        let list: Vec<usize> = reg.iter().filter(|(_, d)| !d.is_loader()).map(|(i, _)| i).collect();
+        let mut order = init::fini_order(reg, &list);
+        order.retain(|i| gone.contains(i));
+        order
+    } else {
+        // Reverse init order.
+        reg.init_order.iter().rev().copied().filter(|i| gone.contains(i)).collect()
+    };
     let finis = order.iter().map(|&i| init::fini_calls(reg, i)).collect();
-    Closing { finis, gone }
+    Closing { finis, gone, owner: true }
 }
 
 /// dlclose, second half: unmap what is gone and tell the debugger.

@@ -133,11 +133,9 @@ pub fn publish(loaded: Loaded) -> Opened {
 }
 
 /// What `_dl_close` leaves to its entry point: run `finis` with the
-/// linker lock released, then `unload(gone)`.
-pub struct Closing {
-    pub finis: Vec<Calls>,
-    gone: Vec<usize>,
-}
+/// linker lock released, then `unload`, then, if it owns the close, ask
+/// `close_again` (a finalizer's own dlclose).
+pub use crate::runtime::Closing;
 
 /// glibc's `_dl_close(map)`, first half: the checks, one reference
 /// dropped, the finalizers of what is no longer referenced.
@@ -146,20 +144,23 @@ pub fn close(map: usize) -> Result<Closing, DlError> {
     if crate::link::init::in_resolver() {
         return Err(DlError::new(0, b"", IN_RESOLVER));
     }
-    let none = Closing { finis: Vec::new(), gone: Vec::new() };
     match state::begin_close(map).unwrap_or_else(|e| layout_fatal(e)) {
-        CloseStep::Stays => Ok(none),
+        CloseStep::Stays => Ok(Closing::nothing()),
         CloseStep::NotOpen(dso) => {
-            let name = dso.and_then(|i| LINKER.lock().reg.get(i).map(|d| d.path.strip_suffix(b"\0").unwrap_or(&d.path).to_vec()));
+            // glibc names the object by `l_name`: "" for the program.
+            let name = dso.and_then(|i| LINKER.lock().reg.get(i).filter(|d| !d.is_program()).map(|d| d.path.strip_suffix(b"\0").unwrap_or(&d.path).to_vec()));
             Err(DlError::new(0, &name.unwrap_or_default(), b"shared object not open"))
         }
-        CloseStep::Close(dso) => {
-            // An object with C++ thread_local destructors still pending
-            // stays, as in glibc.
-            let c = runtime::close_object(dso, state::tls_dtors_pending);
-            Ok(Closing { finis: c.finis, gone: c.gone })
-        }
+        // An object with C++ thread_local destructors still pending
+        // stays, as in glibc.
+        CloseStep::Close(dso) => Ok(runtime::close_object(dso, state::tls_dtors_pending)),
     }
+}
+
+/// What a dlclose made by the finalizers `close` returned left to collect
+/// (`runtime::close_again`).
+pub fn close_again() -> Option<Closing> {
+    runtime::close_again(crate::glibc::state::tls_dtors_pending)
 }
 
 /// `_dl_close`, second half (after the finalizers ran): the link maps

@@ -482,10 +482,17 @@ pub extern "C" fn dl_close(map: *mut c_void) {
     load_lock(true);
     match super::dlfcn::close(map as usize) {
         Ok(mut c) => {
-            core::mem::take(&mut c.finis).into_iter().for_each(crate::link::init::Calls::run_fini);
-            write_lock(true);
-            super::dlfcn::unload(c);
-            write_lock(false);
+            loop {
+                let owner = c.owner;
+                core::mem::take(&mut c.finis).into_iter().for_each(crate::link::init::Calls::run_fini);
+                write_lock(true);
+                super::dlfcn::unload(c);
+                write_lock(false);
+                match owner.then(super::dlfcn::close_again).flatten() {
+                    Some(again) => c = again,
+                    None => break,
+                }
+            }
             load_lock(false);
         }
         Err(e) => {

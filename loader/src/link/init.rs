@@ -17,11 +17,50 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 /// starting from each root in reverse order; edges into the program are not
 /// followed. Cycles are broken where the walk first meets a visited object.
 pub fn order_of(reg: &Registry, roots: &[usize]) -> Vec<usize> {
+    post_order(reg, roots, false).0
+}
+
+/// glibc's order for finalizers (`_dl_sort_maps` with `for_fini`, at exit
+/// and in dlclose) over `list` (load order): dependents first. A first
+/// pass follows relocation dependencies too (`Dso::reldeps`, last first);
+/// if it met any, a second pass over its result follows DT_NEEDED edges
+/// only, so static dependencies win over relocation ones. The program,
+/// when it leads `list`, stays first (`force_first`).
+pub fn fini_order(reg: &Registry, list: &[usize]) -> Vec<usize> {
+    let (mut order, saw_reldeps) = post_order(reg, list, true);
+    order.reverse();
+    if saw_reldeps {
+        order = post_order(reg, &order, false).0;
+        order.reverse();
+    }
+    if let Some(&first) = list.first().filter(|&&f| reg[f].is_program())
+        && let Some(k) = order.iter().position(|&i| i == first)
+    {
+        order[..=k].rotate_right(1);
+    }
+    order
+}
+
+/// The depth-first post-order of `order_of`, with relocation dependencies
+/// as edges too when `reldeps`; and whether an object with any was met.
+fn post_order(reg: &Registry, roots: &[usize], reldeps: bool) -> (Vec<usize>, bool) {
     let n = reg.slots();
     let mut visited = alloc::vec![false; n];
     let mut out = Vec::with_capacity(n);
-    // Explicit stack of (object, next dependency position): a 1000-deep
-    // chain must not overflow guardld's stack.
+    let mut saw = false;
+    // The edges of object i, in glibc's order: DT_NEEDED first to last,
+    // then (with `reldeps`) relocation dependencies last to first.
+    let edge = |i: usize, k: usize| -> Option<usize> {
+        let deps = reg[i].deps.as_deref().unwrap_or(&[]);
+        if let Some(&d) = deps.get(k) {
+            return Some(d);
+        }
+        let rel = if reldeps { &reg[i].reldeps[..] } else { &[] };
+        let r = k - deps.len();
+        (r < rel.len()).then(|| rel[rel.len() - 1 - r])
+    };
+    // Explicit stack of (object, next edge position): a 1000-deep chain
+    // must not overflow guardld's stack.
     let mut stack: Vec<(usize, usize)> = Vec::new();
     for &root in roots.iter().rev() {
         if visited[root] {
@@ -31,7 +70,10 @@ pub fn order_of(reg: &Registry, roots: &[usize]) -> Vec<usize> {
         stack.push((root, 0));
         while let Some(top) = stack.last_mut() {
             let (i, k) = *top;
-            if let Some(&dep) = reg[i].deps.as_deref().unwrap_or(&[]).get(k) {
+            if k == 0 && reldeps && !reg[i].reldeps.is_empty() {
+                saw = true;
+            }
+            if let Some(dep) = edge(i, k) {
                 top.1 += 1;
                 if !visited[dep] && !reg[dep].is_program() {
                     visited[dep] = true;
@@ -43,7 +85,7 @@ pub fn order_of(reg: &Registry, roots: &[usize]) -> Vec<usize> {
             }
         }
     }
-    out
+    (out, saw)
 }
 
 /// What one object's initializers or finalizers are, copied out of the
@@ -192,15 +234,21 @@ pub extern "C" fn fini() {
             return;
         }
         reg.fini_done = true;
+        // Every object loaded now stays while the finalizers run (glibc's
+        // `_dl_fini` takes a reference on each): a finalizer's dlclose
+        // unloads only what was opened after exit began.
+        for i in reg.iter().map(|(i, _)| i).collect::<Vec<_>>() {
+            if let super::dso::Opened::ByDlopen { refs } = &mut reg[i].opened {
+                *refs += 1;
+            }
+        }
         if crate::glibc::state::active() {
             // glibc's _dl_fini: every object still loaded, sorted at exit
             // from the list order (dlopen'd objects last), dependents
             // before their dependencies; the program too (libc ran its
             // constructors), first.
             let list: Vec<usize> = reg.iter().filter(|(_, d)| !d.is_loader()).map(|(i, _)| i).collect();
-            let mut order = order_of(reg, &list);
-            order.reverse();
-            order.into_iter().filter(|&i| reg[i].is_program() || reg.init_order.contains(&i)).map(|i| fini_calls(reg, i)).collect()
+            fini_order(reg, &list).into_iter().filter(|&i| reg[i].is_program() || reg.init_order.contains(&i)).map(|i| fini_calls(reg, i)).collect()
         } else {
             reg.init_order.iter().rev().map(|&i| fini_calls(reg, i)).collect()
         }
