@@ -479,3 +479,34 @@ fn dlclose_from_a_finalizer() {
     check_same("nested close, dlclose", &prog, &["close"], &d, 0);
     check_same("nested close, exit", &prog, &[], &d, 0);
 }
+
+/// What a library opened by a relative path keeps after the program
+/// changes its current directory: an absolute `l_origin`, so its RUNPATH
+/// $ORIGIN still finds its dependency (as glibc's `_dl_new_object`
+/// makes it); the program's copy of `_r_debug` (a copy relocation) holds
+/// the object list, as glibc fills it before relocation; dladdr and
+/// _dl_find_object end where the last segment ends. Explicitly only,
+/// RTLD_DI_ORIGIN of the program itself (as PT_INTERP glibc's l_origin is
+/// NULL there and dlinfo faults). The previous build could not find the
+/// dependency, had an empty `_r_debug` copy, took the last page's tail as
+/// the object's, and faulted on the program's origin.
+#[test]
+fn origin_after_chdir() {
+    let d = out_dir("glibc_dlopen/origin");
+    std::fs::create_dir_all(d.join("deps")).unwrap();
+    gcc(&d.join("deps/libdl_origin_leaf.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("origin_leaf.c").as_os_str()]);
+    gcc(&d.join("libdl_origin_plug.so"), &["-fPIC".as_ref(), "-shared".as_ref(), "-Wl,--enable-new-dtags,-rpath,$ORIGIN/deps".as_ref(), src("origin_plug.c").as_os_str()]);
+    let prog = gcc(&d.join("origin_main"), &[src("origin_main.c").as_os_str()]);
+    check_same("origin", &prog, &[], &d, 0);
+    let g = guardld().to_str().unwrap().to_string();
+    let under = |loader: &[&str]| {
+        let mut c = command(loader[0], &[("LC_ALL", "C")]);
+        c.current_dir(&d).args(&loader[1..]).arg("./origin_main").arg("origin");
+        run(&mut c)
+    };
+    let want = under(&[GLIBC_LD]);
+    let got = under(&[&g, "--glibc", "native"]);
+    assert_eq!(want.code(), Some(0), "{}", want.describe());
+    assert!(want.stdout_str().contains("program origin: 0 /.\n"), "{}", want.describe());
+    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+}

@@ -44,6 +44,15 @@ pub fn begin(state: i32) {
 /// last) and announce RT_CONSISTENT. r_ldbase is guardld's load address
 /// (every call: a dlopen or dlclose must not reset it).
 pub fn publish(reg: &Registry) {
+    fill(reg);
+    set_state(RT_CONSISTENT);
+}
+
+/// `_r_debug` filled from the registry (version, list head, r_brk,
+/// r_ldbase) without a state change: at a glibc program's start-up the
+/// list is there before relocation, as in glibc, so a program's copy of
+/// `_r_debug` (R_X86_64_COPY) holds it.
+pub fn fill(reg: &Registry) {
     let ldbase = reg.loader().map_or(0, |i| reg[i].img.bias);
     // A glibc program's debugger list is glibc's own link maps (same head):
     // guardld's list would only be leaked, once per dlopen.
@@ -57,7 +66,6 @@ pub fn publish(reg: &Registry) {
         r.r_brk = crate::api::_dl_debug_state as *const () as usize;
         r.r_ldbase = ldbase;
     });
-    set_state(RT_CONSISTENT);
 }
 
 /// guardld's own link map list of the registry's objects; its head.

@@ -84,10 +84,6 @@ pub struct State {
 }
 
 static STATE: SpinLock<Option<State>> = SpinLock::new(None);
-/// The current directory during one link session (`origin_of`); cleared
-/// when the session's link maps are made (a program may chdir between
-/// dlopens).
-static CWD: SpinLock<Option<Vec<u8>>> = SpinLock::new(None);
 /// What glibc's tunables_init does to an AT_SECURE process's environment,
 /// one edit per entry, applied by start-up before any object code runs.
 static ENV_EDITS: SpinLock<Vec<super::tunables::EnvEdit>> = SpinLock::new(Vec::new());
@@ -436,8 +432,11 @@ fn phdrs(d: &Dso) -> &'static [Phdr] {
 
 /// (start, end, contiguous) of an object's mapping.
 fn extent(d: &Dso, page: u64) -> (usize, usize, bool) {
-    if let Some((start, len)) = d.span() {
-        return (start, start + len, true);
+    // glibc's l_map_end is the end of the last segment's memory, not of
+    // its page (`allocend`): dladdr and _dl_find_object stop there.
+    if let Some((start, _)) = d.span() {
+        let end = phdrs(d).iter().filter(|p| p.p_type == PT_LOAD).map(|p| d.img.addr(p.p_vaddr.saturating_add(p.p_memsz))).max().unwrap_or(start);
+        return (start, end, true);
     }
     let loads = phdrs(d).iter().filter(|p| p.p_type == PT_LOAD);
     let (mut lo, mut hi, mut contiguous) = (u64::MAX, 0u64, true);
@@ -641,7 +640,13 @@ fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64, relo
         (false, Some(_)) => d.dyn_.soname.and_then(|o| d.string(o)).map_or(name_ptr, |s| s.as_ptr() as u64),
     };
     let libname_addr = libname.as_ptr() as u64;
-    let origin = (!d.is_program()).then(|| origin_of(d.path.strip_suffix(b"\0").unwrap_or(&d.path))).flatten();
+    // `l_origin` is the directory $ORIGIN expands to (`Dso::origin`): an
+    // object's, from the current directory when it was opened by a
+    // relative path, as glibc's `_dl_new_object`; the program's the same
+    // (explicit start), or /proc/self/exe's as PT_INTERP, which glibc sets
+    // once $ORIGIN is used (else it leaves NULL, where
+    // dlinfo(RTLD_DI_ORIGIN) faults).
+    let origin = d.origin.as_deref().map(nul_words);
     let origin_addr = origin.as_ref().map_or(0, |o| o.as_ptr() as u64);
     {
         let buf: &mut [u8] = if m.in_r {
@@ -695,24 +700,11 @@ fn make_map(s: &mut State, d: &Dso, dso: Option<usize>, page: u64, lt: u64, relo
     Ok(m)
 }
 
-/// glibc's `l_origin` for an object opened as `path`: its directory (a
-/// relative path is taken from the current directory, as glibc's
-/// `_dl_new_object` does), NUL-terminated in words.
-fn origin_of(path: &[u8]) -> Option<Box<[u64]>> {
-    let mut full = crate::link::search::origin_dir(path, || {
-        // Asked once per link session, not per object: a program with
-        // hundreds of libraries found relative to the current directory
-        // made hundreds of getcwd calls.
-        let mut cwd = CWD.lock();
-        if cwd.is_none() {
-            *cwd = Some(rustix::process::getcwd(Vec::new()).ok()?.into_bytes());
-        }
-        cwd.clone()
-    })?;
-    full.push(0);
-    let mut words = alloc::vec![0u64; full.len().div_ceil(8)].into_boxed_slice();
-    words_as_bytes_mut(&mut words)[..full.len()].copy_from_slice(&full);
-    Some(words)
+/// `s` and a NUL, in words (link-map strings live in word buffers).
+fn nul_words(s: &[u8]) -> Box<[u64]> {
+    let mut words = alloc::vec![0u64; (s.len() + 1).div_ceil(8)].into_boxed_slice();
+    words_as_bytes_mut(&mut words)[..s.len()].copy_from_slice(s);
+    words
 }
 
 /// Build the glibc link maps of every object in the registry (load order,
@@ -731,7 +723,6 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
         return Err("no program".into());
     }
     let mut maps = Vec::with_capacity(order.len());
-    *CWD.lock() = None;
     for &i in &order {
         maps.push(make_map(s, &reg[i], Some(i), page, if reg[i].is_program() { lt_exec } else { lt_lib }, true)?);
     }
@@ -1001,7 +992,6 @@ pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize, deep
     let b = s.build;
     let lt_loaded = constant(b, "LT_LOADED")?;
     let old = s.maps.len();
-    *CWD.lock() = None;
     for &i in fresh {
         let m = make_map(s, &reg[i], Some(i), page, lt_loaded, false)?;
         s.maps.push(m);

@@ -211,7 +211,9 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mu
         s.errors.report(shown, format_args!("shared object cannot be dlopen()ed"));
         return Err(());
     }
-    d.origin = Some(search::dirname(shown).to_vec());
+    // Absolute, as glibc's `l_origin`: $ORIGIN keeps naming this
+    // directory after the program changes its current one.
+    d.origin = Some(search::origin_dir(shown, search::session_cwd).unwrap_or_else(|| search::dirname(shown).to_vec()));
     d.opened = s.opened();
     let start = loaded.span.start();
     d.adopt_mapping(loaded);

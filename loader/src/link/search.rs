@@ -113,6 +113,24 @@ pub fn origin_dir(path: &[u8], cwd: impl FnOnce() -> Option<Vec<u8>>) -> Option<
     Some(full)
 }
 
+/// The current directory, asked once per link session (`forget_cwd` at
+/// its start: a program may chdir between dlopens); a program with
+/// hundreds of libraries opened by relative paths made as many getcwd
+/// calls.
+pub fn session_cwd() -> Option<Vec<u8>> {
+    let mut cwd = CWD.lock();
+    if cwd.is_none() {
+        *cwd = Some(rustix::process::getcwd(Vec::new()).ok()?.into_bytes());
+    }
+    cwd.clone()
+}
+
+pub fn forget_cwd() {
+    *CWD.lock() = None;
+}
+
+static CWD: crate::sys::lock::SpinLock<Option<Vec<u8>>> = crate::sys::lock::SpinLock::new(None);
+
 /// `dir/name` with a terminating NUL, ready for open().
 pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     let mut p = Vec::with_capacity(dir.len() + name.len() + 2);

@@ -112,6 +112,7 @@ impl<'c> Session<'c> {
 /// `s.errors`; a dlopen session has unloaded everything it loaded.
 pub fn run(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linked, Failed> {
     let startup = matches!(req, Request::Startup { .. });
+    crate::link::search::forget_cwd();
     let r = stages(reg, s, req);
     if r.is_err() && !startup {
         // A failed dlopen leaves nothing mapped.
@@ -210,6 +211,7 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
     if glibc.is_some() {
         let r = crate::glibc::state::build_maps(reg, s.cfg.page_size);
         glibc_check(s, r)?;
+        crate::debugger::fill(reg);
     } else if tp.is_none() {
         // dlopen under the glibc personality: the new objects' dynamic
         // sections as glibc has them, before RELRO (their link maps are

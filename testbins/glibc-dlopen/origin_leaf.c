@@ -1,0 +1,2 @@
+/* Found through origin_plug.c's $ORIGIN/deps. */
+int origin_leaf(void) { return 3; }
