@@ -52,6 +52,8 @@ CONSTS = [
     ("(int)RT_ADD", "ld", "RT_ADD"),
     ("(int)RT_DELETE", "ld", "RT_DELETE"),
     ("(int)DL_LOOKUP_ADD_DEPENDENCY", "ld", "DL_LOOKUP_ADD_DEPENDENCY"),
+    # The first EI_ABIVERSION (of ELFOSABI_GNU) the loader refuses.
+    ("(int)LIBC_ABI_MAX", "ld", "LIBC_ABI_MAX"),
     ("(int)DL_LOOKUP_RETURN_NEWEST", "ld", "DL_LOOKUP_RETURN_NEWEST"),
     ("(int)DL_LOOKUP_GSCOPE_LOCK", "ld", "DL_LOOKUP_GSCOPE_LOCK"),
     # x86 CPU features (loader/src/glibc/cpu.rs): cpuid slots, register

@@ -510,3 +510,49 @@ fn origin_after_chdir() {
     assert!(want.stdout_str().contains("program origin: 0 /.\n"), "{}", want.describe());
     assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
 }
+
+/// dlopen of broken or foreign files by path, each dlerror text as
+/// glibc's (elf/dl-load.c, open_verify): a library with one header field
+/// rewritten (EI_DATA, EI_VERSION, EI_OSABI, EI_ABIVERSION, EI_PAD,
+/// e_version, e_machine, e_type, e_phentsize), a text file, a short file,
+/// a path through a regular file, a symbolic link loop. The previous
+/// build loaded the wrong-OS-ABI library and used its own words for the
+/// rest ("not an ELF file (bad magic)", "./loop: Too many levels of
+/// symbolic links", ...).
+#[test]
+fn dlopen_of_broken_files_gives_glibcs_texts() {
+    let d = out_dir("glibc_dlopen/broken");
+    let good = gcc(&d.join("libgood.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("dl_b.c").as_os_str()]);
+    let bytes = std::fs::read(&good).unwrap();
+    let mut paths = Vec::new();
+    // (name, offset, bytes written there).
+    let edits: [(&str, usize, &[u8]); 10] = [
+        ("endian", 5, &[2]),
+        ("identversion", 6, &[0]),
+        ("osabi", 7, &[0x61]),
+        ("abiversion", 8, &[1]),
+        ("pad", 12, &[1]),
+        ("version", 20, &[2]),
+        ("machine", 18, &[0xb7, 0]),
+        ("rel", 16, &[1, 0]),
+        ("core", 16, &[4, 0]),
+        ("phentsize", 54, &[32, 0]),
+    ];
+    for (name, at, val) in edits {
+        let mut b = bytes.clone();
+        b[at..at + val.len()].copy_from_slice(val);
+        let p = d.join(format!("lib{name}.so"));
+        std::fs::write(&p, b).unwrap();
+        paths.push(p.to_str().unwrap().to_string());
+    }
+    std::fs::write(d.join("text.so"), b"this is not an ELF file, only some text\n").unwrap();
+    std::fs::write(d.join("short.so"), &bytes[..100]).unwrap();
+    let _ = std::fs::remove_file(d.join("loop.so"));
+    std::os::unix::fs::symlink("loop.so", d.join("loop.so")).unwrap();
+    for p in ["text.so", "short.so", "loop.so", "libgood.so/x.so"] {
+        paths.push(d.join(p).to_str().unwrap().to_string());
+    }
+    let prog = gcc(&d.join("refused_main"), &[src("refused_main.c").as_os_str()]);
+    let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    check_same("broken", &prog, &args, &d, 0);
+}

@@ -125,7 +125,7 @@ pub fn vdso_headers(ehdr: usize, page: usize) -> Option<(usize, alloc::vec::Vec<
     // SAFETY: the kernel maps the vDSO image at AT_SYSINFO_EHDR, at a page
     // boundary, at least one page long and readable.
     let first = unsafe { crate::elf::pod::mapped(ehdr, page) };
-    let eh = crate::elf::header::check_ehdr(first, page as u64).ok()?;
+    let eh = crate::elf::header::check_ehdr(first, page as u64, super::abi_max()).ok()?;
     let at = eh.e_phoff as usize;
     let phdrs = crate::elf::header::parse_phdrs(first.get(at..)?, eh.e_phnum as usize).ok()?;
     Some((ehdr + at, phdrs))

@@ -190,6 +190,13 @@ pub struct Build {
 /// Every build guardld has layouts for.
 pub static KNOWN: &[Build] = &[debian12::BUILD];
 
+/// The first EI_ABIVERSION of the GNU OS ABI no known build takes
+/// (glibc's LIBC_ABI_MAX, the smallest among them): every object guardld
+/// loads is held to it, as glibc's open_verify holds them.
+pub fn abi_max() -> u8 {
+    KNOWN.iter().filter_map(|b| b.constant_named(b"LIBC_ABI_MAX")).min().map_or(1, |m| m.clamp(1, 255) as u8)
+}
+
 /// The known build whose ld.so has this build ID.
 pub fn by_ld_so(build_id: &[u8]) -> Option<&'static Build> {
     KNOWN.iter().find(|b| hex_eq(b.ld_so_build_id, build_id))

@@ -149,6 +149,9 @@ fn search_dirs(reg: &Registry, req: usize, cfg: &LoadConfig) -> Vec<Vec<u8>> {
 #[derive(Default)]
 struct Passed {
     other_class: bool,
+    /// The last open error, unless it was "no such file" (glibc reports
+    /// the last errno when nothing is found).
+    errno: Option<rustix::io::Errno>,
 }
 
 /// Open and map one object by path; Ok(None) when the file does not exist
@@ -159,11 +162,24 @@ struct Passed {
 fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mut Passed>) -> Result<Option<usize>, ()> {
     use crate::map::load::LoadError;
     let Ok(c) = CStr::from_bytes_with_nul(path) else { return Ok(None) };
-    let searching = passed.is_some();
+    use crate::sys::file::OpenError;
+    use rustix::io::Errno;
+    let mut passed = passed;
     let file = match crate::sys::file::open(c) {
         Ok(f) => f,
-        Err(crate::sys::file::OpenError::Errno(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR)) => return Ok(None),
-        Err(crate::sys::file::OpenError::Errno(rustix::io::Errno::ACCESS)) if searching => return Ok(None),
+        // A search goes on past any open failure (glibc stops that list of
+        // directories and tries the next); the last errno is the one
+        // reported if nothing is found.
+        Err(OpenError::Errno(e)) if let Some(p) = passed.as_deref_mut() => {
+            p.errno = (e != Errno::NOENT).then_some(e);
+            return Ok(None);
+        }
+        Err(OpenError::Errno(Errno::NOENT)) => return Ok(None),
+        // glibc's words: "cannot open shared object file: <errno text>".
+        Err(OpenError::Errno(e)) => {
+            s.errors.report(&path[..path.len() - 1], format_args!("cannot open shared object file: {}", crate::sys::file::errno_text(e)));
+            return Err(());
+        }
         Err(e) => {
             s.errors.report(&path[..path.len() - 1], format_args!("{}", e.reason()));
             return Err(());
@@ -181,17 +197,19 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mu
             p.other_class |= h == HeaderError::WrongClass;
             return Ok(None);
         }
+        // A glibc program's dlerror has glibc's text for a bad header.
+        Err(LoadError::Header(h)) if s.cfg.glibc_program => {
+            s.errors.report(shown, format_args!("{}", h.glibc_text()));
+            return Err(());
+        }
         Err(e) => {
             s.errors.report(shown, format_args!("{e}"));
             return Err(());
         }
     };
     if loaded.ehdr.e_type != crate::elf::header::ET_DYN {
-        // glibc's texts (elf/dl-load.c).
-        match loaded.ehdr.e_type {
-            crate::elf::header::ET_EXEC => s.errors.report(shown, format_args!("cannot dynamically load executable")),
-            t => s.errors.report(shown, format_args!("only ET_DYN and ET_EXEC can be loaded (ELF type {t})")),
-        }
+        // glibc's text (elf/dl-load.c); other types fail the header check.
+        s.errors.report(shown, format_args!("cannot dynamically load executable"));
         return Err(());
     }
     let mut d = match Dso::new(Kind::Library, path.to_vec(), &loaded.phdrs, loaded.bias, loaded.phdr_addr) {
@@ -327,6 +345,10 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     if passed.other_class {
         // glibc's words: only a library of the other class was found.
         s.errors.report(name, format_args!("{}", HeaderError::WrongClass.message()));
+        return None;
+    }
+    if let Some(e) = passed.errno {
+        s.errors.report(name, format_args!("cannot open shared object file: {}", crate::sys::file::errno_text(e)));
         return None;
     }
     let who = req.map_or(&b"LD_PRELOAD"[..], |r| reg[r].name()).to_vec();

@@ -63,7 +63,7 @@ pub fn read_headers(file: &File) -> Result<(Ehdr, Vec<Phdr>), LoadError> {
     if !file.read_exact_at(&mut head[..n], 0) {
         return Err(LoadError::Read);
     }
-    let eh = header::check_ehdr(&head[..n], file.size).map_err(LoadError::Header)?;
+    let eh = header::check_ehdr(&head[..n], file.size, crate::glibc::abi_max()).map_err(LoadError::Header)?;
     let len = eh.e_phnum as usize * PHDR_SIZE;
     let phdrs = match (eh.e_phoff as usize).checked_add(len) {
         Some(end) if end <= n => header::parse_phdrs(&head[eh.e_phoff as usize..end], eh.e_phnum as usize),
