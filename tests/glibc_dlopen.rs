@@ -556,3 +556,25 @@ fn dlopen_of_broken_files_gives_glibcs_texts() {
     let args: Vec<&str> = paths.iter().map(String::as_str).collect();
     check_same("broken", &prog, &args, &d, 0);
 }
+
+/// RTLD_NOLOAD as glibc's `_dl_map_object` does it: a name no object
+/// answers to is still searched and opened, an object already loaded
+/// from that file (same device and inode) is returned, a file that is
+/// not loaded gives NULL without an error, and a broken or missing one
+/// gives its dlerror; the program's PT_INTERP path names the loader
+/// itself. The previous build matched names only (NULL for all four
+/// aliases), set no dlerror, and would map a second glibc ld.so for its
+/// path without RTLD_NOLOAD.
+#[test]
+fn noload_finds_files_by_identity() {
+    let d = out_dir("glibc_dlopen/noload");
+    for lib in ["libnl.so", "libnl2.so"] {
+        gcc(&d.join(lib), &["-fPIC".as_ref(), "-shared".as_ref(), src("dl_b.c").as_os_str()]);
+    }
+    std::os::unix::fs::symlink("libnl.so", d.join("libnl-link.so")).unwrap();
+    std::fs::create_dir_all(d.join("sub")).unwrap();
+    std::fs::write(d.join("text.so"), b"not an ELF file at all, only some text\n").unwrap();
+    let prog = gcc(&d.join("noload_main"), &[src("noload_main.c").as_os_str()]);
+    let interp = interp_of(&prog).expect("PT_INTERP");
+    check_same("noload", &prog, &[d.to_str().unwrap(), &interp], &d, 0);
+}

@@ -108,9 +108,8 @@ pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<Opene
     let mut guard = LINKER.lock();
     let Linker { reg, config } = &mut *guard;
     let Some(cfg) = config.as_ref() else { return Err(OpenError::plain(String::from("guardld: dlopen before start-up finished"))) };
-    if mode & RTLD_NOLOAD != 0 {
-        let found = reg.known.find(name).or_else(|| reg.position(|d| d.matches_name(name)));
-        let Some(i) = found else { return Ok(None) };
+    let noload = mode & RTLD_NOLOAD != 0;
+    if noload && let Some(i) = reg.known.find(name).or_else(|| reg.position(|d| d.matches_name(name))) {
         // A NOLOAD handle is a reference like any other (dlclose drops it).
         add_reference(reg, i);
         promote(reg, i, mode);
@@ -122,6 +121,10 @@ pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<Opene
     let first = reg.slots();
     let mut s = Session::new(cfg, Errors::captured(), first, Opened::ByDlopen { refs: 0 });
     s.deepbind = mode & RTLD_DEEPBIND != 0;
+    // RTLD_NOLOAD of a name no object answers to: glibc still searches
+    // and opens the file, reports what fails, and takes an object already
+    // loaded from it (by device and inode); nothing new is loaded.
+    s.noload = noload;
     // RTLD_LAZY (glibc programs: `glibc::lazy`).
     s.lazy = mode & (RTLD_LAZY | RTLD_NOW) == RTLD_LAZY && crate::glibc::lazy::enabled();
     let Ok(linked) = session::run(reg, &mut s, Request::Open { name, requester }) else {
@@ -134,6 +137,9 @@ pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<Opene
         }
         return Err(OpenError { text: s.errors.capture.take().unwrap_or_default(), first: s.errors.first.take() });
     };
+    if noload && linked.root.is_none() {
+        return Ok(None);
+    }
     let root = linked.root.or_else(|| reg.program()).unwrap_or(0);
     // The handle; what the root needs stays as long as it does
     // (`close_object`).

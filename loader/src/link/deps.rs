@@ -189,6 +189,14 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mu
         return Ok(Some(i));
     }
     let shown = &path[..path.len() - 1];
+    if s.noload {
+        // Found, and not loaded: RTLD_NOLOAD ends here, without an error
+        // once the headers passed glibc's checks.
+        if let Err(crate::map::load::LoadError::Header(h)) = crate::map::load::read_headers(&file) {
+            report_header(s, shown, h);
+        }
+        return Err(());
+    }
     crate::sys::signals::working_on(shown);
     let loaded = match crate::map::load::map_file(file, s.cfg.page_size, s.cfg.padding, &s.cfg.guards) {
         Ok(x) => x,
@@ -197,9 +205,8 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mu
             p.other_class |= h == HeaderError::WrongClass;
             return Ok(None);
         }
-        // A glibc program's dlerror has glibc's text for a bad header.
-        Err(LoadError::Header(h)) if s.cfg.glibc_program => {
-            s.errors.report(shown, format_args!("{}", h.glibc_text()));
+        Err(LoadError::Header(h)) => {
+            report_header(s, shown, h);
             return Err(());
         }
         Err(e) => {
@@ -241,6 +248,13 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mu
     Ok(Some(i))
 }
 
+/// A bad header of the object at `shown`; a glibc program's dlerror has
+/// glibc's text.
+fn report_header(s: &mut Session, shown: &[u8], h: HeaderError) {
+    let text = if s.cfg.glibc_program { h.glibc_text() } else { h.message() };
+    s.errors.report(shown, format_args!("{text}"));
+}
+
 /// Find and load `name` needed by object `req` (None for a preload).
 pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option<usize>) -> Option<usize> {
     // A glibc or musl program: not guardld's to link (the caller hands it
@@ -280,6 +294,13 @@ pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     } else {
         name
     };
+    // The program's PT_INTERP names its loader, which guardld stands in
+    // for (glibc's ld.so answers to that name too); so does any path to a
+    // file named as a loader: a second dynamic loader is never mapped.
+    let base = name.rsplit(|&c| c == b'/').next().unwrap_or(name);
+    if LOADER_NAMES.contains(&base) || reg.program().is_some_and(|m| reg[m].interp() == Some(name)) {
+        return reg.loader();
+    }
     if name.contains(&b'/') {
         let mut p = name.to_vec();
         p.push(0);
@@ -291,9 +312,6 @@ pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
             }
             Err(()) => None,
         };
-    }
-    if LOADER_NAMES.contains(&name) {
-        return reg.loader();
     }
     if let Some(&i) = reg.known.by_name.get(name) {
         return Some(i);

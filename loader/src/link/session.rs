@@ -57,6 +57,9 @@ pub struct Session<'c> {
     /// (object, definer) of relocations that bound a new object to one an
     /// earlier dlopen loaded: the definer must outlive it (`pin_bindings`).
     bound: Vec<(usize, usize)>,
+    /// RTLD_NOLOAD: the search stops at the file it finds; a file that
+    /// is not loaded already is not loaded (no error, no object).
+    pub noload: bool,
 }
 
 /// A session failed; what went wrong is in its `errors`.
@@ -76,7 +79,7 @@ pub struct Linked {
 impl<'c> Session<'c> {
     /// A session whose new objects start at registry slot `first`.
     pub fn new(cfg: &'c LoadConfig, errors: Errors, first: usize, opened: Opened) -> Self {
-        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), lazy: false, opened, foreign: None, bound: Vec::new() }
+        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), lazy: false, opened, foreign: None, bound: Vec::new(), noload: false }
     }
 
     /// A relocation of object `i` bound to a definition in `def`. Only
