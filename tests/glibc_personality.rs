@@ -501,3 +501,71 @@ fn secure_mode_environment() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A glibc program's default directories are its ld.so's (`system_dirs`:
+/// not /lib64 nor /usr/lib64, which guardld's own programs also search),
+/// and DF_1_NODEFLIB (-z nodefaultlib) drops them and the ld.so.cache
+/// entries under them, as glibc. stdout and exit status equal glibc's.
+/// The /usr/lib64 case runs in a private mount namespace (as root) with a
+/// directory bound over /usr/lib64 that holds the library (and the
+/// loader's link). The previous build found the library in /usr/lib64
+/// and took libc.so.6 from the cache despite DF_1_NODEFLIB.
+#[test]
+fn default_directories_are_glibcs() {
+    let dir = out_dir("glibc-defdirs");
+    std::fs::write(dir.join("x.c"), "int which(void) { return WHICH; }\n").unwrap();
+    std::fs::write(dir.join("m.c"), "#include <stdio.h>\nint which(void);\nint main(void) { printf(\"which %d\\n\", which()); return 0; }\n").unwrap();
+    for (sub, n) in [("d1", "1"), ("d2", "2"), ("fake64", "64")] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        let lib = dir.join(sub).join("libx.so");
+        let def = format!("-DWHICH={n}");
+        gcc(&["-shared".as_ref(), "-fPIC".as_ref(), def.as_ref(), "-o".as_ref(), lib.as_os_str(), dir.join("x.c").as_os_str()]);
+    }
+    let l1 = format!("-L{}", dir.join("d1").display());
+    let (plain, nodef) = (dir.join("m"), dir.join("m-nodef"));
+    gcc(&["-o".as_ref(), plain.as_os_str(), dir.join("m.c").as_os_str(), l1.as_ref(), "-lx".as_ref()]);
+    gcc(&["-Wl,-z,nodefaultlib".as_ref(), "-o".as_ref(), nodef.as_os_str(), dir.join("m.c").as_os_str(), l1.as_ref(), "-lx".as_ref()]);
+    let g = guardld().to_str().unwrap().to_string();
+    let d2 = dir.join("d2").to_str().unwrap().to_string();
+    let d2_libc = format!("{d2}:/lib/x86_64-linux-gnu");
+    let compare = |prog: &std::path::Path, path: &str, ns: bool| {
+        let under = |loader: &[&str]| {
+            let mut c = if ns {
+                // The fake /usr/lib64 also holds the loader's link.
+                let script = "mount --bind \"$1\" /usr/lib64 || exit 99\nshift\nexec \"$@\"";
+                let mut c = command("unshare", &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path), ("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")]);
+                c.args(["-m", "sh", "-c", script, "sh"]).arg(dir.join("fake64"));
+                c
+            } else {
+                let mut c = command(loader[0], &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path)]);
+                c.args(&loader[1..]);
+                c.arg(prog);
+                return run(&mut c);
+            };
+            c.args(loader).arg(prog);
+            run(&mut c)
+        };
+        let want = under(&[GLIBC_LD]);
+        let got = under(&[&g, "--glibc", "native"]);
+        (want, got)
+    };
+    // DF_1_NODEFLIB: libc.so.6 only through LD_LIBRARY_PATH.
+    for (path, code) in [(d2.as_str(), 127), (d2_libc.as_str(), 0)] {
+        let (want, got) = compare(&nodef, path, false);
+        assert_eq!(want.code(), Some(code), "glibc's ld.so, nodefaultlib, LD_LIBRARY_PATH={path}\n{}", want.describe());
+        assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "nodefaultlib, LD_LIBRARY_PATH={path}\n{}", got.describe());
+    }
+    if !is_root("default_directories_are_glibcs (/usr/lib64)") {
+        return;
+    }
+    let link = dir.join("fake64/ld-linux-x86-64.so.2");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(std::fs::read_link("/usr/lib64/ld-linux-x86-64.so.2").unwrap_or_else(|_| "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2".into()), &link).unwrap();
+    let (want, got) = compare(&plain, "", true);
+    if want.code() == Some(99) {
+        println!("skipped the /usr/lib64 case: no private mount namespace here\n{}", want.describe());
+        return;
+    }
+    assert_eq!(want.code(), Some(127), "glibc's ld.so found libx.so in /usr/lib64\n{}", want.describe());
+    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "/usr/lib64\n{}", got.describe());
+}

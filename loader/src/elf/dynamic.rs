@@ -53,6 +53,7 @@ pub const DF_BIND_NOW: u64 = 0x8;
 pub const DF_1_NOW: u64 = 0x1;
 pub const DF_1_NODELETE: u64 = 0x8;
 pub const DF_1_NOOPEN: u64 = 0x40;
+pub const DF_1_NODEFLIB: u64 = 0x800;
 pub const DF_1_PIE: u64 = 0x0800_0000;
 
 /// Sanity bound on a dynamic section's length.
@@ -94,6 +95,9 @@ pub struct DynInfo {
     pub nodelete: bool,
     /// DF_1_NOOPEN: dlopen refuses the object.
     pub noopen: bool,
+    /// DF_1_NODEFLIB: what this object needs is not looked for in the
+    /// default directories (nor in ld.so.cache entries under them).
+    pub nodeflib: bool,
     /// DF_1_PIE: a position-independent executable, loaded only as the
     /// program.
     pub pie: bool,
@@ -191,6 +195,7 @@ pub fn parse(img: &Image, vaddr: u64, size: u64) -> Result<DynInfo, DynError> {
             DT_FLAGS_1 => {
                 d.nodelete = v & DF_1_NODELETE != 0;
                 d.noopen = v & DF_1_NOOPEN != 0;
+                d.nodeflib = v & DF_1_NODEFLIB != 0;
                 d.pie = v & DF_1_PIE != 0;
                 d.bind_now |= v & DF_1_NOW != 0;
             }

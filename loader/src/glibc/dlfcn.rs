@@ -432,7 +432,10 @@ pub fn search_path(map: usize) -> Vec<Vec<u8>> {
     }
     group(cfg.library_path.clone());
     group(paths(dso, d.dyn_.runpath));
-    group(system.iter().map(|s| s.as_bytes().to_vec()).collect());
+    // DF_1_NODEFLIB drops the default directories (glibc's add_path).
+    if !d.dyn_.nodeflib {
+        group(system.iter().map(|s| s.as_bytes().to_vec()).collect());
+    }
     out
 }
 

@@ -190,6 +190,14 @@ pub struct Build {
 /// Every build guardld has layouts for.
 pub static KNOWN: &[Build] = &[debian12::BUILD];
 
+/// The default directories of a glibc program's search: the known
+/// builds' ld.so `system_dirs`, when they agree (else None: guardld's own
+/// list, and a build whose dirs differ is not matched exactly).
+pub fn system_dirs() -> Option<&'static [&'static str]> {
+    let first = KNOWN.first()?.system_dirs;
+    KNOWN.iter().all(|b| b.system_dirs == first).then_some(first)
+}
+
 /// The first EI_ABIVERSION of the GNU OS ABI no known build takes
 /// (glibc's LIBC_ABI_MAX, the smallest among them): every object guardld
 /// loads is held to it, as glibc's open_verify holds them.

@@ -331,14 +331,27 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
         None => s.cfg.library_path.clone(),
     };
     let n_dirs = dirs.len();
-    dirs.extend(search::DEFAULT_DIRS.iter().map(|d| d.to_vec()));
+    // The default directories: a glibc program's are its ld.so's
+    // (`system_dirs`), guardld's own programs' guardld's list. An object
+    // with DF_1_NODEFLIB (the requester, else the program) skips them, and
+    // ld.so.cache entries under them, as glibc.
+    let system: Vec<Vec<u8>> = match crate::glibc::system_dirs().filter(|_| s.cfg.glibc_program) {
+        Some(dirs) => dirs.iter().map(|d| d.as_bytes().to_vec()).collect(),
+        None => search::DEFAULT_DIRS.iter().map(|d| d.to_vec()).collect(),
+    };
+    let nodeflib = req.or_else(|| reg.program()).is_some_and(|r| reg[r].dyn_.nodeflib);
+    if !nodeflib {
+        dirs.extend(system.iter().cloned());
+    }
     let mut tried = 0;
     let mut passed = Passed::default();
-    for (k, dir) in dirs.iter().enumerate() {
-        // The cache is consulted between DT_RUNPATH and the default directories.
+    // The directories before the default ones, then ld.so.cache, then
+    // the default ones.
+    for k in 0..=dirs.len() {
         if k == n_dirs {
             let cache = s.cfg.cache.get_or_init(search::ld_so_cache);
-            if let Some(p) = cache.as_ref().and_then(|c| c.lookup(name)) {
+            let under_system = |p: &[u8]| system.iter().any(|d| p.strip_prefix(&d[..]).is_some_and(|rest| rest.starts_with(b"/")));
+            if let Some(p) = cache.as_ref().and_then(|c| c.lookup(name)).filter(|p| !(nodeflib && under_system(p))) {
                 let mut p = p.to_vec();
                 p.push(0);
                 match try_path(reg, s, &p, Some(&mut passed)) {
@@ -348,6 +361,7 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
                 }
             }
         }
+        let Some(dir) = dirs.get(k) else { break };
         tried += 1;
         // glibc's capability subdirectories first, then the directory.
         let subs = s.cfg.hwcaps.as_ref().map(|h| h.subdirs_in(dir)).unwrap_or_default();
