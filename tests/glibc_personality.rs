@@ -569,3 +569,53 @@ fn default_directories_are_glibcs() {
     assert_eq!(want.code(), Some(127), "glibc's ld.so found libx.so in /usr/lib64\n{}", want.describe());
     assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "/usr/lib64\n{}", got.describe());
 }
+
+/// LD_TRACE_LOADED_OBJECTS (ldd's way of running a program) is glibc's
+/// own listing: present with any value (empty too), a missing library
+/// listed "not found" (exit 0), LD_WARN and LD_BIND_NOW reporting
+/// undefined symbols, LD_VERBOSE's version information. guardld hands the
+/// program to glibc's ld.so with the variable as it is; stdout (load
+/// addresses masked), stderr and exit status equal glibc's. The previous
+/// build handed it over as `--list`, which exits 127 on a missing
+/// library, prints no warnings, and ran the program for an empty value.
+#[test]
+fn trace_loaded_objects_is_glibcs() {
+    let dir = out_dir("glibc-trace");
+    std::fs::write(dir.join("g.c"), "int gone_fn(void) { return 1; }\nint gone_var = 3;\n").unwrap();
+    std::fs::write(dir.join("g2.c"), "int other(void) { return 2; }\n").unwrap();
+    std::fs::write(dir.join("m.c"), "#include <stdio.h>\nint gone_fn(void);\nextern int gone_var;\nint main(void) { printf(\"%d\\n\", gone_fn() + gone_var); return 0; }\n").unwrap();
+    for sub in ["full", "empty", "none"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let lib = |sub: &str, src: &str| {
+        let out = dir.join(sub).join("libgone.so");
+        gcc(&["-shared".as_ref(), "-fPIC".as_ref(), "-o".as_ref(), out.as_os_str(), dir.join(src).as_os_str()]);
+    };
+    lib("full", "g.c");
+    lib("empty", "g2.c");
+    let lfull = format!("-L{}", dir.join("full").display());
+    let prog = dir.join("m");
+    gcc(&["-o".as_ref(), prog.as_os_str(), dir.join("m.c").as_os_str(), lfull.as_ref(), "-lgone".as_ref()]);
+    let g = guardld().to_str().unwrap().to_string();
+    let cases: [&[(&str, &str)]; 6] = [
+        &[("LD_TRACE_LOADED_OBJECTS", "1"), ("LD_LIBRARY_PATH", "full")],
+        &[("LD_TRACE_LOADED_OBJECTS", ""), ("LD_LIBRARY_PATH", "full")],
+        &[("LD_TRACE_LOADED_OBJECTS", "1"), ("LD_LIBRARY_PATH", "none")],
+        &[("LD_TRACE_LOADED_OBJECTS", "1"), ("LD_WARN", "yes"), ("LD_LIBRARY_PATH", "empty")],
+        &[("LD_TRACE_LOADED_OBJECTS", "1"), ("LD_WARN", "yes"), ("LD_BIND_NOW", "yes"), ("LD_LIBRARY_PATH", "empty")],
+        &[("LD_TRACE_LOADED_OBJECTS", "1"), ("LD_VERBOSE", "1"), ("LD_LIBRARY_PATH", "full")],
+    ];
+    let masked = |s: String| s.split("(0x").enumerate().map(|(k, part)| if k == 0 { part.to_string() } else { part.split_once(')').map_or(part.to_string(), |(_, rest)| format!("(ADDR){rest}")) }).collect::<String>();
+    for vars in cases {
+        let under = |loader: &[&str]| {
+            let mut c = command(loader[0], vars);
+            c.env("LC_ALL", "C").current_dir(&dir).args(&loader[1..]).arg("./m");
+            run(&mut c)
+        };
+        let want = under(&[GLIBC_LD]);
+        let got = under(&[&g, "--glibc", "native"]);
+        assert_eq!(want.code(), Some(0), "glibc's ld.so, {vars:?}\n{}", want.describe());
+        assert!(want.stdout_str().contains("libgone.so =>"), "{}", want.describe());
+        assert_eq!((masked(got.stdout_str()), got.stderr_str(), got.code()), (masked(want.stdout_str()), want.stderr_str(), want.code()), "{vars:?}\n{}", got.describe());
+    }
+}

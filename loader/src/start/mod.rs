@@ -60,9 +60,9 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
         let name = st.execfn().unwrap_or(b"main program");
         crate::sys::signals::working_on(name);
         let main = program::from_auxv(&st, padding, page_size, &guards).unwrap_or_else(|e| fatal(Bytes(name), e));
-        let list = !secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty());
+        let list = traced(&st, secure);
         let glibc = glibc_mode(None, &st, secure);
-        let settings = Settings { padding, page_size, guards, secure, list, library_path: None, preload: None, program: name, explicit: false, glibc, own_execfn: None };
+        let settings = Settings { padding, page_size, guards, secure, list, list_option: false, library_path: None, preload: None, program: name, explicit: false, glibc, own_execfn: None };
         link_and_init(&mut st, main, base, &settings);
         return Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize };
     }
@@ -102,7 +102,7 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     let entry = prog.bias.wrapping_add(prog.ehdr.e_entry as usize);
     let (phdr_addr, phnum) = (prog.phdr_addr, prog.phdrs.len());
     let main = program::from_loaded(path, prog).unwrap_or_else(|e| fatal(Bytes(path.to_bytes()), e));
-    let list = opts.list || (!secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some_and(|v| !v.is_empty()));
+    let list = opts.list || traced(&st, secure);
     if main.interp().is_none() && main.dyn_.needed.is_empty() && !list {
         // Neither PT_INTERP nor DT_NEEDED: a static or static-pie program,
         // which relocates itself (RELR applied twice would corrupt it) and
@@ -130,7 +130,7 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     st.set_aux(AT_BASE, base);
     st.set_aux(AT_EXECFN, path.as_ptr() as usize);
     let glibc = glibc_mode(opts.glibc, &st, secure);
-    let settings = Settings { padding, page_size, guards, secure, list, library_path: opts.library_path, preload: opts.preload, program: path.to_bytes(), explicit: true, glibc, own_execfn };
+    let settings = Settings { padding, page_size, guards, secure, list, list_option: opts.list, library_path: opts.library_path, preload: opts.preload, program: path.to_bytes(), explicit: true, glibc, own_execfn };
     link_and_init(&mut st, main, base, &settings);
     crate::debug!(Map, "jumping to {:#x} with sp {:#x}", entry, st.sp());
     Handoff { entry, sp: st.sp(), fini: crate::link::init::fini as *const () as usize }
@@ -145,6 +145,10 @@ struct Settings {
     guards: crate::map::GuardSupport,
     secure: bool,
     list: bool,
+    /// The listing was asked for with `--list` (not LD_TRACE_LOADED_OBJECTS,
+    /// which glibc's ld.so reads itself after a handover, with LD_WARN and
+    /// LD_VERBOSE: its listing differs from `--list`'s).
+    list_option: bool,
     library_path: Option<&'static [u8]>,
     preload: Option<&'static [u8]>,
     /// The program's path (as given, or AT_EXECFN), for a handover.
@@ -155,6 +159,12 @@ struct Settings {
     explicit: bool,
     /// How a glibc program runs.
     glibc: args::GlibcMode,
+}
+
+/// LD_TRACE_LOADED_OBJECTS is set, to any value (glibc's ld.so: present
+/// is enough), outside AT_SECURE.
+fn traced(st: &InitialStack, secure: bool) -> bool {
+    !secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some()
 }
 
 /// `--glibc`, else GUARDLD_GLIBC (ignored under AT_SECURE), else native.
@@ -177,7 +187,7 @@ impl Settings {
             interp: if self.explicit { main.interp().filter(glibc_ld) } else { None },
             own_path,
             padding: self.padding,
-            list: self.list,
+            list: self.list_option,
             library_path: self.library_path,
             preload: self.preload,
         }
