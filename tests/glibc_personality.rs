@@ -619,3 +619,47 @@ fn trace_loaded_objects_is_glibcs() {
         assert_eq!((masked(got.stdout_str()), got.stderr_str(), got.code()), (masked(want.stdout_str()), want.stderr_str(), want.code()), "{vars:?}\n{}", got.describe());
     }
 }
+
+/// A loader variable given twice: the last entry counts, as glibc's ld.so
+/// reads its environment (LD_LIBRARY_PATH, LD_PRELOAD, LD_BIND_NOW ...);
+/// every GLIBC_TUNABLES entry counts. The environment is exec'd exactly
+/// (testbins/glibc-personality/dupenv.c). stdout and exit status equal
+/// glibc's; the previous build took the first entry.
+#[test]
+fn duplicate_variables_last_one_wins() {
+    let dir = out_dir("glibc-dupenv");
+    std::fs::write(dir.join("x.c"), "int which(void) { return WHICH; }\n").unwrap();
+    std::fs::write(dir.join("p.c"), "#include <stdio.h>\n__attribute__((constructor)) static void c(void) { printf(\"preloaded %d\\n\", WHICH); }\n").unwrap();
+    std::fs::write(dir.join("m.c"), "#include <stdio.h>\nint which(void);\nint main(void) { printf(\"which %d\\n\", which()); return 0; }\n").unwrap();
+    for (sub, n) in [("d1", "1"), ("d2", "2")] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        let def = format!("-DWHICH={n}");
+        for (src, out) in [("x.c", "libx.so"), ("p.c", "libp.so")] {
+            let lib = dir.join(sub).join(out);
+            gcc(&["-shared".as_ref(), "-fPIC".as_ref(), def.as_ref(), "-o".as_ref(), lib.as_os_str(), dir.join(src).as_os_str()]);
+        }
+    }
+    let l1 = format!("-L{}", dir.join("d1").display());
+    let prog = dir.join("m");
+    gcc(&["-o".as_ref(), prog.as_os_str(), dir.join("m.c").as_os_str(), l1.as_ref(), "-lx".as_ref()]);
+    let wrapper = dir.join("dupenv");
+    gcc(&["-o".as_ref(), wrapper.as_os_str(), testbins().join("glibc-personality/dupenv.c").as_os_str()]);
+    let d = |s: &str| dir.join(s).to_str().unwrap().to_string();
+    let env = [
+        "LC_ALL=C".to_string(),
+        format!("LD_LIBRARY_PATH={}", d("d1")),
+        format!("LD_PRELOAD={}", d("d1/libp.so")),
+        format!("LD_LIBRARY_PATH={}", d("d2")),
+        format!("LD_PRELOAD={}", d("d2/libp.so")),
+    ];
+    let g = guardld().to_str().unwrap().to_string();
+    let under = |loader: &[&str]| {
+        let mut c = command(&wrapper, &[]);
+        c.args(&env).arg("--").args(loader).arg(&prog);
+        run(&mut c)
+    };
+    let want = under(&[GLIBC_LD]);
+    let got = under(&[&g, "--glibc", "native"]);
+    assert_eq!((want.stdout_str(), want.code()), ("preloaded 2\nwhich 2\n".to_string(), Some(0)), "glibc's ld.so\n{}", want.describe());
+    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+}

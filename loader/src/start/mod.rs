@@ -239,9 +239,11 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         .find(|&v| st.getenv(v).is_some_and(|x| !x.is_empty()))
         .or_else(|| st.getenv(b"LD_SHOW_AUXV").map(|_| &b"LD_SHOW_AUXV"[..]))
         .filter(|_| !s.secure);
+    // Every GLIBC_TUNABLES entry counts (glibc's tunables_init reads
+    // them all, in order).
     let tunable = st
-        .getenv(b"GLIBC_TUNABLES")
-        .and_then(|t| t.split(|&c| c == b':').filter_map(|e| e.split(|&c| c == b'=').next()).find(|n| SURPLUS_TUNABLES.contains(n)))
+        .getenv_all(b"GLIBC_TUNABLES")
+        .find_map(|t| t.split(|&c| c == b':').filter_map(|e| e.split(|&c| c == b'=').next()).find(|n| SURPLUS_TUNABLES.contains(n)))
         .filter(|_| !s.secure);
     if s.glibc == args::GlibcMode::Native {
         if let Some(v) = glibc_only {

@@ -79,8 +79,16 @@ impl InitialStack {
     }
 
     /// The value of environment variable `name`, if set.
+    /// A loader variable's value: the last entry of that name, as glibc's
+    /// ld.so reads its environment (each entry overrides the one before;
+    /// libc's getenv would give the first).
     pub fn getenv(&self, name: &[u8]) -> Option<&'static [u8]> {
-        self.env().find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix(b"=")))
+        self.getenv_all(name).last()
+    }
+
+    /// The values of every entry named `name`, in order.
+    pub fn getenv_all<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'static [u8]> + 'a {
+        self.env().filter_map(move |kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix(b"=")))
     }
 
     fn auxv_ptr(&self) -> *mut [usize; 2] {
