@@ -663,3 +663,21 @@ fn duplicate_variables_last_one_wins() {
     assert_eq!((want.stdout_str(), want.code()), ("preloaded 2\nwhich 2\n".to_string(), Some(0)), "glibc's ld.so\n{}", want.describe());
     assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
 }
+
+/// A program linked with -z execstack, given explicitly: the kernel made
+/// the stack for guardld's PT_GNU_STACK, so guardld makes it executable
+/// as glibc's ld.so does (`_dl_make_stack_executable`); the program then
+/// runs code from its stack. Same stdout and status as glibc's ld.so; the
+/// previous build left the stack rw-p and the program died of SIGSEGV.
+#[test]
+fn executable_stack_program() {
+    let dir = out_dir("glibc-execstack");
+    let prog = dir.join("execstack_prog");
+    gcc(&["-Wl,-z,execstack".as_ref(), "-o".as_ref(), prog.as_os_str(), testbins().join("glibc-personality/execstack_prog.c").as_os_str()]);
+    let g = guardld().to_str().unwrap().to_string();
+    let want = under(&[GLIBC_LD], &prog, &[]);
+    let got = under(&[&g, "--glibc", "native"], &prog, &[]);
+    assert_eq!(want.code(), Some(0), "{}", want.describe());
+    assert!(want.stdout_str().contains("stack rwxp"), "{}", want.describe());
+    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+}

@@ -1146,7 +1146,11 @@ pub fn build() -> Option<&'static Build> {
 /// PF_X) that the process does not have yet (`_dl_stack_flags`).
 pub fn needs_exec_stack(d: &Dso) -> bool {
     let wants = phdrs(d).iter().any(|p| p.p_type == PT_GNU_STACK && p.p_flags & PF_X != 0);
-    wants && stack_flags().is_some_and(|f| f & PF_X as u64 == 0)
+    // The program given explicitly: the kernel made the stack for
+    // guardld's PT_GNU_STACK, not the program's (whose flags are already
+    // in `_dl_stack_flags`), so glibc's ld.so makes it executable then.
+    let explicit_program = d.is_program() && d.span().is_some();
+    wants && (explicit_program || stack_flags().is_some_and(|f| f & PF_X as u64 == 0))
 }
 
 /// `_dl_stack_flags`.
