@@ -48,6 +48,10 @@ pub struct CpuInit {
     /// GLRO(dl_platform), NUL-terminated, if glibc would set one (otherwise
     /// it keeps AT_PLATFORM's).
     pub platform: Option<&'static [u8]>,
+    /// The ISA levels usable once the tunables applied (get_isa_level at
+    /// the end: `_dl_hwcaps_subdirs_active` asks it when searching, so a
+    /// glibc.cpu.hwcaps mask counts; `isa_1` keeps the level before it).
+    pub isa_level: u32,
 }
 
 /// Where the CPU's answers come from: the machine, or a recorded CPU in
@@ -678,7 +682,7 @@ impl State<'_> {
             self.set_hwcaps(v);
         }
         self.drop_xsave_features();
-        let init = self.hwcap_platform();
+        let mut init = self.hwcap_platform();
         let cet = self.src.cet_status();
         if cet & FEATURE_1_IBT == 0 {
             self.unset(IBT);
@@ -686,6 +690,7 @@ impl State<'_> {
         if cet & FEATURE_1_SHSTK == 0 {
             self.unset(SHSTK);
         }
+        init.isa_level = self.isa_level();
         init
     }
 
@@ -1026,7 +1031,7 @@ impl State<'_> {
                 platform = Some(b"haswell\0");
             }
         }
-        CpuInit { hwcap, platform }
+        CpuInit { hwcap, platform, isa_level: 0 }
     }
 }
 

@@ -36,7 +36,9 @@ pub fn subdirs(build: &'static Build, at_platform: Option<&[u8]>, environ: &[&[u
     let cf = build.structure("struct cpu_features")?;
     let mut buf = alloc::vec![0u8; cf.size];
     let init = cpu::init(build, &mut buf, &mut t)?;
-    let isa = super::layout::get(&buf, cf.at("isa_1")?).unwrap_or(0) as u32;
+    // The level usable after glibc.cpu.hwcaps, as glibc's
+    // `_dl_hwcaps_subdirs_active` asks get_isa_level (not `isa_1`).
+    let isa = init.isa_level;
     let mask = t.value("glibc.cpu.hwcap_mask").unwrap_or(0);
     // GLRO(dl_platform): init_cpu_features' choice, else AT_PLATFORM.
     let platform = init.platform.map(|p| p.strip_suffix(b"\0").unwrap_or(p)).or(at_platform);
