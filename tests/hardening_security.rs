@@ -173,6 +173,16 @@ fn at_secure_ignores_the_environment() {
         o.describe()
     );
     assert!(o.stderr.is_empty(), "{}", o.describe());
+    // And the program's environment has lost them, as glibc's ld.so
+    // unsets UNSECURE_ENVVARS for any program (a helper it runs as root
+    // must not inherit LD_PRELOAD): written by hand from that list
+    // (LD_LIBRARY_PATH, LD_PRELOAD and TMPDIR are in it, KEEP_ME not).
+    let o = run(command(&prog, &[("LD_LIBRARY_PATH", "/x"), ("KEEP_ME", "1"), ("LD_PRELOAD", "/x.so"), ("TMPDIR", "/x")])
+        .arg("env")
+        .current_dir("/")
+        .uid(uid)
+        .gid(gid));
+    o.assert_code(0).assert_stdout("libhv init\nenv KEEP_ME=1\n");
 }
 
 /// Under AT_SECURE a relative RUNPATH and a $ORIGIN RUNPATH are not

@@ -54,7 +54,14 @@ static void probe(long off) {
 }
 
 int main(int argc, char **argv, char **envp) {
-    (void)envp;
+    if (argc > 1 && rt_streq(argv[1], "env")) {
+        /* The environment the loader left, entry by entry. */
+        for (char **e = envp; *e; e++) {
+            print_str("env ");
+            print_line(*e);
+        }
+        return 0;
+    }
     if (argc > 1 && rt_streq(argv[1], "relro")) {
         int **p = (int **)hv_relro_addr();
         print_line("before write");

@@ -198,6 +198,16 @@ pub fn system_dirs() -> Option<&'static [&'static str]> {
     KNOWN.iter().all(|b| b.system_dirs == first).then_some(first)
 }
 
+/// The variables glibc's ld.so unsets in an AT_SECURE process: every
+/// known build's UNSECURE_ENVVARS (their union), for guardld's own
+/// programs, which no build's ld.so would run.
+pub fn unsecure_envvars() -> alloc::vec::Vec<&'static str> {
+    let mut v: alloc::vec::Vec<&'static str> = KNOWN.iter().flat_map(|b| b.unsecure_envvars.iter().copied()).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// The first EI_ABIVERSION of the GNU OS ABI no known build takes
 /// (glibc's LIBC_ABI_MAX, the smallest among them): every object guardld
 /// loads is held to it, as glibc's open_verify holds them.

@@ -317,6 +317,22 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
             }
         }
     }
+    // guardld's own (libc-less) programs under AT_SECURE: the variables
+    // glibc's ld.so unsets for any program (a set-user-ID program that
+    // runs a helper as root must not pass LD_PRELOAD on), from the known
+    // builds' UNSECURE_ENVVARS.
+    if s.secure && !crate::glibc::state::active() {
+        let list = crate::glibc::unsecure_envvars();
+        let gone: alloc::vec::Vec<usize> = st
+            .env()
+            .enumerate()
+            .filter(|(_, e)| e.contains(&b'=') && list.iter().any(|v| e.split(|&c| c == b'=').next() == Some(v.as_bytes())))
+            .map(|(i, _)| i)
+            .collect();
+        for i in gone.into_iter().rev() {
+            st.remove_env_and_close_up(i);
+        }
+    }
     let objects = l.reg.iter().count();
     drop(guard);
     // Object code runs from here on: its faults are its own.

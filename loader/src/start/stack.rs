@@ -253,6 +253,40 @@ impl InitialStack {
         }
     }
 
+    /// Remove envp[i] and keep auxv right after envp's NULL: the later
+    /// entries, the NULL and every auxv pair move down one word. For a
+    /// program that finds auxv past envp (guardld's own programs; a glibc
+    /// program's libc is given auxv's address instead: `remove_env`).
+    pub fn remove_env_and_close_up(&mut self, i: usize) {
+        if i >= self.env().count() {
+            return;
+        }
+        // SAFETY: i is below the number of entries: from envp[i] on, each
+        // word takes the next one's value up to envp's NULL, then through
+        // auxv up to and including its AT_NULL pair, all inside the
+        // kernel's block (one word less is used).
+        unsafe {
+            let mut p = self.envp_ptr().add(i).cast::<usize>();
+            loop {
+                let next = *p.add(1);
+                *p = next;
+                p = p.add(1);
+                if next == 0 {
+                    break;
+                }
+            }
+            loop {
+                let (k, v) = (*p.add(1), *p.add(2));
+                *p = k;
+                *p.add(1) = v;
+                p = p.add(2);
+                if k == AT_NULL {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Point envp[i] at another `NAME=value` string (living as long as the
     /// process).
     pub fn set_env(&mut self, i: usize, s: &'static CStr) {
