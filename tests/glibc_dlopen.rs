@@ -515,7 +515,8 @@ fn origin_after_chdir() {
 /// glibc's (elf/dl-load.c, open_verify): a library with one header field
 /// rewritten (EI_DATA, EI_VERSION, EI_OSABI, EI_ABIVERSION, EI_PAD,
 /// e_version, e_machine, e_type, e_phentsize), a text file, a short file,
-/// a path through a regular file, a symbolic link loop. The previous
+/// a path through a regular file, a symbolic link loop, a name too long
+/// for the kernel (its text longer than any fixed buffer). The previous
 /// build loaded the wrong-OS-ABI library and used its own words for the
 /// rest ("not an ELF file (bad magic)", "./loop: Too many levels of
 /// symbolic links", ...).
@@ -552,6 +553,9 @@ fn dlopen_of_broken_files_gives_glibcs_texts() {
     for p in ["text.so", "short.so", "loop.so", "libgood.so/x.so"] {
         paths.push(d.join(p).to_str().unwrap().to_string());
     }
+    // A name too long for the kernel: dlerror's text (over 5000 bytes)
+    // whole, as glibc's (the previous build cut it at 1535 bytes).
+    paths.push(d.join(format!("{}.so", "n".repeat(5000))).to_str().unwrap().to_string());
     let prog = gcc(&d.join("refused_main"), &[src("refused_main.c").as_os_str()]);
     let args: Vec<&str> = paths.iter().map(String::as_str).collect();
     check_same("broken", &prog, &args, &d, 0);

@@ -396,24 +396,48 @@ fn c_copy<const N: usize>(b: &[u8]) -> [u8; N] {
 fn raise(e: super::dlfcn::DlError) -> ! {
     let f = super::state::libc_fns().signal_error;
     let (code, occasion) = (e.errcode, e.occasion.map_or(core::ptr::null(), |o| o.as_ptr()));
-    // Copied to this frame (the longjmp leaves it only after libc copied
-    // them): long enough for ordinary paths, small enough for a thread's
-    // minimal stack (a path past 1023 bytes is cut).
-    let obj: [u8; 1024] = c_copy(&e.objname);
-    let text: [u8; 1536] = c_copy(&e.text);
-    drop(e);
     if f == 0 {
         crate::error::fatal("guardld", "glibc personality: no _dl_signal_error in libc.so.6");
     }
     // SAFETY: `f` is libc.so.6's `_dl_signal_error` (found in its symbol
-    // table at start-up); the strings are NUL-terminated and live in this
-    // frame, which the jump leaves only after they were copied; nothing
-    // needing a drop is alive here or in the callers (see above).
-    unsafe {
-        let f: SignalError = core::mem::transmute(f);
-        f(code, obj.as_ptr().cast(), occasion, text.as_ptr().cast())
+    // table at start-up).
+    let f: SignalError = unsafe { core::mem::transmute(f) };
+    // Copied to this frame (the longjmp leaves it only after libc copied
+    // them): long enough for ordinary paths, small enough for a thread's
+    // minimal stack.
+    const OBJ: usize = 1024;
+    const TEXT: usize = 1536;
+    if e.objname.len() < OBJ && e.text.len() < TEXT {
+        let obj: [u8; OBJ] = c_copy(&e.objname);
+        let text: [u8; TEXT] = c_copy(&e.text);
+        drop(e);
+        // SAFETY: the strings are NUL-terminated and live in this frame,
+        // which the jump leaves only after they were copied; nothing
+        // needing a drop is alive here or in the callers (see above).
+        unsafe { f(code, obj.as_ptr().cast(), occasion, text.as_ptr().cast()) }
     }
+    // Longer texts (glibc's are never cut) stay on the heap, listed for
+    // this thread: `_dl_exception_create`, which libc calls before it
+    // jumps, frees them once it copied them.
+    let keep = |b: &[u8]| {
+        let mut v = b.split(|&c| c == 0).next().unwrap_or_default().to_vec();
+        v.push(0);
+        v.into_boxed_slice()
+    };
+    let (obj, text) = (keep(&e.objname), keep(&e.text));
+    drop(e);
+    let (op, tp) = (obj.as_ptr(), text.as_ptr());
+    // SAFETY: the personality runs glibc programs, whose %fs is libc's TCB.
+    let me = unsafe { crate::arch::thread_pointer() };
+    LONG_TEXTS.lock().extend([(me, obj), (me, text)]);
+    // SAFETY: as above; the strings live until `_dl_exception_create` on
+    // this thread has copied them.
+    unsafe { f(code, op.cast(), occasion, tp.cast()) }
 }
+
+/// Message strings too long for `raise`'s frame, by thread (its thread
+/// pointer), until `_dl_exception_create` copied them.
+static LONG_TEXTS: crate::sys::lock::SpinLock<alloc::vec::Vec<(usize, alloc::boxed::Box<[u8]>)>> = crate::sys::lock::SpinLock::new(alloc::vec::Vec::new());
 
 /// Lock (`true`) or unlock libc's recursive mutex at `m` (one of
 /// `_rtld_global`'s load locks), as glibc's ld.so does through its own
@@ -757,6 +781,14 @@ pub unsafe extern "C" fn _dl_exception_create(exc: *mut c_void, objname: *const 
     }
     // SAFETY: libc passes a whole `struct dl_exception` (the build's size).
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), exc as *mut u8, bytes.len()) };
+    // The strings are copied: a long text `raise` kept for this thread
+    // can go.
+    let mut long = LONG_TEXTS.lock();
+    if !long.is_empty() {
+        // SAFETY: called by libc, on a thread with libc's TCB.
+        let me = unsafe { crate::arch::thread_pointer() };
+        long.retain(|(t, _)| *t != me);
+    }
 }
 
 /// `_dl_fatal_printf(const char *fmt, ...)`'s body (`arch::_dl_fatal_printf`
