@@ -582,3 +582,25 @@ fn noload_finds_files_by_identity() {
     let interp = interp_of(&prog).expect("PT_INTERP");
     check_same("noload", &prog, &[d.to_str().unwrap(), &interp], &d, 0);
 }
+
+/// dlopen'd TLS modules take static TLS as glibc gives it: only those
+/// whose initial-exec references need it (DF_STATIC_TLS, TPOFF
+/// relocations); the others get dynamic TLS, allocated at first use
+/// (RTLD_DI_TLS_DATA NULL before). So four general-dynamic modules of 600
+/// bytes leave glibc 2.36's 1664-byte surplus to an initial-exec module
+/// dlopen'd after them. The previous build put the general-dynamic ones
+/// in the surplus and then refused the initial-exec one ("cannot
+/// allocate memory in static TLS block").
+#[test]
+fn static_tls_is_kept_for_initial_exec() {
+    let d = out_dir("glibc_dlopen/tls_surplus");
+    for i in 1..=4 {
+        gcc(&d.join(format!("libtls_gd{i}.so")), &["-fPIC".as_ref(), "-shared".as_ref(), src("tls_gd.c").as_os_str()]);
+    }
+    let ie = gcc(&d.join("libtls_ie.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("tls_ie.c").as_os_str()]);
+    let dynamic = readelf(&["-d"], &ie);
+    assert!(dynamic.contains("STATIC_TLS"), "libtls_ie.so has no DF_STATIC_TLS:\n{dynamic}");
+    let rpath = format!("-Wl,-rpath,{}", d.display());
+    let prog = gcc(&d.join("tls_surplus_main"), &[rpath.as_ref(), src("tls_surplus_main.c").as_os_str()]);
+    check_same("tls surplus", &prog, &[], &d, 0);
+}

@@ -150,15 +150,16 @@ pub fn assign(reg: &mut Registry, errs: &mut crate::link::Errors) {
     lay.align = align;
 }
 
-/// Add the TLS module of an object loaded by dlopen: it goes into the static
-/// surplus (so initial-exec access works too). Fails when the surplus is
-/// exhausted. The image is copied into live threads by `init_module` once
-/// the object is relocated (.tdata may hold relocated pointers).
-pub fn add_module(d: &mut Dso) -> Result<(), TlsError> {
+/// Add the TLS module of an object loaded by dlopen: with `wants_static`
+/// it goes into the static surplus (so initial-exec access works too),
+/// else, or when the surplus is exhausted, into dynamic TLS. The image is
+/// copied into live threads by `init_module` once the object is relocated
+/// (.tdata may hold relocated pointers).
+pub fn add_module(d: &mut Dso, wants_static: bool) -> Result<(), TlsError> {
     let Some(mut m) = module_of(d)? else { return Ok(()) };
     let mut lay = LAYOUT.lock();
     let vaddr_mod = d.tls.map_or(0, |p| p.p_vaddr as usize) & (m.align - 1);
-    if m.align > lay.align {
+    if m.align > lay.align || !wants_static {
         add_dynamic(&mut lay, d, m);
         return Ok(());
     }

@@ -50,6 +50,7 @@ pub const DT_VERNEEDNUM: i64 = 0x6fff_ffff;
 pub const DF_SYMBOLIC: u64 = 0x2;
 pub const DF_TEXTREL: u64 = 0x4;
 pub const DF_BIND_NOW: u64 = 0x8;
+pub const DF_STATIC_TLS: u64 = 0x10;
 pub const DF_1_NOW: u64 = 0x1;
 pub const DF_1_NODELETE: u64 = 0x8;
 pub const DF_1_NOOPEN: u64 = 0x40;
@@ -95,6 +96,8 @@ pub struct DynInfo {
     pub nodelete: bool,
     /// DF_1_NOOPEN: dlopen refuses the object.
     pub noopen: bool,
+    /// DF_STATIC_TLS: initial-exec TLS references (the linker's mark).
+    pub static_tls: bool,
     /// DF_1_NODEFLIB: what this object needs is not looked for in the
     /// default directories (nor in ld.so.cache entries under them).
     pub nodeflib: bool,
@@ -191,6 +194,7 @@ pub fn parse(img: &Image, vaddr: u64, size: u64) -> Result<DynInfo, DynError> {
                 d.symbolic |= v & DF_SYMBOLIC != 0;
                 d.textrel |= v & DF_TEXTREL != 0;
                 d.bind_now |= v & DF_BIND_NOW != 0;
+                d.static_tls |= v & DF_STATIC_TLS != 0;
             }
             DT_FLAGS_1 => {
                 d.nodelete = v & DF_1_NODELETE != 0;

@@ -266,6 +266,13 @@ impl Dso {
         s.split(|&c| c == 0).next()
     }
 
+    /// Whether any of this object's RELA relocations (.rela.dyn, .rela.plt)
+    /// has type `ty`.
+    pub fn has_relocation(&self, ty: u32) -> bool {
+        use crate::elf::pod::{RELA_SIZE, Rela};
+        [self.dyn_.rela, self.dyn_.jmprel].iter().any(|t| self.img.table::<Rela>(t.addr, t.size / RELA_SIZE as u64).is_some_and(|r| r.iter().any(|r| r.kind() == ty)))
+    }
+
     /// Whether `addr` lies inside one of this object's segments.
     pub fn contains(&self, addr: usize) -> bool {
         let off = addr.wrapping_sub(self.img.bias) as u64;

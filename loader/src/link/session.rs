@@ -188,8 +188,18 @@ fn stages(reg: &mut Registry, s: &mut Session, req: Request<'_>) -> Result<Linke
             Some(tp)
         }
         None => {
+            // Static TLS (the surplus) for a dlopen'd module of a glibc
+            // program only where initial-exec references need it, as
+            // glibc: the module says so (DF_STATIC_TLS) or a new object has
+            // TPOFF relocations; the others get dynamic TLS, so that the
+            // surplus stays for the modules that cannot do without.
+            // guardld's own programs keep the surplus first (faster).
+            // (The relocations are scanned only when a new object has TLS.)
+            let ie = fresh.iter().any(|&i| reg[i].tls.is_some()) && fresh.iter().any(|&i| reg[i].has_relocation(super::reloc::R_TPOFF64));
+            let glibc = crate::glibc::state::active();
             for &i in &fresh {
-                if let Err(e) = crate::tls::add_module(&mut reg[i]) {
+                let wants_static = !glibc || ie || reg[i].dyn_.static_tls;
+                if let Err(e) = crate::tls::add_module(&mut reg[i], wants_static) {
                     let n = reg[i].name().to_vec();
                     s.errors.report(&n, format_args!("{}", e.message()));
                 }
