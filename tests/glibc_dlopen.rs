@@ -566,7 +566,8 @@ fn dlopen_of_broken_files_gives_glibcs_texts() {
 /// from that file (same device and inode) is returned, a file that is
 /// not loaded gives NULL without an error, and a broken or missing one
 /// gives its dlerror; the program's PT_INTERP path names the loader
-/// itself. The previous build matched names only (NULL for all four
+/// itself (when the file exists). A search passes over a copy for another
+/// ELF class. The previous build matched names only (NULL for all four
 /// aliases), set no dlerror, and would map a second glibc ld.so for its
 /// path without RTLD_NOLOAD.
 #[test]
@@ -578,7 +579,13 @@ fn noload_finds_files_by_identity() {
     std::os::unix::fs::symlink("libnl.so", d.join("libnl-link.so")).unwrap();
     std::fs::create_dir_all(d.join("sub")).unwrap();
     std::fs::write(d.join("text.so"), b"not an ELF file at all, only some text\n").unwrap();
-    let prog = gcc(&d.join("noload_main"), &[src("noload_main.c").as_os_str()]);
+    // other/libnl.so: libnl.so with EI_CLASS rewritten to ELFCLASS32.
+    std::fs::create_dir_all(d.join("other")).unwrap();
+    let mut b = std::fs::read(d.join("libnl.so")).unwrap();
+    b[4] = 1;
+    std::fs::write(d.join("other/libnl.so"), b).unwrap();
+    let runpath = format!("-Wl,--enable-new-dtags,-rpath,{}:{}", d.join("other").display(), d.display());
+    let prog = gcc(&d.join("noload_main"), &[runpath.as_ref(), src("noload_main.c").as_os_str()]);
     let interp = interp_of(&prog).expect("PT_INTERP");
     check_same("noload", &prog, &[d.to_str().unwrap(), &interp], &d, 0);
 }

@@ -63,7 +63,8 @@ fn regenerated_table_is_the_committed_one() {
         return;
     }
     let out = out_dir("glibc_layout").join("debian12.rs");
-    let o = run(Command::new("python3").arg(workspace().join("glibc/gen-layout.py")).arg("--out").arg(&out));
+    // Some hundred gdb runs: about 10 s on a quiet machine, more on a busy one.
+    let o = run_with_timeout(Command::new("python3").arg(workspace().join("glibc/gen-layout.py")).arg("--out").arg(&out), std::time::Duration::from_secs(180));
     o.assert_code(0);
     let fresh = std::fs::read_to_string(&out).unwrap();
     assert!(fresh == text, "regenerated table differs from {TABLE}:\n{}", line_diff(&text, &fresh));

@@ -486,6 +486,16 @@ fn secure_mode_environment() {
         &[("LD_AUDIT", "/nonexistent-audit.so")],
         &[("GLIBC_TUNABLES", "glibc.rtld.nns=3:glibc.malloc.check=1")],
     ];
+    // Asked to trace in an AT_SECURE process, glibc's ld.so exits 5 and
+    // runs nothing.
+    let traced = |prog: &std::path::Path| {
+        let mut c = std::process::Command::new(prog);
+        c.env_clear().env("LD_TRACE_LOADED_OBJECTS", "1").uid(NOBODY).gid(NOBODY);
+        run(&mut c)
+    };
+    let (want, got) = (traced(&glibc_prog), traced(&ours_prog));
+    assert_eq!((want.stdout_str(), want.code()), (String::new(), Some(5)), "glibc's ld.so, LD_TRACE_LOADED_OBJECTS\n{}", want.describe());
+    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "LD_TRACE_LOADED_OBJECTS\n{}", got.describe());
     for extra in extras {
         let under = |prog: &std::path::Path| {
             let mut c = std::process::Command::new(prog);
@@ -661,6 +671,18 @@ fn duplicate_variables_last_one_wins() {
     let want = under(&[GLIBC_LD]);
     let got = under(&[&g, "--glibc", "native"]);
     assert_eq!((want.stdout_str(), want.code()), ("preloaded 2\nwhich 2\n".to_string(), Some(0)), "glibc's ld.so\n{}", want.describe());
+    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+    // LD_DEBUG's entries add up (glibc ORs the masks): a later empty one
+    // does not cancel "libs", and the program goes to glibc's ld.so,
+    // which prints its search.
+    let debug = |loader: &[&str]| {
+        let mut c = command(&wrapper, &[]);
+        c.args(["LC_ALL=C", "LD_DEBUG=libs", "LD_DEBUG="]).arg(format!("LD_LIBRARY_PATH={}", d("d1"))).arg("--").args(loader).arg(&prog);
+        run(&mut c)
+    };
+    let (want, got) = (debug(&[GLIBC_LD]), debug(&[&g, "--glibc", "native"]));
+    assert!(want.stderr_str().contains("find library=libx.so"), "glibc's ld.so\n{}", want.describe());
+    assert!(got.stderr_str().contains("find library=libx.so"), "{}", got.describe());
     assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
 }
 

@@ -286,6 +286,11 @@ fn collect(reg: &mut crate::link::Registry, keep: &impl Fn(usize) -> bool) -> Cl
         // Reverse init order.
         reg.init_order.iter().rev().copied().filter(|i| gone.contains(i)).collect()
     };
+    // An object exit already finalized is not finalized again.
+    let order: Vec<usize> = order.into_iter().filter(|&i| !reg[i].finalized).collect();
+    for &i in &order {
+        reg[i].finalized = true;
+    }
     let finis = order.iter().map(|&i| init::fini_calls(reg, i)).collect();
     Closing { finis, gone, owner: true }
 }

@@ -30,6 +30,11 @@ int main(int argc, char **argv) {
   noload("not loaded", "./libnl2.so");
   noload("missing", "./missing.so");
   noload("text file", "./text.so");
+  /* Searched through the RUNPATH, whose first directory holds a copy for
+     another ELF class: passed over, as a search does. */
+  noload("by search, past another class", "libnl.so");
+  void *fake = dlopen("/nonexistent/ld-linux-x86-64.so.2", RTLD_LAZY);
+  printf("a loader's name in a missing directory: %s\n", fake ? "opened" : dlerror());
   void *ld = dlopen(argv[2], RTLD_LAZY | RTLD_NOLOAD);
   void *ld_name = dlopen("ld-linux-x86-64.so.2", RTLD_LAZY | RTLD_NOLOAD);
   printf("PT_INTERP path: %s, the loader's own: %s\n", ld ? "loaded" : "not loaded", ld && ld == ld_name ? "yes" : "no");

@@ -1077,6 +1077,21 @@ pub fn begin_close(lm: usize) -> Result<CloseStep, String> {
     }
 }
 
+/// At exit, as glibc's `_dl_fini`: one more `l_direct_opencount` on every
+/// object's link map, so a finalizer's dlclose of an object opened before
+/// exit began only drops that reference.
+pub fn hold_all_at_exit() {
+    let mut g = STATE.lock();
+    let Some(s) = g.as_mut() else { return };
+    for k in 0..s.maps.len() {
+        if s.maps[k].dso.is_some()
+            && let Ok(c) = s.get_lm(k, "l_direct_opencount")
+        {
+            let _ = s.set_lm(k, "l_direct_opencount", c + 1);
+        }
+    }
+}
+
 /// Whether object `dso` has C++ `thread_local` destructors pending
 /// (libc counts them in `l_tls_dtor_count`): glibc keeps such an object.
 pub fn tls_dtors_pending(dso: usize) -> bool {

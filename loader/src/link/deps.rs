@@ -160,7 +160,6 @@ struct Passed {
 /// one this user may not open, is passed over as glibc's `open_path` does
 /// (a multilib directory on LD_LIBRARY_PATH must not stop the search).
 fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mut Passed>) -> Result<Option<usize>, ()> {
-    use crate::map::load::LoadError;
     let Ok(c) = CStr::from_bytes_with_nul(path) else { return Ok(None) };
     use crate::sys::file::OpenError;
     use rustix::io::Errno;
@@ -192,27 +191,15 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mu
     if s.noload {
         // Found, and not loaded: RTLD_NOLOAD ends here, without an error
         // once the headers passed glibc's checks.
-        if let Err(crate::map::load::LoadError::Header(h)) = crate::map::load::read_headers(&file) {
-            report_header(s, shown, h);
-        }
-        return Err(());
+        return match crate::map::load::read_headers(&file) {
+            Ok(_) => Err(()),
+            Err(e) => refused(s, shown, e, passed),
+        };
     }
     crate::sys::signals::working_on(shown);
     let loaded = match crate::map::load::map_file(file, s.cfg.page_size, s.cfg.padding, &s.cfg.guards) {
         Ok(x) => x,
-        Err(LoadError::Header(h @ (HeaderError::WrongClass | HeaderError::WrongMachine))) if let Some(p) = passed => {
-            crate::debug!(Libs, "passing over {}: {}", Bytes(shown), h.message());
-            p.other_class |= h == HeaderError::WrongClass;
-            return Ok(None);
-        }
-        Err(LoadError::Header(h)) => {
-            report_header(s, shown, h);
-            return Err(());
-        }
-        Err(e) => {
-            s.errors.report(shown, format_args!("{e}"));
-            return Err(());
-        }
+        Err(e) => return refused(s, shown, e, passed),
     };
     if loaded.ehdr.e_type != crate::elf::header::ET_DYN {
         // glibc's text (elf/dl-load.c); other types fail the header check.
@@ -246,6 +233,29 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mu
     reg.remember(i);
     crate::debug!(Libs, "loaded {} at {:#x}", Bytes(shown), start);
     Ok(Some(i))
+}
+
+/// `try_path` for a file that cannot be loaded: a search passes over one
+/// for another ELF class or machine (glibc's open_verify then leaves
+/// errno ENOENT); anything else is reported and ends the search.
+fn refused(s: &mut Session, shown: &[u8], e: crate::map::load::LoadError, passed: Option<&mut Passed>) -> Result<Option<usize>, ()> {
+    use crate::map::load::LoadError;
+    match (e, passed) {
+        (LoadError::Header(h @ (HeaderError::WrongClass | HeaderError::WrongMachine)), Some(p)) => {
+            crate::debug!(Libs, "passing over {}: {}", Bytes(shown), h.message());
+            p.other_class |= h == HeaderError::WrongClass;
+            p.errno = None;
+            Ok(None)
+        }
+        (LoadError::Header(h), _) => {
+            report_header(s, shown, h);
+            Err(())
+        }
+        (e, _) => {
+            s.errors.report(shown, format_args!("{e}"));
+            Err(())
+        }
+    }
 }
 
 /// A bad header of the object at `shown`; a glibc program's dlerror has
@@ -298,7 +308,12 @@ pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     // for (glibc's ld.so answers to that name too); so does any path to a
     // file named as a loader: a second dynamic loader is never mapped.
     let base = name.rsplit(|&c| c == b'/').next().unwrap_or(name);
-    if LOADER_NAMES.contains(&base) || reg.program().is_some_and(|m| reg[m].interp() == Some(name)) {
+    let exists = || {
+        let mut p = name.to_vec();
+        p.push(0);
+        CStr::from_bytes_with_nul(&p).is_ok_and(|c| rustix::fs::access(c, rustix::fs::Access::EXISTS).is_ok())
+    };
+    if base == name && LOADER_NAMES.contains(&name) || (LOADER_NAMES.contains(&base) || reg.program().is_some_and(|m| reg[m].interp() == Some(name))) && exists() {
         return reg.loader();
     }
     if name.contains(&b'/') {

@@ -110,6 +110,9 @@ pub struct Dso {
     /// reached (glibc's `l_reldeps`): kept while this object is
     /// (`Registry::add_dependency`, `runtime::close_object`).
     pub reldeps: Vec<usize>,
+    /// Its finalizers were taken to run (at exit or by dlclose): they run
+    /// once, and never after the object was unloaded.
+    pub finalized: bool,
     /// PT_TLS, if present, and the module guardld gave it.
     pub tls: Option<Phdr>,
     pub tls_slot: Option<TlsSlot>,
@@ -179,6 +182,7 @@ impl Dso {
             deps: None,
             needed_by: None,
             reldeps: Vec::new(),
+            finalized: false,
             tls: phdrs.iter().find(|p| p.p_type == PT_TLS).copied(),
             tls_slot: None,
             img,

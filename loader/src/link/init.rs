@@ -227,7 +227,7 @@ pub fn set_args(argc: usize, argv: usize, envp: usize) {
 /// then DT_FINI of each object, in reverse init order (a glibc program:
 /// glibc's order at exit), once.
 pub extern "C" fn fini() {
-    let calls: Vec<Calls> = {
+    let order: Vec<usize> = {
         let mut l = LINKER.lock();
         let reg = &mut l.reg;
         if reg.fini_done {
@@ -242,16 +242,31 @@ pub extern "C" fn fini() {
                 *refs += 1;
             }
         }
+        crate::glibc::state::hold_all_at_exit();
         if crate::glibc::state::active() {
             // glibc's _dl_fini: every object still loaded, sorted at exit
             // from the list order (dlopen'd objects last), dependents
             // before their dependencies; the program too (libc ran its
             // constructors), first.
             let list: Vec<usize> = reg.iter().filter(|(_, d)| !d.is_loader()).map(|(i, _)| i).collect();
-            fini_order(reg, &list).into_iter().filter(|&i| reg[i].is_program() || reg.init_order.contains(&i)).map(|i| fini_calls(reg, i)).collect()
+            fini_order(reg, &list).into_iter().filter(|&i| reg[i].is_program() || reg.init_order.contains(&i)).collect()
         } else {
-            reg.init_order.iter().rev().map(|&i| fini_calls(reg, i)).collect()
+            reg.init_order.iter().rev().copied().collect()
         }
     };
-    calls.into_iter().for_each(Calls::run_fini);
+    // One object at a time: a finalizer may dlclose (and so finalize and
+    // unload) an object later in the order; that one is skipped.
+    for i in order {
+        let calls = {
+            let mut l = LINKER.lock();
+            match l.reg.get_mut(i) {
+                Some(d) if !d.finalized => {
+                    d.finalized = true;
+                    fini_calls(&l.reg, i)
+                }
+                _ => continue,
+            }
+        };
+        calls.run_fini();
+    }
 }

@@ -55,16 +55,34 @@ pub fn expand(elem: &[u8], origin: Option<&[u8]>, secure: bool) -> Option<Vec<u8
 /// glibc's system-wide preload list, read for every program it links.
 pub const PRELOAD_FILE: &core::ffi::CStr = c"/etc/ld.so.preload";
 
-/// The names in a preload file's contents, as glibc's ld.so parses it:
-/// a '#' starts a comment that runs to the end of its line; names are
-/// separated by ':', ' ', '\t' or '\n'; a NUL ends the text.
-pub fn preload_file_names(text: &[u8]) -> Vec<&[u8]> {
-    let text = text.split(|&c| c == 0).next().unwrap_or_default();
-    text.split(|&c| c == b'\n')
-        .map(|line| line.split(|&c| c == b'#').next().unwrap_or_default())
-        .flat_map(|line| line.split(|&c| matches!(c, b':' | b' ' | b'\t')))
-        .filter(|n| !n.is_empty())
-        .collect()
+/// The names in a preload file's contents, as glibc's ld.so parses it
+/// (rtld.c): a '#' blanks the rest of its line; names are separated by
+/// ':', ' ', '\t' or '\n'; the text is a C string (a NUL ends it), except
+/// that a last name with no separator after it is taken on its own.
+pub fn preload_file_names(text: &[u8]) -> Vec<Vec<u8>> {
+    let sep = |c: u8| matches!(c, b':' | b' ' | b'\t' | b'\n');
+    let mut t = text.to_vec();
+    let mut k = 0;
+    while k < t.len() {
+        if t[k] == b'#' {
+            while k < t.len() && t[k] != b'\n' {
+                t[k] = b' ';
+                k += 1;
+            }
+        }
+        k += 1;
+    }
+    let cstr = |b: &[u8]| b.split(|&c| c == 0).next().unwrap_or_default().to_vec();
+    let (main, last) = match t.last() {
+        Some(&c) if !sep(c) => {
+            let start = t.iter().rposition(|&c| sep(c)).map_or(0, |p| p + 1);
+            (&t[..start.saturating_sub(1)], Some(cstr(&t[start..])))
+        }
+        _ => (&t[..], None),
+    };
+    let mut names: Vec<Vec<u8>> = cstr(main).split(|&c| sep(c)).filter(|n| !n.is_empty()).map(<[u8]>::to_vec).collect();
+    names.extend(last.filter(|n| !n.is_empty()));
+    names
 }
 
 /// The names in /etc/ld.so.preload; none when it is absent or unreadable
@@ -74,7 +92,7 @@ pub fn preload_file() -> Vec<Vec<u8>> {
         return Vec::new();
     }
     let text = crate::sys::file::read_all(PRELOAD_FILE).unwrap_or_default();
-    preload_file_names(&text).into_iter().map(<[u8]>::to_vec).collect()
+    preload_file_names(&text)
 }
 
 /// Split a search path (':' or ';' separated, as glibc) into expanded directories.
@@ -291,10 +309,14 @@ mod tests {
     /// separator after it kept, nothing after a NUL.
     #[test]
     fn preload_file_is_parsed_as_glibc_parses_it() {
-        let text = b"# a comment: /not/this.so\n/lib/a.so:libb.so \t libc.so#x.so\n\n  ::/d.so\n/e.so\0/f.so";
+        let text = b"# a comment: /not/this.so\n/lib/a.so:libb.so \t libc.so#x.so\n\n  ::/d.so\n/e.so\0/f.so\n";
         let want: [&[u8]; 5] = [b"/lib/a.so", b"libb.so", b"libc.so", b"/d.so", b"/e.so"];
         assert_eq!(preload_file_names(text), want);
         assert_eq!(preload_file_names(b"last.so"), [&b"last.so"[..]]);
+        // A NUL ends the text, but a last name with no separator after it
+        // is taken on its own (glibc's `problem` case).
+        assert_eq!(preload_file_names(b"a.so\0 b.so"), [&b"a.so"[..], b"b.so"]);
+        assert_eq!(preload_file_names(b"a.so b.so\0c.so"), [&b"a.so"[..], b"b.so"]);
         assert!(preload_file_names(b"#only a comment").is_empty());
         assert!(preload_file_names(b"").is_empty());
     }

@@ -164,7 +164,13 @@ struct Settings {
 /// LD_TRACE_LOADED_OBJECTS is set, to any value (glibc's ld.so: present
 /// is enough), outside AT_SECURE.
 fn traced(st: &InitialStack, secure: bool) -> bool {
-    !secure && st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some()
+    let set = st.getenv(b"LD_TRACE_LOADED_OBJECTS").is_some();
+    if set && secure {
+        // glibc's ld.so in an AT_SECURE process asked to trace: exit 5,
+        // nothing run, nothing printed (rtld.c, process_envvars).
+        crate::sys::exit(5);
+    }
+    set
 }
 
 /// `--glibc`, else GUARDLD_GLIBC (ignored under AT_SECURE), else native.
@@ -234,9 +240,13 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
     // present at all, as glibc reads it.
     // Under AT_SECURE glibc's ld.so ignores all of these (it unsets the
     // variables and drops the tunables): so does the personality.
-    let glibc_only = [&b"LD_AUDIT"[..], b"LD_PROFILE", b"LD_DEBUG"]
+    // LD_AUDIT and LD_DEBUG add up over their entries (glibc ORs debug
+    // masks, appends audit lists): any non-empty one counts; LD_PROFILE's
+    // last entry does.
+    let glibc_only = [&b"LD_AUDIT"[..], b"LD_DEBUG"]
         .into_iter()
-        .find(|&v| st.getenv(v).is_some_and(|x| !x.is_empty()))
+        .find(|&v| st.getenv_all(v).any(|x| !x.is_empty()))
+        .or_else(|| st.getenv(b"LD_PROFILE").filter(|x| !x.is_empty()).map(|_| &b"LD_PROFILE"[..]))
         .or_else(|| st.getenv(b"LD_SHOW_AUXV").map(|_| &b"LD_SHOW_AUXV"[..]))
         .filter(|_| !s.secure);
     // Every GLIBC_TUNABLES entry counts (glibc's tunables_init reads
