@@ -611,3 +611,28 @@ fn static_tls_is_kept_for_initial_exec() {
     let prog = gcc(&d.join("tls_surplus_main"), &[rpath.as_ref(), src("tls_surplus_main.c").as_os_str()]);
     check_same("tls surplus", &prog, &[], &d, 0);
 }
+
+/// STB_GNU_UNIQUE definitions (a C++ inline function's static, a
+/// template's static member) are one object per process, as glibc's
+/// `_ns_unique_sym_table` makes them: two RTLD_LOCAL copies of a library
+/// count on one counter. dlvsym asks for that version only (glibc's
+/// `hidden` request): an unversioned definition does not answer it. The
+/// previous build gave each copy its own counter ("1 1 2"), and dlvsym
+/// returned the unversioned `bump` for any version.
+#[test]
+fn unique_symbols_are_shared_across_local_scopes() {
+    if !have_gxx() {
+        println!("skipped: no g++");
+        return;
+    }
+    let d = out_dir("glibc_dlopen/unique");
+    for lib in ["libuniq_a.so", "libuniq_b.so"] {
+        let o = Command::new("g++").args(["-O2", "-fPIC", "-shared", "-o"]).arg(d.join(lib)).arg(src("unique_lib.cc")).output().unwrap();
+        assert!(o.status.success(), "g++: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let syms = readelf(&["--dyn-syms", "-W"], &d.join("libuniq_a.so"));
+    assert!(syms.contains("UNIQUE"), "no STB_GNU_UNIQUE symbol in libuniq_a.so:\n{syms}");
+    let rpath = format!("-Wl,-rpath,{}", d.display());
+    let prog = gcc(&d.join("unique_main"), &[rpath.as_ref(), src("unique_main.c").as_os_str()]);
+    check_same("unique", &prog, &[], &d, 0);
+}

@@ -338,7 +338,8 @@ pub enum SymValue {
 
 /// Resolve `name` (and `version`) for dlsym/dlvsym.
 pub fn symbol(scope: SymScope, name: &[u8], version: Option<&[u8]>) -> Result<SymValue, String> {
-    let ver = version.map(|v| Version { name: v, hash: sysv_hash(v), file: None, weak: false });
+    // dlvsym asks for that version only (glibc's `hidden` request).
+    let ver = version.map(|v| Version { name: v, hash: sysv_hash(v), file: None, weak: false, hidden: true });
     let mut l = LINKER.lock();
     let reg = &mut l.reg;
     let q = Query::default();

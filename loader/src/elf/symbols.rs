@@ -65,6 +65,10 @@ pub struct Version<'a> {
     pub file: Option<&'a [u8]>,
     /// For requirements: weak (a missing definition is no error).
     pub weak: bool,
+    /// This version only (glibc's `hidden` request, dlvsym's): an
+    /// unversioned definition does not answer it, as it answers a
+    /// relocation's versioned reference.
+    pub hidden: bool,
 }
 
 enum Hash {
@@ -262,7 +266,7 @@ impl Symbols {
                 let name = string(img, d, a[0] as u64)?;
                 // VER_FLG_BASE (1) names the object itself, not a version.
                 if flags & 1 == 0 {
-                    Self::put(&mut self.defs, ndx & 0x7fff, Version { name, hash, file: None, weak: false });
+                    Self::put(&mut self.defs, ndx & 0x7fff, Version { name, hash, file: None, weak: false, hidden: false });
                 }
             }
             if next == 0 {
@@ -284,7 +288,7 @@ impl Symbols {
                 let a: &[u32] = img.table(aux, 4)?; // Vernaux: 16 bytes
                 let (hash, flags, other) = (a[0], a[1] as u16, (a[1] >> 16) as u16);
                 let name = string(img, d, a[2] as u64)?;
-                Self::put(&mut self.needs, other & 0x7fff, Version { name, hash, file: Some(file), weak: flags & VER_FLG_WEAK != 0 });
+                Self::put(&mut self.needs, other & 0x7fff, Version { name, hash, file: Some(file), weak: flags & VER_FLG_WEAK != 0, hidden: false });
                 if a[3] == 0 {
                     break;
                 }
@@ -361,7 +365,7 @@ impl Symbols {
             Some(w) => {
                 let def = self.defs.get(ndx as usize).copied().flatten();
                 let matches = def.is_some_and(|d| d.hash == w.hash && d.name == w.name);
-                (matches || (def.is_none() && !hidden), false)
+                (matches || (def.is_none() && !hidden && !w.hidden), false)
             }
             None if ndx >= 3 => (false, !hidden),
             None => (true, false),

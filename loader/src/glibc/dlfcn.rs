@@ -178,6 +178,8 @@ pub struct VersionRequest<'a> {
     pub name: &'a [u8],
     pub hash: u32,
     pub filename: Option<&'a [u8]>,
+    /// `hidden`: this version only (libc's dlvsym sets it).
+    pub hidden: bool,
 }
 
 /// One `_dl_lookup_symbol_x` call.
@@ -274,7 +276,7 @@ pub enum Def {
 /// `lookup`, answering with the registry's object and symbol.
 pub fn lookup_def(q: &Lookup<'_>) -> Result<Def, DlError> {
     use crate::glibc::state;
-    let ver = q.version.as_ref().map(|v| Version { name: v.name, hash: v.hash, file: v.filename, weak: false });
+    let ver = q.version.as_ref().map(|v| Version { name: v.name, hash: v.hash, file: v.filename, weak: false, hidden: v.hidden });
     // The vDSO's scope (libc's vDSO lookups, also while libc is being
     // relocated at start-up, with the registry locked): the personality's.
     if let Some(&[elem]) = Some(q.scope)
@@ -304,7 +306,8 @@ pub fn lookup_def(q: &Lookup<'_>) -> Result<Def, DlError> {
                 let found = d.syms.lookup(&mut n, ver.as_ref(), q.plt);
                 let found = if ver.is_none() && q.newest { found.and_then(|f| newest(d, q.name, f)) } else { found };
                 if let Some((_, sym)) = found {
-                    hit = Some((i, sym));
+                    let def = reg.unique(q.name, crate::link::lookup::Def { dso: i, sym });
+                    hit = Some((def.dso, def.sym));
                     break 'scopes;
                 }
             }
@@ -340,10 +343,10 @@ fn undefined_text(q: &Lookup<'_>) -> Vec<u8> {
 
 /// The `struct r_found_version` at `bytes`: (name, hash, filename), the
 /// strings as addresses.
-pub fn version_fields(bytes: &[u8]) -> Option<(usize, u32, usize)> {
+pub fn version_fields(bytes: &[u8]) -> Option<(usize, u32, usize, bool)> {
     let s = crate::glibc::state::build()?.structure("struct r_found_version").ok()?;
     let f = |n| s.at(n).ok().and_then(|a| crate::glibc::layout::get(bytes, a));
-    Some((f("name")? as usize, f("hash")? as u32, f("filename")? as usize))
+    Some((f("name")? as usize, f("hash")? as u32, f("filename")? as usize, f("hidden")? != 0))
 }
 
 /// `sizeof (struct r_found_version)` of the build.

@@ -560,12 +560,13 @@ pub unsafe extern "C" fn lookup_symbol_x(name: *const c_char, undef_map: *mut c_
     let request = match vfields {
         None => None,
         Some(None) => crate::error::fatal("guardld", "glibc personality: glibc layout table: no struct r_found_version"),
-        Some(Some((vname, hash, file))) => Some(super::dlfcn::VersionRequest {
+        Some(Some((vname, hash, file, hidden))) => Some(super::dlfcn::VersionRequest {
             // SAFETY: the request's name is a C string.
             name: unsafe { c_str(vname as *const c_char) },
             hash,
             // SAFETY: its filename is NULL or a C string.
             filename: (file != 0).then(|| unsafe { c_str(file as *const c_char) }),
+            hidden,
         }),
     };
     // SAFETY: `*reference` is NULL or a symbol (libc's own, e.g. the weak

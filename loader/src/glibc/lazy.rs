@@ -86,7 +86,7 @@ pub fn fixup(obj: usize, index: usize) -> Result<usize, DlError> {
         name,
         undef_map: lm,
         scope: &scope,
-        version: version.map(|v| VersionRequest { name: v.name, hash: v.hash, filename: v.file }),
+        version: version.map(|v| VersionRequest { name: v.name, hash: v.hash, filename: v.file, hidden: false }),
         skip_map: 0,
         weak: false,
         argv0: super::exports::argv0(),

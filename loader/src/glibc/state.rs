@@ -1319,7 +1319,7 @@ fn vdso_symbol(d: &Dso, name: &[u8], version: Option<&crate::elf::symbols::Versi
 fn vdso_pointers(s: &mut State, _k: usize) -> Result<(), String> {
     let ros = structure(s.build, "struct rtld_global_ro")?;
     let Some(d) = s.vdso.as_deref() else { return Ok(()) };
-    let v = crate::elf::symbols::Version { name: VDSO_VERSION, hash: crate::elf::symbols::sysv_hash(VDSO_VERSION), file: None, weak: false };
+    let v = crate::elf::symbols::Version { name: VDSO_VERSION, hash: crate::elf::symbols::sysv_hash(VDSO_VERSION), file: None, weak: false, hidden: false };
     let found: Vec<(&'static str, usize)> = VDSO_POINTERS.iter().map(|&(field, sym)| (field, vdso_symbol(d, sym, Some(&v)).map_or(0, |f| f.0))).collect();
     for (field, addr) in found {
         set(s.ro, ros, field, addr as u64)?;

@@ -140,8 +140,13 @@ impl SymbolIndex {
         pick.result().map(|(_, sym)| (pos, Def { dso: self.scope[pos as usize], sym }))
     }
 
-    /// Resolve `name` like a walk over the scope would.
+    /// Resolve `name` like a walk over the scope would (and, as it, bind a
+    /// unique definition to the process's: `Registry::unique`).
     pub fn lookup(&self, dsos: &Registry, name: &[u8], ver: Option<&Version<'_>>, q: Query) -> Option<Def> {
+        self.find(dsos, name, ver, q).map(|d| dsos.unique(name, d))
+    }
+
+    fn find(&self, dsos: &Registry, name: &[u8], ver: Option<&Version<'_>>, q: Query) -> Option<Def> {
         let mut n = Name::new(name);
         if let Some(first) = q.first
             && let Some((_, sym)) = dsos[first].syms.lookup(&mut n, ver, q.plt) {

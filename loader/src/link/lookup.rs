@@ -38,7 +38,7 @@ pub fn lookup(reg: &Registry, scope: &[usize], name: &[u8], ver: Option<&Version
             continue;
         }
         if let Some((_, sym)) = d.syms.lookup(&mut n, ver, q.plt) {
-            return Some(Def { dso: i, sym });
+            return Some(reg.unique(name, Def { dso: i, sym }));
         }
     }
     None

@@ -45,11 +45,31 @@ pub struct Registry {
     generation: u64,
     /// Loaded objects by identity and name.
     pub known: deps::Known,
+    /// glibc's table of STB_GNU_UNIQUE definitions (`_ns_unique_sym_table`):
+    /// the first one a lookup finds for a name is the process's, whatever
+    /// scope a later lookup searches (C++ inline statics shared by
+    /// RTLD_LOCAL plugins). Interior: lookups borrow the registry shared.
+    unique: core::cell::RefCell<Vec<(Vec<u8>, lookup::Def)>>,
 }
 
 impl Registry {
     pub const fn new() -> Self {
-        Registry { objects: Vec::new(), scope: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0, known: deps::Known::new() }
+        Registry { objects: Vec::new(), scope: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0, known: deps::Known::new(), unique: core::cell::RefCell::new(Vec::new()) }
+    }
+
+    /// The definition a lookup of `name` that found `def` binds to: `def`,
+    /// unless it is STB_GNU_UNIQUE, then the first unique definition of
+    /// that name any lookup found (glibc's `do_lookup_unique`).
+    pub fn unique(&self, name: &[u8], def: lookup::Def) -> lookup::Def {
+        if def.sym.bind() != crate::elf::symbols::STB_GNU_UNIQUE {
+            return def;
+        }
+        let mut table = self.unique.borrow_mut();
+        if let Some((_, first)) = table.iter().find(|(n, _)| n.as_slice() == name) {
+            return *first;
+        }
+        table.push((name.to_vec(), def));
+        def
     }
 
     /// Add an object; returns its index.
@@ -137,6 +157,7 @@ impl Registry {
             self.generation += 1;
         }
         self.init_order.retain(|&k| k != i);
+        self.unique.borrow_mut().retain(|(_, def)| def.dso != i);
         drop(d);
     }
 
