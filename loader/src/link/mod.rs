@@ -49,12 +49,12 @@ pub struct Registry {
     /// the first one a lookup finds for a name is the process's, whatever
     /// scope a later lookup searches (C++ inline statics shared by
     /// RTLD_LOCAL plugins). Interior: lookups borrow the registry shared.
-    unique: core::cell::RefCell<Vec<(Vec<u8>, lookup::Def)>>,
+    unique: core::cell::RefCell<alloc::collections::BTreeMap<Vec<u8>, lookup::Def>>,
 }
 
 impl Registry {
     pub const fn new() -> Self {
-        Registry { objects: Vec::new(), scope: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0, known: deps::Known::new(), unique: core::cell::RefCell::new(Vec::new()) }
+        Registry { objects: Vec::new(), scope: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0, known: deps::Known::new(), unique: core::cell::RefCell::new(alloc::collections::BTreeMap::new()) }
     }
 
     /// The definition a lookup of `name` that found `def` binds to: `def`,
@@ -64,12 +64,7 @@ impl Registry {
         if def.sym.bind() != crate::elf::symbols::STB_GNU_UNIQUE {
             return def;
         }
-        let mut table = self.unique.borrow_mut();
-        if let Some((_, first)) = table.iter().find(|(n, _)| n.as_slice() == name) {
-            return *first;
-        }
-        table.push((name.to_vec(), def));
-        def
+        *self.unique.borrow_mut().entry(name.to_vec()).or_insert(def)
     }
 
     /// Add an object; returns its index.
@@ -157,7 +152,7 @@ impl Registry {
             self.generation += 1;
         }
         self.init_order.retain(|&k| k != i);
-        self.unique.borrow_mut().retain(|(_, def)| def.dso != i);
+        self.unique.borrow_mut().retain(|_, def| def.dso != i);
         drop(d);
     }
 
