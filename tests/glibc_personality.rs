@@ -745,3 +745,24 @@ fn hwcaps_tunable_masks_the_isa_level() {
         println!("every mask picked {picked:?}: this CPU shows no difference");
     }
 }
+
+/// Static TLS offsets are glibc's (`_dl_determine_tlsoffset`): a
+/// page-aligned library block leaves a gap below the program's block,
+/// which takes libc's block (errno) as glibc's does. The previous build put
+/// libc's block below the library's (errno at -4224 instead of -136).
+#[test]
+fn static_tls_offsets_are_glibcs() {
+    let dir = out_dir("glibc-tlsgap");
+    let src = testbins().join("glibc-personality");
+    let lib = dir.join("libtlsgap.so");
+    gcc(&["-shared".as_ref(), "-fPIC".as_ref(), "-o".as_ref(), lib.as_os_str(), src.join("tls_gap_lib.c").as_os_str()]);
+    let prog = dir.join("tls_gap_main");
+    let l = format!("-L{}", dir.display());
+    let rpath = format!("-Wl,-rpath,{}", dir.display());
+    gcc(&["-o".as_ref(), prog.as_os_str(), src.join("tls_gap_main.c").as_os_str(), l.as_ref(), rpath.as_ref(), "-ltlsgap".as_ref()]);
+    let g = guardld().to_str().unwrap().to_string();
+    let want = under(&[GLIBC_LD], &prog, &[]);
+    let got = under(&[&g, "--glibc", "native"], &prog, &[]);
+    assert_eq!(want.code(), Some(0), "{}", want.describe());
+    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+}

@@ -91,8 +91,10 @@ impl TlsError {
 /// blocks are placed inside an area whose alignment this bounds).
 const MAX_ALIGN: u64 = 1 << 12;
 
+/// `v` rounded up to a multiple of `a` (a power of two), wrapping as C's
+/// size_t arithmetic does in glibc's offset rule.
 fn round_up(v: usize, a: usize) -> usize {
-    (v + a - 1) & !(a - 1)
+    v.wrapping_add(a - 1) & !(a - 1)
 }
 
 /// Check one object's PT_TLS and describe its module (offset not yet set).
@@ -118,7 +120,7 @@ pub fn module_of(d: &Dso) -> Result<Option<Module>, TlsError> {
 /// the previous one, its first byte congruent to p_vaddr modulo align.
 fn place(prev: usize, m: &Module, vaddr_mod: usize) -> usize {
     let firstbyte = vaddr_mod.wrapping_neg() & (m.align - 1);
-    round_up(prev + m.memsz - firstbyte, m.align) + firstbyte
+    round_up(prev.wrapping_add(m.memsz).wrapping_sub(firstbyte), m.align).wrapping_add(firstbyte)
 }
 
 /// Assign module ids and static offsets to every object with PT_TLS, in
@@ -129,15 +131,31 @@ pub fn assign(reg: &mut Registry, errs: &mut crate::link::Errors) {
     lay.modules.push(None);
     let mut offset = 0usize;
     let mut align = lay.align;
+    // glibc's _dl_determine_tlsoffset: the gap an alignment leaves below a
+    // block (between `freetop` and `freebottom`) takes a later block that
+    // fits in it, so offsets (libc's errno's among them) and the static
+    // TLS used are glibc's.
+    let (mut freetop, mut freebottom) = (0usize, 0usize);
     let objs: Vec<usize> = reg.iter().map(|(i, _)| i).collect();
     for i in objs {
         let d = &mut reg[i];
         match module_of(d) {
             Ok(Some(mut m)) => {
                 let vaddr_mod = d.tls.map_or(0, |p| p.p_vaddr as usize) & (m.align - 1);
-                m.offset = place(offset, &m, vaddr_mod);
-                offset = m.offset;
                 align = align.max(m.align);
+                let in_gap = (freebottom - freetop >= m.memsz).then(|| place(freetop, &m, vaddr_mod)).filter(|&off| off <= freebottom);
+                if let Some(off) = in_gap {
+                    freetop = off;
+                    m.offset = off;
+                } else {
+                    let off = place(offset, &m, vaddr_mod);
+                    if off > offset + m.memsz + (freebottom - freetop) {
+                        freetop = offset;
+                        freebottom = off - m.memsz;
+                    }
+                    offset = off;
+                    m.offset = off;
+                }
                 d.tls_slot = Some(TlsSlot { modid: lay.modules.len(), offset: m.offset });
                 lay.modules.push(Some(m));
             }
