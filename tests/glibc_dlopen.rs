@@ -636,3 +636,20 @@ fn unique_symbols_are_shared_across_local_scopes() {
     let prog = gcc(&d.join("unique_main"), &[rpath.as_ref(), src("unique_main.c").as_os_str()]);
     check_same("unique", &prog, &[], &d, 0);
 }
+
+/// An object outlives the one whose DT_NEEDED loaded it (libchain_a.so
+/// loads libchain_b.so, b is also dlopen'd, a is dlclosed), then dlopens
+/// by name: its search no longer starts an RPATH chain at the unloaded a.
+/// The previous build walked the chain into a's empty registry slot and
+/// panicked (a loader bug: SIGILL/SIGABRT where glibc runs on).
+#[test]
+fn requester_outlives_the_object_that_loaded_it() {
+    let d = out_dir("glibc_dlopen/chain");
+    let rpath = format!("-Wl,--disable-new-dtags,-rpath,{}", d.display());
+    gcc(&d.join("libchain_leaf.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("dl_b.c").as_os_str()]);
+    gcc(&d.join("libchain_b.so"), &["-fPIC".as_ref(), "-shared".as_ref(), src("chain_b.c").as_os_str()]);
+    let l = format!("-L{}", d.display());
+    gcc(&d.join("libchain_a.so"), &["-fPIC".as_ref(), "-shared".as_ref(), rpath.as_ref(), src("chain_a.c").as_os_str(), l.as_ref(), "-lchain_b".as_ref()]);
+    let prog = gcc(&d.join("chain_main"), &[rpath.as_ref(), src("chain_main.c").as_os_str()]);
+    check_same("chain", &prog, &[], &d, 0);
+}

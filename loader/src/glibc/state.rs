@@ -84,6 +84,15 @@ pub struct State {
 }
 
 static STATE: SpinLock<Option<State>> = SpinLock::new(None);
+
+/// Link map index by registry index (`State::positions`).
+struct Positions(alloc::collections::BTreeMap<usize, usize>);
+
+impl Positions {
+    fn get(&self, i: usize) -> Option<&usize> {
+        self.0.get(&i)
+    }
+}
 /// What glibc's tunables_init does to an AT_SECURE process's environment,
 /// one edit per entry, applied by start-up before any object code runs.
 static ENV_EDITS: SpinLock<Vec<super::tunables::EnvEdit>> = SpinLock::new(Vec::new());
@@ -498,17 +507,10 @@ impl State {
 
     /// Link map index by registry index (for lookups over whole lists:
     /// `index_of_dso` per element made a dlopen quadratic in the objects).
-    fn positions(&self) -> Vec<Option<usize>> {
-        let mut pos = Vec::new();
-        for (k, m) in self.maps.iter().enumerate() {
-            if let Some(i) = m.dso {
-                if i >= pos.len() {
-                    pos.resize(i + 1, None);
-                }
-                pos[i] = Some(k);
-            }
-        }
-        pos
+    /// A map, not an array by registry index: indices keep growing over a
+    /// long run of dlopen/dlclose while the live maps stay few.
+    fn positions(&self) -> Positions {
+        Positions(self.maps.iter().enumerate().filter_map(|(k, m)| Some((m.dso?, k))).collect())
     }
 
     /// The address of link map `k`'s `l_searchlist`.
@@ -596,7 +598,7 @@ impl State {
     /// and mark `l_global` on them.
     fn set_global_scope(&mut self, scope: &[usize]) -> Result<(), String> {
         let pos = self.positions();
-        let at = |i: usize| pos.get(i).copied().flatten();
+        let at = |i: usize| pos.get(i).copied();
         let list: Vec<u64> = scope.iter().filter_map(|&i| at(i)).map(|k| self.maps[k].lm as u64).collect();
         let mut global = alloc::vec![false; self.maps.len()];
         for k in scope.iter().filter_map(|&i| at(i)) {
@@ -742,7 +744,7 @@ pub fn build_maps(reg: &Registry, page: u64) -> Result<(), String> {
     let main_lm = s.maps[0].lm;
     for k in 1..s.maps.len() {
         let Some(i) = s.maps[k].dso.filter(|&i| !reg[i].is_loader()) else { continue };
-        let loader = reg[i].needed_by.and_then(|n| pos.get(n).copied().flatten()).map_or(main_lm, |j| s.maps[j].lm);
+        let loader = reg[i].needed_by.and_then(|n| pos.get(n).copied()).map_or(main_lm, |j| s.maps[j].lm);
         let f = s.lmf;
         put_at(s.map_buf(k)?, f.loader, loader as u64)?;
     }
@@ -1013,7 +1015,7 @@ pub fn add_objects(reg: &Registry, page: u64, fresh: &[usize], root: usize, deep
     }
     // The global searchlist follows the registry's scope (RTLD_GLOBAL).
     let pos = s.positions();
-    let now: Vec<u64> = reg.scope.iter().filter_map(|&i| pos.get(i).copied().flatten()).map(|k| s.maps[k].lm as u64).collect();
+    let now: Vec<u64> = reg.scope.iter().filter_map(|&i| pos.get(i).copied()).map(|k| s.maps[k].lm as u64).collect();
     if s.maps[0].searchlist.as_deref() != Some(&now[..]) {
         s.set_global_scope(&reg.scope)?;
     }

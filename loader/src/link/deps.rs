@@ -433,7 +433,9 @@ fn glibc_errstring(text: &str) -> &str {
 /// A list of objects in breadth-first order with O(1) membership.
 pub struct Bfs {
     pub list: Vec<usize>,
-    member: Vec<bool>,
+    /// Membership by registry index, a bit each (indices keep growing over
+    /// a long run of dlopen/dlclose).
+    member: Vec<u64>,
 }
 
 impl Bfs {
@@ -442,15 +444,16 @@ impl Bfs {
     }
 
     pub fn contains(&self, i: usize) -> bool {
-        self.member.get(i).is_some_and(|&m| m)
+        self.member.get(i / 64).is_some_and(|&w| w & (1 << (i % 64)) != 0)
     }
 
     pub fn add(&mut self, i: usize) {
-        if self.member.len() <= i {
-            self.member.resize(i + 1, false);
+        if self.member.len() <= i / 64 {
+            self.member.resize(i / 64 + 1, 0);
         }
-        if !self.member[i] {
-            self.member[i] = true;
+        let bit = 1u64 << (i % 64);
+        if self.member[i / 64] & bit == 0 {
+            self.member[i / 64] |= bit;
             self.list.push(i);
         }
     }

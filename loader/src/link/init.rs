@@ -44,9 +44,9 @@ pub fn fini_order(reg: &Registry, list: &[usize]) -> Vec<usize> {
 /// The depth-first post-order of `order_of`, with relocation dependencies
 /// as edges too when `reldeps`; and whether an object with any was met.
 fn post_order(reg: &Registry, roots: &[usize], reldeps: bool) -> (Vec<usize>, bool) {
-    let n = reg.slots();
-    let mut visited = alloc::vec![false; n];
-    let mut out = Vec::with_capacity(n);
+    // A bit per registry slot (slots keep growing over dlopen/dlclose).
+    let mut visited = super::deps::Bfs::new();
+    let mut out = Vec::with_capacity(reg.iter().count());
     let mut saw = false;
     // The edges of object i, in glibc's order: DT_NEEDED first to last,
     // then (with `reldeps`) relocation dependencies last to first.
@@ -63,10 +63,10 @@ fn post_order(reg: &Registry, roots: &[usize], reldeps: bool) -> (Vec<usize>, bo
     // must not overflow guardld's stack.
     let mut stack: Vec<(usize, usize)> = Vec::new();
     for &root in roots.iter().rev() {
-        if visited[root] {
+        if visited.contains(root) {
             continue;
         }
-        visited[root] = true;
+        visited.add(root);
         stack.push((root, 0));
         while let Some(top) = stack.last_mut() {
             let (i, k) = *top;
@@ -75,8 +75,8 @@ fn post_order(reg: &Registry, roots: &[usize], reldeps: bool) -> (Vec<usize>, bo
             }
             if let Some(dep) = edge(i, k) {
                 top.1 += 1;
-                if !visited[dep] && !reg[dep].is_program() {
-                    visited[dep] = true;
+                if !visited.contains(dep) && !reg[dep].is_program() {
+                    visited.add(dep);
                     stack.push((dep, 0));
                 }
             } else {

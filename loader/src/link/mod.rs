@@ -34,6 +34,9 @@ pub struct Registry {
     /// Boxed: a record is large, and growing the list moved every one
     /// (page faults and copies for each doubling with hundreds of objects).
     objects: Vec<Option<Box<Dso>>>,
+    /// The indices of the live objects, ascending (load order): walks cost
+    /// the live objects, not every slot a long run of dlopen/dlclose left.
+    live: Vec<usize>,
     /// The global scope (indices), in lookup order; guardld stays last.
     pub scope: Vec<usize>,
     /// Objects in the order their initializers ran (finalizers run reversed).
@@ -54,7 +57,7 @@ pub struct Registry {
 
 impl Registry {
     pub const fn new() -> Self {
-        Registry { objects: Vec::new(), scope: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0, known: deps::Known::new(), unique: core::cell::RefCell::new(alloc::collections::BTreeMap::new()) }
+        Registry { objects: Vec::new(), live: Vec::new(), scope: Vec::new(), init_order: Vec::new(), fini_done: false, index: None, generation: 0, known: deps::Known::new(), unique: core::cell::RefCell::new(alloc::collections::BTreeMap::new()) }
     }
 
     /// The definition a lookup of `name` that found `def` binds to: `def`,
@@ -70,6 +73,7 @@ impl Registry {
     /// Add an object; returns its index.
     pub fn push(&mut self, d: Dso) -> usize {
         self.objects.push(Some(Box::new(d)));
+        self.live.push(self.objects.len() - 1);
         self.objects.len() - 1
     }
 
@@ -93,9 +97,15 @@ impl Registry {
         self.objects.get_mut(i).and_then(Option::as_deref_mut)
     }
 
+    /// The live objects from slot `first` on (a session's own), in load order.
+    pub fn iter_from(&self, first: usize) -> impl Iterator<Item = (usize, &Dso)> {
+        let k = self.live.partition_point(|&i| i < first);
+        self.live[k..].iter().filter_map(|&i| Some((i, self.objects.get(i)?.as_deref()?)))
+    }
+
     /// Live objects with their indices, in load order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &Dso)> {
-        self.objects.iter().enumerate().filter_map(|(i, d)| Some((i, d.as_deref()?)))
+        self.live.iter().filter_map(|&i| Some((i, self.objects.get(i)?.as_deref()?)))
     }
 
     /// The first live object satisfying `f`.
@@ -140,6 +150,18 @@ impl Registry {
     /// every reference the registry holds to it.
     pub fn unload(&mut self, i: usize) {
         let Some(d) = self.objects.get_mut(i).and_then(Option::take) else { return };
+        if let Ok(k) = self.live.binary_search(&i) {
+            self.live.remove(k);
+        }
+        // A live object first loaded by this one no longer has it as the
+        // start of its RPATH chain.
+        for &k in &self.live {
+            if let Some(o) = self.objects[k].as_deref_mut()
+                && o.needed_by == Some(i)
+            {
+                o.needed_by = None;
+            }
+        }
         // The symbol index holds names inside objects' memory: it goes
         // with any object it may describe (rebuilt on the next lookup).
         self.index = None;

@@ -102,7 +102,7 @@ impl<'c> Session<'c> {
 
     /// The objects this session loaded, in load order.
     pub fn fresh(&self, reg: &Registry) -> Vec<usize> {
-        reg.iter().map(|(i, _)| i).filter(|&i| i >= self.first).collect()
+        reg.iter_from(self.first).map(|(i, _)| i).collect()
     }
 
     /// End of a stage: Err if anything failed so far.
