@@ -36,6 +36,18 @@ fn gcc(args: &[&std::ffi::OsStr]) {
     assert!(o.status.success(), "gcc {args:?}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// PROG ARGS in `dir` with exactly `vars`, under glibc's ld.so and under
+/// guardld --glibc native, run the same explicit way: (glibc's, guardld's).
+fn glibc_and_guardld(dir: &std::path::Path, vars: &[(&str, &str)], prog: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> (Outcome, Outcome) {
+    let g = guardld().to_str().unwrap().to_string();
+    let under = |loader: &[&str]| {
+        let mut c = command(loader[0], vars);
+        c.current_dir(dir).args(&loader[1..]).arg(prog.as_ref()).args(args);
+        run(&mut c)
+    };
+    (under(&[GLIBC_LD]), under(&[&g, "--glibc", "native"]))
+}
+
 fn under(loader: &[&str], prog: &PathBuf, args: &[&str]) -> Outcome {
     let mut cmd = command(loader[0], &[("GUARDLD_PROBE", "set"), ("LC_ALL", "C")]);
     cmd.args(&loader[1..]).arg(prog).args(args);
@@ -201,15 +213,8 @@ fn empty_library_path_is_no_path() {
     let prog = dir.join("m");
     let l = format!("-L{}", dir.display());
     gcc(&["-o".as_ref(), prog.as_os_str(), main.as_os_str(), l.as_ref(), "-llv".as_ref()]);
-    let g = guardld().to_str().unwrap().to_string();
     for (path, code) in [("", 127), ("/nonexistent::", 0), (":", 0)] {
-        let under = |loader: &[&str]| {
-            let mut c = command(loader[0], &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path)]);
-            c.current_dir(&dir).args(&loader[1..]).arg(&prog);
-            run(&mut c)
-        };
-        let want = under(&[GLIBC_LD]);
-        let got = under(&[&g, "--glibc", "native"]);
+        let (want, got) = glibc_and_guardld(&dir, &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path)], &prog, &[]);
         assert_eq!(want.code(), Some(code), "glibc's ld.so, LD_LIBRARY_PATH={path:?}\n{}", want.describe());
         assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "LD_LIBRARY_PATH={path:?}\n{}", got.describe());
     }
@@ -255,13 +260,7 @@ fn search_passes_over_libraries_for_other_machines() {
     for (prog, failing) in [(&m, 127), (&d, 3)] {
         for (path, code) in cases {
             let code = if code == 0 { 0 } else { failing };
-            let under = |loader: &[&str]| {
-                let mut c = command(loader[0], &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path)]);
-                c.current_dir(&dir).args(&loader[1..]).arg(prog);
-                run(&mut c)
-            };
-            let want = under(&[GLIBC_LD]);
-            let got = under(&[&g, "--glibc", "native"]);
+            let (want, got) = glibc_and_guardld(&dir, &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path)], prog, &[]);
             let what = format!("{} with LD_LIBRARY_PATH={path}", prog.display());
             assert_eq!(want.code(), Some(code), "glibc's ld.so, {what}\n{}", want.describe());
             assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{what}\n{}", got.describe());
@@ -380,7 +379,6 @@ fn versions_are_checked_as_glibc_checks_them() {
     mark_version_weak(&dir.join("needs-weak"), "V2");
     gcc(&["-shared".as_ref(), "-fPIC".as_ref(), "-DLIB".as_ref(), "-o".as_ref(), &o("old/libneeds.so"), &s("needs.c"), lnew.as_ref(), "-lvp".as_ref()]);
     gcc(&["-o".as_ref(), &o("opener"), &s("opener.c")]);
-    let g = guardld().to_str().unwrap().to_string();
     // (program, argument, provider directory, glibc's exit status).
     let cases = [
         ("needs", None, "new", 0),
@@ -394,13 +392,8 @@ fn versions_are_checked_as_glibc_checks_them() {
     // Each stderr line without its first field (who prints it).
     let lines = |o: &Outcome| o.stderr_str().lines().map(|l| l.split_once(": ").map_or(l, |x| x.1).to_string()).collect::<Vec<_>>();
     for (prog, arg, sub, code) in cases {
-        let under = |loader: &[&str]| {
-            let mut c = command(loader[0], &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", sub)]);
-            c.current_dir(&dir).args(&loader[1..]).arg(format!("./{prog}")).args(arg);
-            run(&mut c)
-        };
-        let want = under(&[GLIBC_LD]);
-        let got = under(&[&g, "--glibc", "native"]);
+        let args: Vec<&str> = arg.into_iter().collect();
+        let (want, got) = glibc_and_guardld(&dir, &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", sub)], format!("./{prog}"), &args);
         let what = format!("{prog} {arg:?} with {sub}/libvp.so");
         assert_eq!(want.code(), Some(code), "glibc's ld.so, {what}\n{}", want.describe());
         assert_eq!((got.stdout_str(), got.code(), lines(&got)), (want.stdout_str(), want.code(), lines(&want)), "{what}\n{}", got.describe());
@@ -606,7 +599,6 @@ fn trace_loaded_objects_is_glibcs() {
     let lfull = format!("-L{}", dir.join("full").display());
     let prog = dir.join("m");
     gcc(&["-o".as_ref(), prog.as_os_str(), dir.join("m.c").as_os_str(), lfull.as_ref(), "-lgone".as_ref()]);
-    let g = guardld().to_str().unwrap().to_string();
     let cases: [&[(&str, &str)]; 6] = [
         &[("LD_TRACE_LOADED_OBJECTS", "1"), ("LD_LIBRARY_PATH", "full")],
         &[("LD_TRACE_LOADED_OBJECTS", ""), ("LD_LIBRARY_PATH", "full")],
@@ -617,13 +609,9 @@ fn trace_loaded_objects_is_glibcs() {
     ];
     let masked = |s: String| s.split("(0x").enumerate().map(|(k, part)| if k == 0 { part.to_string() } else { part.split_once(')').map_or(part.to_string(), |(_, rest)| format!("(ADDR){rest}")) }).collect::<String>();
     for vars in cases {
-        let under = |loader: &[&str]| {
-            let mut c = command(loader[0], vars);
-            c.env("LC_ALL", "C").current_dir(&dir).args(&loader[1..]).arg("./m");
-            run(&mut c)
-        };
-        let want = under(&[GLIBC_LD]);
-        let got = under(&[&g, "--glibc", "native"]);
+        let mut vars = vars.to_vec();
+        vars.push(("LC_ALL", "C"));
+        let (want, got) = glibc_and_guardld(&dir, &vars, "./m", &[]);
         assert_eq!(want.code(), Some(0), "glibc's ld.so, {vars:?}\n{}", want.describe());
         assert!(want.stdout_str().contains("libgone.so =>"), "{}", want.describe());
         assert_eq!((masked(got.stdout_str()), got.stderr_str(), got.code()), (masked(want.stdout_str()), want.stderr_str(), want.code()), "{vars:?}\n{}", got.describe());
@@ -725,17 +713,10 @@ fn hwcaps_tunable_masks_the_isa_level() {
     let prog = dir.join("m");
     let l = format!("-L{}", dir.join("lib").display());
     gcc(&["-o".as_ref(), prog.as_os_str(), dir.join("m.c").as_os_str(), l.as_ref(), "-lcap".as_ref()]);
-    let g = guardld().to_str().unwrap().to_string();
     let lp = dir.join("lib").to_str().unwrap().to_string();
     let mut picked = std::collections::BTreeSet::new();
     for mask in ["", "glibc.cpu.hwcaps=-AVX512F", "glibc.cpu.hwcaps=-AVX2", "glibc.cpu.hwcaps=-SSE4_2", "glibc.cpu.hwcaps=-AVX512F,-MOVBE"] {
-        let under = |loader: &[&str]| {
-            let mut c = command(loader[0], &[("LD_LIBRARY_PATH", &lp), ("GLIBC_TUNABLES", mask)]);
-            c.args(&loader[1..]).arg(&prog);
-            run(&mut c)
-        };
-        let want = under(&[GLIBC_LD]);
-        let got = under(&[&g, "--glibc", "native"]);
+        let (want, got) = glibc_and_guardld(&dir, &[("LD_LIBRARY_PATH", &lp), ("GLIBC_TUNABLES", mask)], &prog, &[]);
         assert_eq!(want.code(), Some(0), "{mask}: glibc's ld.so\n{}", want.describe());
         assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{mask}\n{}", got.describe());
         println!("{mask:?}: {}", want.stdout_str().trim());
