@@ -350,13 +350,13 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     // (`system_dirs`), guardld's own programs' guardld's list. An object
     // with DF_1_NODEFLIB (the requester, else the program) skips them, and
     // ld.so.cache entries under them, as glibc.
-    let system: Vec<Vec<u8>> = match crate::glibc::system_dirs().filter(|_| s.cfg.glibc_program) {
-        Some(dirs) => dirs.iter().map(|d| d.as_bytes().to_vec()).collect(),
-        None => search::DEFAULT_DIRS.iter().map(|d| d.to_vec()).collect(),
+    let system: Vec<&'static [u8]> = match crate::glibc::system_dirs().filter(|_| s.cfg.glibc_program) {
+        Some(dirs) => dirs.iter().map(|d| d.as_bytes()).collect(),
+        None => search::DEFAULT_DIRS.to_vec(),
     };
     let nodeflib = req.or_else(|| reg.program()).is_some_and(|r| reg[r].dyn_.nodeflib);
     if !nodeflib {
-        dirs.extend(system.iter().cloned());
+        dirs.extend(system.iter().map(|d| d.to_vec()));
     }
     let mut tried = 0;
     let mut passed = Passed::default();
@@ -365,7 +365,7 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     for k in 0..=dirs.len() {
         if k == n_dirs {
             let cache = s.cfg.cache.get_or_init(search::ld_so_cache);
-            let under_system = |p: &[u8]| system.iter().any(|d| p.strip_prefix(&d[..]).is_some_and(|rest| rest.starts_with(b"/")));
+            let under_system = |p: &[u8]| system.iter().any(|d| p.strip_prefix(*d).is_some_and(|rest| rest.starts_with(b"/")));
             if let Some(p) = cache.as_ref().and_then(|c| c.lookup(name)).filter(|p| !(nodeflib && under_system(p))) {
                 let mut p = p.to_vec();
                 p.push(0);

@@ -67,7 +67,12 @@ impl Registry {
         if def.sym.bind() != crate::elf::symbols::STB_GNU_UNIQUE {
             return def;
         }
-        *self.unique.borrow_mut().entry(name.to_vec()).or_insert(def)
+        let mut table = self.unique.borrow_mut();
+        if let Some(first) = table.get(name) {
+            return *first;
+        }
+        table.insert(name.to_vec(), def);
+        def
     }
 
     /// Add an object; returns its index.
