@@ -346,6 +346,20 @@ fn reject_relocatable_object() {
     assert_rejected(&obj, &["only ET_DYN and ET_EXEC can be loaded"]);
 }
 
+/// A shared library given as the program (e_entry 0: its ELF header):
+/// refused with a message, not run into a fault at its first byte. The
+/// previous build jumped there (SIGSEGV). Listing it still works.
+#[test]
+fn reject_shared_library_as_program() {
+    let dir = "start/reject_shared_library_as_program";
+    out_dir(dir);
+    let lib = Cc::new(dir, "libplain.so").source("hello.c").rt(false).shared().build();
+    assert!(readelf(&["-h"], &lib).contains("Entry point address:               0x0"), "{}", readelf(&["-h"], &lib));
+    assert_rejected(&lib, &["no entry point"]);
+    let o = run(command(guardld(), &[]).arg("--list").arg(&lib));
+    o.assert_code(0);
+}
+
 /// hello cut 30 bytes into its program header table.
 #[test]
 fn reject_truncated_program_headers() {

@@ -100,9 +100,15 @@ pub fn main(mut st: InitialStack, base: usize, own_entry: usize) -> Handoff {
     let path = st.arg(prog_index).unwrap_or(c"");
     let prog = crate::map::load::load(path, page_size, padding, &guards).unwrap_or_else(|e| fatal(Bytes(path.to_bytes()), e));
     let entry = prog.bias.wrapping_add(prog.ehdr.e_entry as usize);
+    let no_entry = prog.ehdr.e_entry == 0;
     let (phdr_addr, phnum) = (prog.phdr_addr, prog.phdrs.len());
     let main = program::from_loaded(path, prog).unwrap_or_else(|e| fatal(Bytes(path.to_bytes()), e));
     let list = opts.list || traced(&st, secure);
+    // Entry 0 is the ELF header: a shared library given as the program
+    // would jump there and fault. Listing its dependencies is fine.
+    if no_entry && !list {
+        fatal(Bytes(path.to_bytes()), "no entry point (e_entry is 0): a shared library, not a program");
+    }
     if main.interp().is_none() && main.dyn_.needed.is_empty() && !list {
         // Neither PT_INTERP nor DT_NEEDED: a static or static-pie program,
         // which relocates itself (RELR applied twice would corrupt it) and
