@@ -296,7 +296,8 @@ fn dlopen_refuses_programs_and_directories() {
     let noopen = gcc(&d.join("libnoopen.so"), &["-fPIC".as_ref(), "-shared".as_ref(), "-Wl,-z,nodelete".as_ref(), src("dl_b.c").as_os_str()]);
     set_flags_1(&noopen, 0x40);
     let prog = gcc(&d.join("refused_main"), &["-fPIE".as_ref(), "-pie".as_ref(), exe.as_os_str()]);
-    let paths: Vec<&str> = [&pie, &exec, &dir, &empty, &noopen].iter().map(|p| p.to_str().unwrap()).collect();
+    // Last, the running program's own file (a PIE): refused too.
+    let paths: Vec<&str> = [&pie, &exec, &dir, &empty, &noopen, &prog].iter().map(|p| p.to_str().unwrap()).collect();
     check_same("refused", &prog, &paths, &d, 0);
 }
 

@@ -109,7 +109,8 @@ pub fn open_object(name: &[u8], mode: i32, caller: usize) -> Result<Option<Opene
     let Linker { reg, config } = &mut *guard;
     let Some(cfg) = config.as_ref() else { return Err(OpenError::plain(String::from("guardld: dlopen before start-up finished"))) };
     let noload = mode & RTLD_NOLOAD != 0;
-    if noload && let Some(i) = reg.known.find(name).or_else(|| reg.position(|d| d.matches_name(name))) {
+    // (The program answers to no name here, as in glibc.)
+    if noload && let Some(i) = reg.known.find(name).or_else(|| reg.position(|d| d.matches_name(name))).filter(|&i| !reg[i].is_program()) {
         // A NOLOAD handle is a reference like any other (dlclose drops it).
         add_reference(reg, i);
         promote(reg, i, mode);

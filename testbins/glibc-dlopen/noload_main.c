@@ -30,6 +30,8 @@ int main(int argc, char **argv) {
   noload("not loaded", "./libnl2.so");
   noload("missing", "./missing.so");
   noload("text file", "./text.so");
+  /* The program's own file: not a library glibc would find loaded. */
+  noload("the program's own file", argv[0]);
   /* Searched through the RUNPATH, whose first directory holds a copy for
      another ELF class: passed over, as a search does. */
   noload("by search, past another class", "libnl.so");

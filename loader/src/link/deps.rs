@@ -184,10 +184,20 @@ fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mu
             return Err(());
         }
     };
+    let shown = &path[..path.len() - 1];
     if let Some(&i) = reg.known.by_inode.get(&(file.dev, file.ino)) {
+        // The program's own file named again (a preload, a dlopen): glibc
+        // does not take the running program as a library, and refuses a
+        // PIE (as it does when the program's file is not known to it).
+        // (RTLD_NOLOAD then finds nothing loaded.)
+        if reg[i].is_program() && reg[i].dyn_.pie {
+            if !s.noload {
+                s.errors.report(shown, format_args!("cannot dynamically load position-independent executable"));
+            }
+            return Err(());
+        }
         return Ok(Some(i));
     }
-    let shown = &path[..path.len() - 1];
     if s.noload {
         // Found, and not loaded: RTLD_NOLOAD ends here, without an error
         // once the headers passed glibc's checks.
