@@ -747,3 +747,21 @@ fn static_tls_offsets_are_glibcs() {
     assert_eq!(want.code(), Some(0), "{}", want.describe());
     assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
 }
+
+/// TLS blocks aligned past a page (64 KiB in the program, 8 KiB in a
+/// dlopen'd library) are placed on their boundary in the main thread and
+/// in new threads, as glibc places them: the thread area is aligned to the
+/// largest module's alignment. The previous build refused any PT_TLS
+/// aligned past 4 KiB (exit 127 for the program).
+#[test]
+fn tls_aligned_past_a_page() {
+    let dir = out_dir("glibc-tlsalign");
+    let src = testbins().join("glibc-personality");
+    let lib = dir.join("libx.so");
+    gcc(&["-shared".as_ref(), "-fPIC".as_ref(), "-o".as_ref(), lib.as_os_str(), src.join("tls_align_lib.c").as_os_str()]);
+    let prog = dir.join("tls_align_main");
+    gcc(&["-O1".as_ref(), "-pthread".as_ref(), "-o".as_ref(), prog.as_os_str(), src.join("tls_align_main.c").as_os_str()]);
+    let (want, got) = glibc_and_guardld(&dir, &[("LC_ALL", "C")], &prog, &[]);
+    assert_eq!((want.stdout_str(), want.code()), ("threads 1 main 1 lib 1\n".to_string(), Some(0)), "glibc's ld.so\n{}", want.describe());
+    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+}

@@ -60,15 +60,42 @@ pub fn dtv_slots(lay: &Layout) -> usize {
     lay.modules.len() + 16
 }
 
+/// A fresh zeroed mapping of `size` bytes whose start is aligned to
+/// `align` (a power of two; the thread pointer, `static_size` bytes in,
+/// is then aligned to the largest TLS alignment). Past a page, the excess
+/// of a larger mapping is given back on both sides, so the area still
+/// starts where `free` unmaps it.
+fn aligned_area(size: usize, align: usize) -> Option<usize> {
+    const PAGE: usize = 4096;
+    let extra = if align > PAGE { align } else { 0 };
+    let total = size.checked_add(extra)?;
+    // SAFETY: a fresh private anonymous mapping.
+    let p0 = unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), total, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }.ok()? as usize;
+    if extra == 0 {
+        return Some(p0);
+    }
+    let p = p0.next_multiple_of(align);
+    let end = (p + size).next_multiple_of(PAGE);
+    // SAFETY: both ranges lie inside the mapping just made, outside the
+    // part kept, and nothing refers to them.
+    unsafe {
+        if p > p0 {
+            let _ = rustix::mm::munmap(p0 as *mut c_void, p - p0);
+        }
+        if p0 + total > end {
+            let _ = rustix::mm::munmap(end as *mut c_void, p0 + total - end);
+        }
+    }
+    Some(p)
+}
+
 /// Allocate one thread's area for `lay` with zeroed blocks; returns the
 /// thread pointer. `guards`: (stack_guard, pointer_guard).
 pub fn allocate(lay: &Layout, guards: (u64, u64)) -> Result<usize, TlsError> {
     let slots = dtv_slots(lay);
     // The DTV: entry -1 (count), entry 0 (generation), the modules.
     let size = lay.static_size + lay.tcb_size + (slots + 2) * size_of::<DtvEntry>();
-    // SAFETY: a fresh private anonymous mapping.
-    let p = unsafe { rustix::mm::mmap_anonymous(core::ptr::null_mut(), size, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }
-        .map_err(|_| TlsError::NoMemory)? as usize;
+    let p = aligned_area(size, lay.align).ok_or(TlsError::NoMemory)?;
     crate::sys::place::mapped(p);
     let tp = p + lay.static_size;
     let dtv = tp + lay.tcb_size + size_of::<DtvEntry>();

@@ -80,16 +80,17 @@ impl TlsError {
     pub fn message(&self) -> &'static str {
         match self {
             TlsError::FileszGtMemsz => "PT_TLS: p_filesz larger than p_memsz",
-            TlsError::BadAlign => "PT_TLS: alignment not a power of two, or above the page size",
+            TlsError::BadAlign => "PT_TLS: alignment not a power of two, or above 2 MiB",
             TlsError::ImageOutside => "PT_TLS: initialization image outside the loaded segments",
             TlsError::NoMemory => "cannot allocate thread-local storage",
         }
     }
 }
 
-/// The largest PT_TLS alignment accepted (glibc's limit is the page size;
-/// blocks are placed inside an area whose alignment this bounds).
-const MAX_ALIGN: u64 = 1 << 12;
+/// The largest PT_TLS alignment accepted. glibc sets none; a thread area
+/// is aligned to its largest module's alignment (`tcb::allocate`), so this
+/// only keeps an absurd p_align from asking for absurd memory.
+const MAX_ALIGN: u64 = 1 << 21;
 
 /// `v` rounded up to a multiple of `a` (a power of two), wrapping as C's
 /// size_t arithmetic does in glibc's offset rule.
