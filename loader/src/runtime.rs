@@ -279,8 +279,7 @@ fn collect(reg: &mut crate::link::Registry, keep: &impl Fn(usize) -> bool) -> Cl
         // glibc's `_dl_close_worker`: the namespace's objects sorted for
         // finalization (dependents first; otherwise load order), those
         // going kept.
-        let list: Vec<usize> = reg.iter().filter(|(_, d)| !d.is_loader()).map(|(i, _)| i).collect();
-        let mut order = init::fini_order(reg, &list);
+        let mut order = init::fini_order(reg);
         order.retain(|i| gone.contains(i));
         order
     } else {

@@ -208,6 +208,12 @@ pub fn unsecure_envvars() -> alloc::vec::Vec<&'static str> {
     v
 }
 
+/// Whether environment entry `entry` ("NAME=value") sets one of `list`
+/// (unsetenv removes only entries with a '=').
+pub fn is_unsecure(list: &[&str], entry: &[u8]) -> bool {
+    entry.split(|&c| c == b'=').next().is_some_and(|name| name.len() < entry.len() && list.iter().any(|v| v.as_bytes() == name))
+}
+
 /// The first EI_ABIVERSION of the GNU OS ABI no known build takes
 /// (glibc's LIBC_ABI_MAX, the smallest among them): every object guardld
 /// loads is held to it, as glibc's open_verify holds them.

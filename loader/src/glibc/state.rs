@@ -107,8 +107,7 @@ pub fn take_env_edits() -> Vec<super::tunables::EnvEdit> {
 /// all), after the tunables' own edits.
 fn unset_unsecure(build: &Build, environ: &[&[u8]], edits: &mut [super::tunables::EnvEdit]) {
     for (e, edit) in environ.iter().zip(edits.iter_mut()) {
-        let name = e.split(|&c| c == b'=' || c == 0).next().unwrap_or_default();
-        if e.contains(&b'=') && build.unsecure_envvars.iter().any(|v| v.as_bytes() == name) {
+        if super::is_unsecure(build.unsecure_envvars, e) {
             *edit = super::tunables::EnvEdit::Remove;
         }
     }
@@ -441,12 +440,6 @@ fn phdrs(d: &Dso) -> &'static [Phdr] {
 
 /// (start, end, contiguous) of an object's mapping.
 fn extent(d: &Dso, page: u64) -> (usize, usize, bool) {
-    // glibc's l_map_end is the end of the last segment's memory, not of
-    // its page (`allocend`): dladdr and _dl_find_object stop there.
-    if let Some((start, _)) = d.span() {
-        let end = phdrs(d).iter().filter(|p| p.p_type == PT_LOAD).map(|p| d.img.addr(p.p_vaddr.saturating_add(p.p_memsz))).max().unwrap_or(start);
-        return (start, end, true);
-    }
     let loads = phdrs(d).iter().filter(|p| p.p_type == PT_LOAD);
     let (mut lo, mut hi, mut contiguous) = (u64::MAX, 0u64, true);
     for p in loads {
@@ -456,6 +449,12 @@ fn extent(d: &Dso, page: u64) -> (usize, usize, bool) {
         }
         lo = lo.min(start);
         hi = hi.max(p.p_vaddr.saturating_add(p.p_memsz));
+    }
+    // glibc's l_map_end is the end of the last segment's memory, not of
+    // its page (`allocend`): dladdr and _dl_find_object stop there. An
+    // object guardld mapped is one span (its padding covered).
+    if let Some((start, _)) = d.span() {
+        return (start, if lo == u64::MAX { start } else { d.img.addr(hi) }, true);
     }
     if lo == u64::MAX {
         return (0, 0, false);

@@ -21,12 +21,15 @@ pub fn order_of(reg: &Registry, roots: &[usize]) -> Vec<usize> {
 }
 
 /// glibc's order for finalizers (`_dl_sort_maps` with `for_fini`, at exit
-/// and in dlclose) over `list` (load order): dependents first. A first
+/// and in dlclose) over every object but guardld, in load order:
+/// dependents first. A first
 /// pass follows relocation dependencies too (`Dso::reldeps`, last first);
 /// if it met any, a second pass over its result follows DT_NEEDED edges
 /// only, so static dependencies win over relocation ones. The program,
-/// when it leads `list`, stays first (`force_first`).
-pub fn fini_order(reg: &Registry, list: &[usize]) -> Vec<usize> {
+/// when it leads the list, stays first (`force_first`).
+pub fn fini_order(reg: &Registry) -> Vec<usize> {
+    let list: Vec<usize> = reg.iter().filter(|(_, d)| !d.is_loader()).map(|(i, _)| i).collect();
+    let list = &list[..];
     let (mut order, saw_reldeps) = post_order(reg, list, true);
     order.reverse();
     if saw_reldeps {
@@ -248,8 +251,7 @@ pub extern "C" fn fini() {
             // from the list order (dlopen'd objects last), dependents
             // before their dependencies; the program too (libc ran its
             // constructors), first.
-            let list: Vec<usize> = reg.iter().filter(|(_, d)| !d.is_loader()).map(|(i, _)| i).collect();
-            fini_order(reg, &list).into_iter().filter(|&i| reg[i].is_program() || reg.init_order.contains(&i)).collect()
+            fini_order(reg).into_iter().filter(|&i| reg[i].is_program() || reg.init_order.contains(&i)).collect()
         } else {
             reg.init_order.iter().rev().copied().collect()
         }

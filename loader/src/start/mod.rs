@@ -342,7 +342,7 @@ fn link_and_init(st: &mut InitialStack, main: crate::link::dso::Dso, base: usize
         let gone: alloc::vec::Vec<usize> = st
             .env()
             .enumerate()
-            .filter(|(_, e)| e.contains(&b'=') && list.iter().any(|v| e.split(|&c| c == b'=').next() == Some(v.as_bytes())))
+            .filter(|(_, e)| crate::glibc::is_unsecure(&list, e))
             .map(|(i, _)| i)
             .collect();
         for i in gone.into_iter().rev() {
