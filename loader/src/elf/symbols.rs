@@ -343,6 +343,25 @@ impl Symbols {
         self.strtab.get(at..end) == Some(name) && self.strtab.get(end) == Some(&0)
     }
 
+    /// Whether symbol `s` of this object and symbol `o` of `other` have
+    /// the same name: compared in place up to the first difference, so
+    /// names sharing a hash but not a spelling cost a few bytes each.
+    pub fn same_name(&self, s: &Sym, other: &Symbols, o: &Sym) -> bool {
+        if core::ptr::eq(self.strtab, other.strtab) && s.st_name == o.st_name {
+            return true;
+        }
+        let (Some(a), Some(b)) = (self.strtab.get(s.st_name as usize..), other.strtab.get(o.st_name as usize..)) else { return false };
+        for (x, y) in a.iter().zip(b) {
+            if x != y {
+                return false;
+            }
+            if *x == 0 {
+                return true;
+            }
+        }
+        false
+    }
+
     /// The version a reference at index `i` requires (None: unversioned).
     pub fn required_version(&self, i: usize) -> Option<Version<'static>> {
         let v = *self.versym?.get(i)? & 0x7fff;

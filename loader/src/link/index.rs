@@ -10,6 +10,12 @@
 //! wins, weak ones included; versions are checked per definition exactly as
 //! in the per-object lookup (`Symbols::candidate`), object by object.
 //!
+//! A reference an object makes to its own exported definition (a
+//! function table, a call through its own PLT without -Bsymbolic) binds
+//! to that definition unless an object earlier in the scope interposes.
+//! The index notes the names defined exactly once in the scope (`sole`):
+//! such a reference then needs no probe at all.
+//!
 //! Very large objects (more than `BIG` exports) are not indexed: indexing a
 //! 50,000-symbol library costs more than the few lookups a program makes
 //! into it. They keep their position in scope order and are searched
@@ -65,6 +71,12 @@ pub struct SymbolIndex {
     big: Vec<(u32, usize)>,
     /// The scope this index describes.
     scope: Vec<usize>,
+    /// Scope position of each registry index (NONE: not in the scope).
+    pos_of: Vec<u32>,
+    /// Per scope position, the first word in `sole` of its bitmap (one bit
+    /// a symbol index: the only indexed definition of its name).
+    sole_at: Vec<u32>,
+    sole: Vec<u64>,
     /// Linker generation the index was built at (see `Registry::generation`).
     pub generation: u64,
 }
@@ -81,22 +93,84 @@ impl SymbolIndex {
                 total += n;
             }
         }
-        let nb = (total * 2).next_power_of_two().max(64);
-        let mut idx = SymbolIndex { buckets: alloc::vec![NONE; nb], entries: Vec::with_capacity(total), big, scope: scope.to_vec(), generation };
+        let nb = total.next_power_of_two().max(64);
+        let slots = scope.iter().max().map_or(0, |&m| m + 1);
+        let mut pos_of = alloc::vec![NONE; slots];
+        let mut sole_at = Vec::with_capacity(scope.len() + 1);
+        let mut words = 0u32;
+        for (pos, &i) in scope.iter().enumerate() {
+            pos_of[i] = pos as u32;
+            sole_at.push(words);
+            words = words.saturating_add(dsos[i].syms.len().div_ceil(64) as u32);
+        }
+        sole_at.push(words);
+        let mut idx = SymbolIndex {
+            buckets: alloc::vec![NONE; nb],
+            entries: Vec::with_capacity(total),
+            big,
+            scope: scope.to_vec(),
+            pos_of,
+            sole_at,
+            sole: alloc::vec![0; words as usize],
+            generation,
+        };
         // Insert in reverse scope order at the head of each bucket chain, so
         // every chain lists definitions in scope order.
         for (pos, &i) in scope.iter().enumerate().rev() {
-            if dsos[i].syms.export_bound() > BIG {
+            let d = &dsos[i];
+            if d.syms.export_bound() > BIG {
                 continue;
             }
-            for (symidx, _, hash) in dsos[i].syms.exported_rev() {
+            for (symidx, sym, hash) in d.syms.exported_rev() {
                 let b = hash as usize & (nb - 1);
                 let next = idx.buckets[b];
+                // Another definition of the name already indexed (later in
+                // the scope, or another version in this object): neither
+                // is the name's only one.
+                let mut alone = true;
+                let mut e = next;
+                while e != NONE {
+                    let other = &idx.entries[e as usize];
+                    e = other.next;
+                    if other.hash != hash {
+                        continue;
+                    }
+                    let od = &dsos[idx.scope[other.pos as usize]];
+                    if od.syms.get(other.sym as usize).is_some_and(|o| d.syms.same_name(sym, &od.syms, o)) {
+                        alone = false;
+                        idx.set_sole(other.pos, other.sym, false);
+                    }
+                }
+                idx.set_sole(pos as u32, symidx as u32, alone);
                 idx.buckets[b] = idx.entries.len() as u32;
                 idx.entries.push(Entry { hash, pos: pos as u32, sym: symidx as u32, next });
             }
         }
         idx
+    }
+
+    fn set_sole(&mut self, pos: u32, sym: u32, on: bool) {
+        let (Some(&start), Some(&end)) = (self.sole_at.get(pos as usize), self.sole_at.get(pos as usize + 1)) else { return };
+        let w = start as usize + sym as usize / 64;
+        if w < end as usize {
+            let bit = 1u64 << (sym % 64);
+            if on { self.sole[w] |= bit } else { self.sole[w] &= !bit }
+        }
+    }
+
+    /// Whether a reference object `dso` makes to its own exported symbol
+    /// `sym` binds to that symbol before any other definition in the scope
+    /// is considered: the name has no other indexed definition and no
+    /// unindexed big object comes earlier. (Whether the definition answers
+    /// the reference's version is the caller's check.)
+    pub fn sole(&self, dso: usize, sym: usize) -> bool {
+        let Some(&pos) = self.pos_of.get(dso) else { return false };
+        if pos == NONE || self.big.first().is_some_and(|&(b, _)| b < pos) {
+            return false;
+        }
+        let (start, end) = (self.sole_at[pos as usize] as usize, self.sole_at[pos as usize + 1] as usize);
+        let w = start + sym / 64;
+        w < end && self.sole[w] >> (sym % 64) & 1 != 0
     }
 
     /// First acceptable definition in scope order among indexed objects:

@@ -216,6 +216,13 @@ impl Registry {
         }
     }
 
+    /// Whether object `i`'s own exported symbol `symidx` is the only
+    /// definition of its name the current global index holds, with no
+    /// unindexed object before `i` (`SymbolIndex::sole`).
+    pub fn sole_definition(&self, i: usize, symidx: usize) -> bool {
+        matches!(&self.index, Some(x) if x.generation == self.generation && x.sole(i, symidx))
+    }
+
     /// Resolve a reference against the global scope (through the index
     /// when it is current, else by walking the scope), then `local`.
     pub fn lookup_global(&self, name: &[u8], ver: Option<&crate::elf::symbols::Version<'_>>, q: lookup::Query, local: &[usize]) -> Option<lookup::Def> {

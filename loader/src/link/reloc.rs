@@ -9,7 +9,7 @@ use super::dso::{Dso, State};
 use super::lookup::Query;
 use super::session::Session;
 use crate::elf::pod::{RELA_SIZE, Rela, Sym, WORD_SIZE};
-use crate::elf::symbols::{SHN_UNDEF, STB_LOCAL, STB_WEAK, STT_GNU_IFUNC, STT_TLS, STV_DEFAULT};
+use crate::elf::symbols::{Candidate, SHN_UNDEF, STB_GNU_UNIQUE, STB_LOCAL, STB_WEAK, STT_GNU_IFUNC, STT_TLS, STV_DEFAULT};
 
 
 pub const R_NONE: u32 = 0;
@@ -192,7 +192,13 @@ fn find(reg: &Registry, local: &[usize], i: usize, symidx: usize, q: Query, errs
     let q = Query { first: if d.dyn_.symbolic { Some(i) } else { None }, ..q };
     crate::stats::count(&crate::stats::LOOKUPS);
     crate::debug!(Symbols, "symbol={}; lookup for {}", crate::error::Bytes(name), crate::error::Bytes(d.name()));
-    match reg.lookup_global(name, ver.as_ref(), q, local) {
+    // Its own definition, when no other object defines the name (the
+    // index knows): no probe. A unique symbol goes through the process
+    // table as any lookup's, so it takes the full path.
+    let own = (sym.st_shndx != SHN_UNDEF && !q.deep && !q.skip_main && sym.bind() != STB_GNU_UNIQUE && reg.sole_definition(i, symidx)
+        && matches!(d.syms.candidate(symidx, sym, ver.as_ref(), q.plt), Candidate::Accept))
+        .then_some(super::lookup::Def { dso: i, sym });
+    match own.or_else(|| reg.lookup_global(name, ver.as_ref(), q, local)) {
         Some(def) => {
             crate::debug!(Bindings, "binding {} to {} `{}'", crate::error::Bytes(d.name()),
                 crate::error::Bytes(reg[def.dso].name()), crate::error::Bytes(name));

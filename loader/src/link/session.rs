@@ -60,6 +60,8 @@ pub struct Session<'c> {
     /// RTLD_NOLOAD: the search stops at the file it finds; a file that
     /// is not loaded already is not loaded (no error, no object).
     pub noload: bool,
+    /// Search directories held open for this session (`deps::Dirs`).
+    pub dirs: super::deps::Dirs,
 }
 
 /// A session failed; what went wrong is in its `errors`.
@@ -79,7 +81,7 @@ pub struct Linked {
 impl<'c> Session<'c> {
     /// A session whose new objects start at registry slot `first`.
     pub fn new(cfg: &'c LoadConfig, errors: Errors, first: usize, opened: Opened) -> Self {
-        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), lazy: false, opened, foreign: None, bound: Vec::new(), noload: false }
+        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), lazy: false, opened, foreign: None, bound: Vec::new(), noload: false, dirs: super::deps::Dirs::default() }
     }
 
     /// A relocation of object `i` bound to a definition in `def`. Only

@@ -1,7 +1,7 @@
 //! Opening and reading the files guardld loads.
 
 use core::ffi::CStr;
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
@@ -55,8 +55,24 @@ pub fn errno_text(e: Errno) -> &'static str {
 /// Open a regular file read-only. O_NONBLOCK keeps a FIFO from hanging us;
 /// the fstat check then rejects it.
 pub fn open(path: &CStr) -> Result<File, OpenError> {
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty())
-        .map_err(OpenError::Errno)?;
+    checked(rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty()))
+}
+
+/// `open` of `name` in the directory `dir` (a descriptor from
+/// `open_dir`): the same file as `dir`'s path joined with `name`, without
+/// walking the directory's path again.
+pub fn open_in(dir: BorrowedFd<'_>, name: &CStr) -> Result<File, OpenError> {
+    checked(rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty()))
+}
+
+/// A directory held for `open_in` (O_PATH: no read permission needed,
+/// and searching it is checked at each open, as a path walk checks it).
+pub fn open_dir(path: &CStr) -> Option<OwnedFd> {
+    rustix::fs::open(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
+}
+
+fn checked(fd: Result<OwnedFd, Errno>) -> Result<File, OpenError> {
+    let fd = fd.map_err(OpenError::Errno)?;
     let st = rustix::fs::fstat(&fd).map_err(OpenError::Errno)?;
     match FileType::from_raw_mode(st.st_mode) {
         FileType::RegularFile => {}
