@@ -335,6 +335,16 @@ impl Symbols {
         Some(&rest[..rest.iter().position(|&b| b == 0)?])
     }
 
+    /// Whether `name(s)` would find the symbol's name: without reading it
+    /// when the string table ends in a NUL (every offset inside it then
+    /// starts a terminated string).
+    pub fn has_name(&self, s: &Sym) -> bool {
+        match self.strtab.last() {
+            Some(0) => (s.st_name as usize) < self.strtab.len(),
+            _ => self.name(s).is_some(),
+        }
+    }
+
     /// Whether symbol `s` is named `name` (compared in place: no strlen of
     /// every candidate on a hash chain).
     pub fn named(&self, s: &Sym, name: &[u8]) -> bool {
@@ -360,6 +370,17 @@ impl Symbols {
             }
         }
         false
+    }
+
+    /// Whether symbols `i` < `j` lie on different chains of this object's
+    /// GNU hash table (then their full hashes, and so their names, differ:
+    /// a chain holds one bucket's symbols, and the table's order keeps a
+    /// chain's symbols together). False when unknown: another kind of
+    /// table, or chains too far apart to look.
+    pub fn on_different_chains(&self, i: usize, j: usize) -> bool {
+        let Hash::Gnu { symoffset, chain, .. } = self.hash else { return false };
+        let (Some(a), Some(b)) = (i.checked_sub(symoffset as usize), j.checked_sub(symoffset as usize)) else { return false };
+        a < b && b - a <= 16 && chain.get(a..b).is_some_and(|run| run.iter().any(|c| c & 1 != 0))
     }
 
     /// The version a reference at index `i` requires (None: unversioned).

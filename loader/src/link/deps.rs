@@ -8,7 +8,6 @@ use super::search::{self, Cache};
 use super::session::Session;
 use crate::error::Bytes;
 use crate::map::Padding;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ffi::CStr;
 
@@ -81,18 +80,50 @@ pub struct Preload {
 /// graph of N objects costs O(N log N) checks, not O(N²).
 #[derive(Default)]
 pub struct Known {
-    by_inode: BTreeMap<(u64, u64), usize>,
-    by_name: BTreeMap<Vec<u8>, usize>,
+    by_inode: Map<(u64, u64), usize>,
+    by_name: Map<Vec<u8>, usize>,
+}
+
+/// A hash map on FNV-1a: its keys are short names and (device, inode)
+/// pairs, and adding or finding an object is then one hash and a probe
+/// (a B-tree compared names along its height, some 0.4 µs an object).
+pub type Map<K, V> = hashbrown::HashMap<K, V, core::hash::BuildHasherDefault<Fnv>>;
+
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl core::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
 }
 
 impl Known {
     pub const fn new() -> Self {
-        Known { by_inode: BTreeMap::new(), by_name: BTreeMap::new() }
+        Known { by_inode: Map::with_hasher(core::hash::BuildHasherDefault::new()), by_name: Map::with_hasher(core::hash::BuildHasherDefault::new()) }
     }
 
     /// An already loaded object known by this soname or load name.
     pub fn find(&self, name: &[u8]) -> Option<usize> {
         self.by_name.get(name).copied()
+    }
+
+    /// Name `name` object `i` too, unless it names one already.
+    pub fn name(&mut self, name: &[u8], i: usize) {
+        if !self.by_name.contains_key(name) {
+            self.by_name.insert(name.to_vec(), i);
+        }
     }
 
     /// Forget an unloaded object.
@@ -106,7 +137,7 @@ impl Known {
             self.by_inode.insert(id, i);
         }
         if let Some(s) = d.soname {
-            self.by_name.entry(s.to_vec()).or_insert(i);
+            self.name(s, i);
         }
     }
 }
@@ -202,9 +233,9 @@ impl Dirs {
 /// joined), through the directory's descriptor when the session holds one.
 fn try_in_dir(reg: &mut Registry, s: &mut Session, dir: &[u8], name: &[u8], path: &[u8], passed: Option<&mut Passed>) -> Result<Option<usize>, ()> {
     let fd = s.dirs.take(dir);
-    let mut n = name.to_vec();
-    n.push(0);
-    let at = fd.as_ref().zip(CStr::from_bytes_with_nul(&n).ok()).map(|(fd, n)| (rustix::fd::AsFd::as_fd(fd), n));
+    // The name, NUL-terminated: the joined path's tail.
+    let n = path.len().checked_sub(name.len() + 1).and_then(|k| CStr::from_bytes_with_nul(&path[k..]).ok());
+    let at = fd.as_ref().zip(n).map(|(fd, n)| (rustix::fd::AsFd::as_fd(fd), n));
     let r = try_path_at(reg, s, path, at, passed);
     s.dirs.put(dir, fd);
     r
@@ -397,36 +428,67 @@ pub fn load_needed(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
             Err(()) => None,
         };
     }
-    if let Some(&i) = reg.known.by_name.get(name) {
+    if let Some(i) = reg.known.find(name) {
         return Some(i);
     }
     // Like glibc, an object also answers to the name it was first loaded by
     // (many libraries have no DT_SONAME).
     let found = search_and_load(reg, s, name, req);
     if let Some(i) = found {
-        reg.known.by_name.entry(name.to_vec()).or_insert(i);
+        reg.known.name(name, i);
     }
     found
 }
 
-fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option<usize>) -> Option<usize> {
-    let mut dirs = match req {
-        Some(r) => search_dirs(reg, r, s.cfg),
-        None => s.cfg.library_path.clone(),
-    };
-    let n_dirs = dirs.len();
-    // The default directories: a glibc program's are its ld.so's
-    // (`system_dirs`), guardld's own programs' guardld's list. An object
-    // with DF_1_NODEFLIB (the requester, else the program) skips them, and
-    // ld.so.cache entries under them, as glibc.
-    let system: Vec<&'static [u8]> = match crate::glibc::system_dirs().filter(|_| s.cfg.glibc_program) {
-        Some(dirs) => dirs.iter().map(|d| d.as_bytes()).collect(),
-        None => search::DEFAULT_DIRS.to_vec(),
-    };
-    let nodeflib = req.or_else(|| reg.program()).is_some_and(|r| reg[r].dyn_.nodeflib);
-    if !nodeflib {
-        dirs.extend(system.iter().map(|d| d.to_vec()));
+/// The directories one requester's names are searched in, in order; a
+/// session keeps the last requester's (a program's hundreds of DT_NEEDED
+/// names would build the same list each).
+pub struct SearchList {
+    req: Option<usize>,
+    /// The requester's directories, then (unless `nodeflib`) the default ones.
+    dirs: Vec<Vec<u8>>,
+    /// How many of `dirs` come before ld.so.cache (the requester's).
+    n_dirs: usize,
+    system: Vec<&'static [u8]>,
+    nodeflib: bool,
+}
+
+impl SearchList {
+    fn new(reg: &Registry, cfg: &LoadConfig, req: Option<usize>) -> SearchList {
+        let mut dirs = match req {
+            Some(r) => search_dirs(reg, r, cfg),
+            None => cfg.library_path.clone(),
+        };
+        let n_dirs = dirs.len();
+        // The default directories: a glibc program's are its ld.so's
+        // (`system_dirs`), guardld's own programs' guardld's list. An
+        // object with DF_1_NODEFLIB (the requester, else the program)
+        // skips them, and ld.so.cache entries under them, as glibc.
+        let system: Vec<&'static [u8]> = match crate::glibc::system_dirs().filter(|_| cfg.glibc_program) {
+            Some(dirs) => dirs.iter().map(|d| d.as_bytes()).collect(),
+            None => search::DEFAULT_DIRS.to_vec(),
+        };
+        let nodeflib = req.or_else(|| reg.program()).is_some_and(|r| reg[r].dyn_.nodeflib);
+        if !nodeflib {
+            dirs.extend(system.iter().map(|d| d.to_vec()));
+        }
+        SearchList { req, dirs, n_dirs, system, nodeflib }
     }
+}
+
+fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option<usize>) -> Option<usize> {
+    let list = match s.search_list.take() {
+        Some(l) if l.req == req => l,
+        _ => SearchList::new(reg, s.cfg, req),
+    };
+    let found = search_list(reg, s, name, req, &list);
+    s.search_list = Some(list);
+    found
+}
+
+fn search_list(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option<usize>, list: &SearchList) -> Option<usize> {
+    let SearchList { dirs, n_dirs, system, nodeflib, .. } = list;
+    let (n_dirs, nodeflib) = (*n_dirs, *nodeflib);
     let mut tried = 0;
     let mut passed = Passed::default();
     // The directories before the default ones, then ld.so.cache, then
@@ -473,7 +535,7 @@ fn search_and_load(reg: &mut Registry, s: &mut Session, name: &[u8], req: Option
     }
     let who = req.map_or(&b"LD_PRELOAD"[..], |r| reg[r].name()).to_vec();
     let mut searched = alloc::string::String::new();
-    for d in &dirs {
+    for d in dirs {
         use core::fmt::Write;
         let _ = write!(searched, " {}", Bytes(d));
     }

@@ -121,6 +121,7 @@ impl SymbolIndex {
             if d.syms.export_bound() > BIG {
                 continue;
             }
+            let (start, end) = (idx.sole_at[pos] as usize, idx.sole_at[pos + 1] as usize);
             for (symidx, sym, hash) in d.syms.exported_rev() {
                 let b = hash as usize & (nb - 1);
                 let next = idx.buckets[b];
@@ -132,16 +133,22 @@ impl SymbolIndex {
                 while e != NONE {
                     let other = &idx.entries[e as usize];
                     e = other.next;
-                    if other.hash != hash {
+                    // A hash shared with a neighbour in this object (names
+                    // ending in consecutive characters share it without
+                    // its low bit) without reading either name.
+                    if other.hash != hash || (other.pos == pos as u32 && d.syms.on_different_chains(symidx, other.sym as usize)) {
                         continue;
                     }
                     let od = &dsos[idx.scope[other.pos as usize]];
                     if od.syms.get(other.sym as usize).is_some_and(|o| d.syms.same_name(sym, &od.syms, o)) {
                         alone = false;
-                        idx.set_sole(other.pos, other.sym, false);
+                        idx.clear_sole(other.pos, other.sym);
                     }
                 }
-                idx.set_sole(pos as u32, symidx as u32, alone);
+                let w = start + symidx / 64;
+                if alone && w < end {
+                    idx.sole[w] |= 1 << (symidx % 64);
+                }
                 idx.buckets[b] = idx.entries.len() as u32;
                 idx.entries.push(Entry { hash, pos: pos as u32, sym: symidx as u32, next });
             }
@@ -149,12 +156,11 @@ impl SymbolIndex {
         idx
     }
 
-    fn set_sole(&mut self, pos: u32, sym: u32, on: bool) {
+    fn clear_sole(&mut self, pos: u32, sym: u32) {
         let (Some(&start), Some(&end)) = (self.sole_at.get(pos as usize), self.sole_at.get(pos as usize + 1)) else { return };
         let w = start as usize + sym as usize / 64;
         if w < end as usize {
-            let bit = 1u64 << (sym % 64);
-            if on { self.sole[w] |= bit } else { self.sole[w] &= !bit }
+            self.sole[w] &= !(1u64 << (sym % 64));
         }
     }
 

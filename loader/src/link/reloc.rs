@@ -184,30 +184,32 @@ fn find(reg: &Registry, local: &[usize], i: usize, symidx: usize, q: Query, errs
     if sym.bind() == STB_LOCAL || (sym.visibility() != STV_DEFAULT && sym.st_shndx != SHN_UNDEF) {
         return Found::Own(sym);
     }
-    let Some(name) = d.syms.name(sym) else {
+    if !d.syms.has_name(sym) {
         errs.report(d.name(), format_args!("symbol {symidx} has a name outside the string table"));
         return Found::Missing;
-    };
+    }
+    // (Checked: the bytes themselves are read only when needed.)
+    let name = || d.syms.name(sym).unwrap_or_default();
     let ver = d.syms.required_version(symidx);
     let q = Query { first: if d.dyn_.symbolic { Some(i) } else { None }, ..q };
     crate::stats::count(&crate::stats::LOOKUPS);
-    crate::debug!(Symbols, "symbol={}; lookup for {}", crate::error::Bytes(name), crate::error::Bytes(d.name()));
+    crate::debug!(Symbols, "symbol={}; lookup for {}", crate::error::Bytes(name()), crate::error::Bytes(d.name()));
     // Its own definition, when no other object defines the name (the
     // index knows): no probe. A unique symbol goes through the process
     // table as any lookup's, so it takes the full path.
     let own = (sym.st_shndx != SHN_UNDEF && !q.deep && !q.skip_main && sym.bind() != STB_GNU_UNIQUE && reg.sole_definition(i, symidx)
         && matches!(d.syms.candidate(symidx, sym, ver.as_ref(), q.plt), Candidate::Accept))
         .then_some(super::lookup::Def { dso: i, sym });
-    match own.or_else(|| reg.lookup_global(name, ver.as_ref(), q, local)) {
+    match own.or_else(|| reg.lookup_global(name(), ver.as_ref(), q, local)) {
         Some(def) => {
             crate::debug!(Bindings, "binding {} to {} `{}'", crate::error::Bytes(d.name()),
-                crate::error::Bytes(reg[def.dso].name()), crate::error::Bytes(name));
+                crate::error::Bytes(reg[def.dso].name()), crate::error::Bytes(name()));
             Found::Def(def)
         }
         None if sym.bind() == STB_WEAK => Found::WeakMissing,
         None if q.lazy => Found::Lazy,
         None => {
-            report_undefined(d.name(), name, ver.as_ref(), errs);
+            report_undefined(d.name(), name(), ver.as_ref(), errs);
             Found::Missing
         }
     }

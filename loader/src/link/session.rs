@@ -62,6 +62,8 @@ pub struct Session<'c> {
     pub noload: bool,
     /// Search directories held open for this session (`deps::Dirs`).
     pub dirs: super::deps::Dirs,
+    /// The last requester's search directories (`deps::SearchList`).
+    pub search_list: Option<super::deps::SearchList>,
 }
 
 /// A session failed; what went wrong is in its `errors`.
@@ -81,7 +83,7 @@ pub struct Linked {
 impl<'c> Session<'c> {
     /// A session whose new objects start at registry slot `first`.
     pub fn new(cfg: &'c LoadConfig, errors: Errors, first: usize, opened: Opened) -> Self {
-        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), lazy: false, opened, foreign: None, bound: Vec::new(), noload: false, dirs: super::deps::Dirs::default() }
+        Session { cfg, errors, first, local: Vec::new(), deepbind: false, deferred: Vec::new(), lazy: false, opened, foreign: None, bound: Vec::new(), noload: false, dirs: super::deps::Dirs::default(), search_list: None }
     }
 
     /// A relocation of object `i` bound to a definition in `def`. Only
