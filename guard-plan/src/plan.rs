@@ -317,8 +317,8 @@ pub(crate) fn plan_with(input: &PlanInput, policy: Policy) -> Result<Plan, PlanE
     }
 
     // Pass 2: the padding ranges and the side each one goes to.
-    let mut padding = Vec::new();
-    let mut padding_side = Vec::new();
+    let mut padding = Vec::with_capacity(placed.len());
+    let mut padding_side = Vec::with_capacity(placed.len());
     // Per segment: padding added before its first mapping / after its last.
     let mut head = alloc::vec![0u64; placed.len()];
     let mut tail = alloc::vec![0u64; placed.len()];
@@ -341,9 +341,10 @@ pub(crate) fn plan_with(input: &PlanInput, policy: Policy) -> Result<Plan, PlanE
     }
 
     // Pass 3: the operations.
-    let mut maps = Vec::new();
-    let mut guards = Vec::new();
-    let mut zeros = Vec::new();
+    // Sized for every segment's file and anonymous mapping, one guard a
+    // gap and two zeroed ranges a segment: no vector grows.
+    let mut maps = Vec::with_capacity(placed.len() * 5);
+    let mut zeros = Vec::with_capacity(placed.len() * 2);
     // Per segment: start of its first mapping and end of its last (its own
     // pages, plus the padding attached to it), for the RELRO decision.
     let mut ext_starts = Vec::with_capacity(placed.len());
@@ -395,9 +396,12 @@ pub(crate) fn plan_with(input: &PlanInput, policy: Policy) -> Result<Plan, PlanE
         ext_starts.push(s.page_start.saturating_sub(h));
         ext_ends.push(own_end.saturating_add(t));
     }
+    // The plan's order: mappings, then guards, then zeroing.
+    let mut ops = maps;
+    let n_maps = ops.len();
     if input.padding == Padding::Guard {
         for (&(addr, len), _) in padding.iter().zip(&padding_side).filter(|(_, side)| **side != PadSide::Unmapped) {
-            guards.push(Op::Guard { addr, len });
+            ops.push(Op::Guard { addr, len });
         }
     }
     // Padding left unmapped (ProtNone mode): each stays a VMA of the
@@ -405,11 +409,8 @@ pub(crate) fn plan_with(input: &PlanInput, policy: Policy) -> Result<Plan, PlanE
     let gaps = padding_side.iter().filter(|&&side| side == PadSide::Unmapped).count();
 
     let relro = plan_relro(input, &placed, &ext_starts, &ext_ends)?;
-    let splits = relro.map_or(0, |r| relro_splits(&maps, r));
-    let predicted_vmas = maps.len().saturating_add(gaps).saturating_add(splits);
-
-    let mut ops = maps;
-    ops.append(&mut guards);
+    let splits = relro.map_or(0, |r| relro_splits(&ops[..n_maps], r));
+    let predicted_vmas = n_maps.saturating_add(gaps).saturating_add(splits);
     ops.append(&mut zeros);
     Ok(Plan { page_size: page, mode: input.padding, span_start, span_len, ops, relro, predicted_vmas, padding, padding_side })
 }
@@ -418,7 +419,7 @@ pub(crate) fn plan_with(input: &PlanInput, policy: Policy) -> Result<Plan, PlanE
 /// ones with their rounded bounds.
 fn check_segments(input: &PlanInput) -> Result<Vec<Placed>, PlanError> {
     let page = input.page_size;
-    let mut placed = Vec::new();
+    let mut placed = Vec::with_capacity(input.segments.len());
     let mut prev_vaddr: Option<u64> = None;
     // End of the previous non-empty segment, for the overlap check.
     let mut prev_end: Option<u64> = None;

@@ -131,7 +131,12 @@ pub fn check_ehdr(bytes: &[u8], file_size: u64, abi_max: u8) -> Result<Ehdr, Hea
 
 /// Parse `phnum` program headers from raw bytes.
 pub fn parse_phdrs(bytes: &[u8], phnum: usize) -> Result<Vec<Phdr>, HeaderError> {
-    (0..phnum).map(|i| pod::read::<Phdr>(bytes, i * pod::PHDR_SIZE).ok_or(HeaderError::PhdrsPastEof)).collect()
+    // Sized once (a collect through Result grows the vector step by step).
+    let mut v = Vec::with_capacity(phnum.min(bytes.len() / pod::PHDR_SIZE));
+    for i in 0..phnum {
+        v.push(pod::read::<Phdr>(bytes, i * pod::PHDR_SIZE).ok_or(HeaderError::PhdrsPastEof)?);
+    }
+    Ok(v)
 }
 
 #[cfg(test)]

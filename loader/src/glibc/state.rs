@@ -850,17 +850,21 @@ fn dynamic_slots(b: &Build, d: &Dso) -> Vec<(usize, u64, i64)> {
     let Some(entries) = d.img.table::<Dyn>(base, count as u64) else { return Vec::new() };
     // Indexed by l_info slot (the build's L_INFO_LEN, 80, fits; a slot
     // past it could not be stored in l_info anyway).
-    let mut last = [None::<(u64, i64)>; 128];
+    // Entry number + 1 (0: none); `count` is at most 4096.
+    let mut last = [0u16; 128];
     for (k, e) in entries.iter().enumerate() {
         if e.d_tag == DT_NULL {
             break;
         }
         if let Some(s) = b.l_info_index(e.d_tag as u64).and_then(|idx| last.get_mut(idx)) {
-            *s = Some((base + 16 * k as u64, e.d_tag));
+            *s = k as u16 + 1;
         }
     }
     let mut out = Vec::with_capacity(32);
-    out.extend(last.iter().enumerate().filter_map(|(idx, s)| s.map(|(vaddr, tag)| (idx, vaddr, tag))));
+    out.extend(last.iter().enumerate().filter(|&(_, &n)| n != 0).map(|(idx, &n)| {
+        let k = n as usize - 1;
+        (idx, base + 16 * k as u64, entries[k].d_tag)
+    }));
     out
 }
 
