@@ -664,7 +664,7 @@ fn big(test: &str, l: Layout) {
     // A program this small resolves by walking the scope (the index does
     // not pay); forced, the index gives the same answers.
     let o = start(Via::Interp, &prog, &[], &cmp_env(&[("GUARDLD_DEBUG", "statistics")]));
-    o.assert_code(0).assert_stderr_contains("(walking the scope)");
+    o.assert_code(0).assert_stderr_contains("(walking the scope)").assert_stderr_contains("from 1 chunk(s)");
     let o = start(Via::Interp, &prog, &[], &cmp_env(&[("GUARDLD_DEBUG", "statistics"), ("GUARDLD_INDEX", "always")]));
     o.assert_code(0).assert_stderr_contains("(through the index)");
     assert_eq!(String::from_utf8_lossy(&o.stdout), big_want(3), "forced index");

@@ -65,4 +65,6 @@ pub fn report(objects: usize) {
     if g(&GLIBC) != 0 {
         crate::eprint!("guardld:   glibc personality (build, globals, tunables, CPU features): {} us ({}%)\n", us(g(&GLIBC)), pct(g(&GLIBC)));
     }
+    let (bytes, chunks) = crate::sys::arena::footprint();
+    crate::eprint!("guardld:   memory: {} KB from {} chunk(s)\n", bytes.div_ceil(1024), chunks);
 }

@@ -12,6 +12,7 @@
 #![allow(unsafe_code)] // the unsafe boundary (lib.rs): The global allocator (mmap'd chunks).
 
 use core::alloc::{GlobalAlloc, Layout};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use super::lock::SpinLock;
 use rustix::mm::{MapFlags, ProtFlags, mmap_anonymous};
 
@@ -82,6 +83,22 @@ fn fresh_chunk(size: usize) -> Option<usize> {
     Some(p)
 }
 
+/// Bytes handed out from chunks (the pages start-up made the kernel
+/// zero) and chunks mapped, for GUARDLD_DEBUG=statistics. Written under
+/// the arena's lock (plain stores, no read-modify-write).
+static BUMPED: AtomicUsize = AtomicUsize::new(0);
+static CHUNKS: AtomicUsize = AtomicUsize::new(0);
+
+fn bumped(bytes: usize, chunks: usize) {
+    BUMPED.store(BUMPED.load(Ordering::Relaxed).wrapping_add(bytes), Ordering::Relaxed);
+    CHUNKS.store(CHUNKS.load(Ordering::Relaxed) + chunks, Ordering::Relaxed);
+}
+
+/// (bytes handed out from chunks, chunks mapped).
+pub fn footprint() -> (usize, usize) {
+    (BUMPED.load(Ordering::Relaxed), CHUNKS.load(Ordering::Relaxed))
+}
+
 // SAFETY: returns unique, aligned, mapped memory or null.
 unsafe impl GlobalAlloc for Arena {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -104,12 +121,14 @@ unsafe impl GlobalAlloc for Arena {
             }
             let start = (s.next + align - 1) & !(align - 1);
             if s.next != 0 && start.checked_add(size).is_some_and(|e| e <= s.end) {
+                bumped(start + size - s.next, 0);
                 s.next = start + size;
                 s.last = start;
                 return start as *mut u8;
             }
             let Some(chunk) = fresh_chunk(CHUNK) else { return core::ptr::null_mut() };
             let start = (chunk + align - 1) & !(align - 1);
+            bumped(start + size - chunk, 1);
             s.next = start + size;
             s.end = chunk + CHUNK;
             s.last = start;
@@ -130,6 +149,7 @@ unsafe impl GlobalAlloc for Arena {
         }
         self.with(|s| {
             if ptr as usize == s.last && s.last != 0 {
+                bumped((s.next - s.last).wrapping_neg(), 0);
                 s.next = s.last;
                 s.last = 0;
                 return;
@@ -154,6 +174,7 @@ unsafe impl GlobalAlloc for Arena {
         let class_bytes = class(new_size.max(1)).map_or(usize::MAX, |c| c.1);
         let grown = self.with(|s| {
             if !own && ptr as usize == s.last && s.last.checked_add(class_bytes).is_some_and(|e| e <= s.end) {
+                bumped((s.last + class_bytes).wrapping_sub(s.next), 0);
                 s.next = s.last + class_bytes;
                 true
             } else {
