@@ -185,11 +185,6 @@ struct Passed {
     errno: Option<rustix::io::Errno>,
 }
 
-/// Open and map one object by path; Ok(None) when the file does not exist
-/// (the search goes on), Err when it exists but is unusable. While
-/// searching (`passed` given) a file for another machine or ELF class, or
-/// one this user may not open, is passed over as glibc's `open_path` does
-/// (a multilib directory on LD_LIBRARY_PATH must not stop the search).
 /// The directories a session searches often, held open: a library found
 /// in one is opened relative to it (`file::open_in`), which spares the
 /// kernel the walk of the directory's own path (0.4 µs an open for a
@@ -241,10 +236,17 @@ fn try_in_dir(reg: &mut Registry, s: &mut Session, dir: &[u8], name: &[u8], path
     r
 }
 
+/// Open and map one object by path; Ok(None) when the file does not exist
+/// (the search goes on), Err when it exists but is unusable. While
+/// searching (`passed` given) a file for another machine or ELF class, or
+/// one this user may not open, is passed over as glibc's `open_path` does
+/// (a multilib directory on LD_LIBRARY_PATH must not stop the search).
 fn try_path(reg: &mut Registry, s: &mut Session, path: &[u8], passed: Option<&mut Passed>) -> Result<Option<usize>, ()> {
     try_path_at(reg, s, path, None, passed)
 }
 
+/// `try_path`, the file opened relative to `at`'s directory (the name)
+/// when given.
 fn try_path_at(reg: &mut Registry, s: &mut Session, path: &[u8], at: Option<(rustix::fd::BorrowedFd<'_>, &CStr)>, passed: Option<&mut Passed>) -> Result<Option<usize>, ()> {
     let Ok(c) = CStr::from_bytes_with_nul(path) else { return Ok(None) };
     use crate::sys::file::OpenError;
