@@ -138,7 +138,7 @@ fn capability_subdirectories_are_searched_as_glibc_does() {
             let want = under(&[GLIBC_LD]);
             let got = under(&[&g, "--glibc", "native"]);
             assert_eq!(want.code(), Some(0), "{case}: glibc's ld.so\n{}", want.describe());
-            assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{case} {}\n{}", p.display(), got.describe());
+            got.assert_same_as(&want, &format!("{case} {}", p.display()));
             println!("{case} {}: {}", p.file_name().unwrap().to_string_lossy(), want.stdout_str().trim());
             picked.insert(want.stdout_str());
         }
@@ -216,7 +216,7 @@ fn empty_library_path_is_no_path() {
     for (path, code) in [("", 127), ("/nonexistent::", 0), (":", 0)] {
         let (want, got) = glibc_and_guardld(&dir, &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path)], &prog, &[]);
         assert_eq!(want.code(), Some(code), "glibc's ld.so, LD_LIBRARY_PATH={path:?}\n{}", want.describe());
-        assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "LD_LIBRARY_PATH={path:?}\n{}", got.describe());
+        got.assert_same_as(&want, &format!("LD_LIBRARY_PATH={path:?}"));
     }
 }
 
@@ -263,7 +263,7 @@ fn search_passes_over_libraries_for_other_machines() {
             let (want, got) = glibc_and_guardld(&dir, &[("LC_ALL", "C"), ("LD_LIBRARY_PATH", path)], prog, &[]);
             let what = format!("{} with LD_LIBRARY_PATH={path}", prog.display());
             assert_eq!(want.code(), Some(code), "glibc's ld.so, {what}\n{}", want.describe());
-            assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{what}\n{}", got.describe());
+            got.assert_same_as(&want, &what);
             if path == "class32" {
                 let stream = |o: &Outcome| if prog == &m { o.stderr_str() } else { o.stdout_str() };
                 assert!(stream(&want).contains("libwc.so: wrong ELF class: ELFCLASS32"), "glibc, {what}\n{}", want.describe());
@@ -291,7 +291,7 @@ fn search_passes_over_libraries_for_other_machines() {
         let want = under(&[GLIBC_LD]);
         let got = under(&[&g, "--glibc", "native"]);
         assert_eq!(want.code(), Some(0), "glibc's ld.so as nobody, {}\n{}", prog.display(), want.describe());
-        assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "as nobody, {}\n{}", prog.display(), got.describe());
+        got.assert_same_as(&want, &format!("as nobody, {}", prog.display()));
     }
 }
 
@@ -488,7 +488,7 @@ fn secure_mode_environment() {
     };
     let (want, got) = (traced(&glibc_prog), traced(&ours_prog));
     assert_eq!((want.stdout_str(), want.code()), (String::new(), Some(5)), "glibc's ld.so, LD_TRACE_LOADED_OBJECTS\n{}", want.describe());
-    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "LD_TRACE_LOADED_OBJECTS\n{}", got.describe());
+    got.assert_same_as(&want, "LD_TRACE_LOADED_OBJECTS");
     for extra in extras {
         let under = |prog: &std::path::Path| {
             let mut c = std::process::Command::new(prog);
@@ -500,7 +500,7 @@ fn secure_mode_environment() {
         let got = under(&ours_prog);
         assert_eq!(want.code(), Some(0), "glibc's ld.so, {extra:?}\n{}", want.describe());
         assert!(want.stdout_str().contains("secure=1") && want.stdout_str().contains("env KEEP_ME=1"), "{}", want.describe());
-        assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{extra:?}\n{}", got.describe());
+        got.assert_same_as(&want, &format!("{extra:?}"));
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -556,7 +556,7 @@ fn default_directories_are_glibcs() {
     for (path, code) in [(d2.as_str(), 127), (d2_libc.as_str(), 0)] {
         let (want, got) = compare(&nodef, path, false);
         assert_eq!(want.code(), Some(code), "glibc's ld.so, nodefaultlib, LD_LIBRARY_PATH={path}\n{}", want.describe());
-        assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "nodefaultlib, LD_LIBRARY_PATH={path}\n{}", got.describe());
+        got.assert_same_as(&want, &format!("nodefaultlib, LD_LIBRARY_PATH={path}"));
     }
     if !is_root("default_directories_are_glibcs (/usr/lib64)") {
         return;
@@ -570,7 +570,7 @@ fn default_directories_are_glibcs() {
         return;
     }
     assert_eq!(want.code(), Some(127), "glibc's ld.so found libx.so in /usr/lib64\n{}", want.describe());
-    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "/usr/lib64\n{}", got.describe());
+    got.assert_same_as(&want, "/usr/lib64");
 }
 
 /// LD_TRACE_LOADED_OBJECTS (ldd's way of running a program) is glibc's
@@ -659,7 +659,7 @@ fn duplicate_variables_last_one_wins() {
     let want = under(&[GLIBC_LD]);
     let got = under(&[&g, "--glibc", "native"]);
     assert_eq!((want.stdout_str(), want.code()), ("preloaded 2\nwhich 2\n".to_string(), Some(0)), "glibc's ld.so\n{}", want.describe());
-    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+    got.assert_same_as(&want, "");
     // LD_DEBUG's entries add up (glibc ORs the masks): a later empty one
     // does not cancel "libs", and the program goes to glibc's ld.so,
     // which prints its search.
@@ -671,7 +671,7 @@ fn duplicate_variables_last_one_wins() {
     let (want, got) = (debug(&[GLIBC_LD]), debug(&[&g, "--glibc", "native"]));
     assert!(want.stderr_str().contains("find library=libx.so"), "glibc's ld.so\n{}", want.describe());
     assert!(got.stderr_str().contains("find library=libx.so"), "{}", got.describe());
-    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+    got.assert_same_as(&want, "");
 }
 
 /// A program linked with -z execstack, given explicitly: the kernel made
@@ -689,7 +689,7 @@ fn executable_stack_program() {
     let got = under(&[&g, "--glibc", "native"], &prog, &[]);
     assert_eq!(want.code(), Some(0), "{}", want.describe());
     assert!(want.stdout_str().contains("stack rwxp"), "{}", want.describe());
-    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+    got.assert_same_as(&want, "");
 }
 
 /// glibc.cpu.hwcaps masks CPU features before the glibc-hwcaps/ level is
@@ -718,7 +718,7 @@ fn hwcaps_tunable_masks_the_isa_level() {
     for mask in ["", "glibc.cpu.hwcaps=-AVX512F", "glibc.cpu.hwcaps=-AVX2", "glibc.cpu.hwcaps=-SSE4_2", "glibc.cpu.hwcaps=-AVX512F,-MOVBE"] {
         let (want, got) = glibc_and_guardld(&dir, &[("LD_LIBRARY_PATH", &lp), ("GLIBC_TUNABLES", mask)], &prog, &[]);
         assert_eq!(want.code(), Some(0), "{mask}: glibc's ld.so\n{}", want.describe());
-        assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{mask}\n{}", got.describe());
+        got.assert_same_as(&want, mask);
         println!("{mask:?}: {}", want.stdout_str().trim());
         picked.insert(want.stdout_str());
     }
@@ -745,7 +745,7 @@ fn static_tls_offsets_are_glibcs() {
     let want = under(&[GLIBC_LD], &prog, &[]);
     let got = under(&[&g, "--glibc", "native"], &prog, &[]);
     assert_eq!(want.code(), Some(0), "{}", want.describe());
-    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+    got.assert_same_as(&want, "");
 }
 
 /// TLS blocks aligned past a page (64 KiB in the program, 8 KiB in a
@@ -763,5 +763,5 @@ fn tls_aligned_past_a_page() {
     gcc(&["-O1".as_ref(), "-pthread".as_ref(), "-o".as_ref(), prog.as_os_str(), src.join("tls_align_main.c").as_os_str()]);
     let (want, got) = glibc_and_guardld(&dir, &[("LC_ALL", "C")], &prog, &[]);
     assert_eq!((want.stdout_str(), want.code()), ("threads 1 main 1 lib 1\n".to_string(), Some(0)), "glibc's ld.so\n{}", want.describe());
-    assert_eq!((got.stdout_str(), got.code()), (want.stdout_str(), want.code()), "{}", got.describe());
+    got.assert_same_as(&want, "");
 }

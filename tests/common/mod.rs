@@ -641,6 +641,14 @@ impl Outcome {
         self
     }
 
+    /// Assert the same stdout and exit status as `oracle` (the same
+    /// program under glibc's ld.so); `what` names the case.
+    #[track_caller]
+    pub fn assert_same_as(&self, oracle: &Outcome, what: &str) -> &Self {
+        assert_eq!((self.stdout_str(), self.code()), (oracle.stdout_str(), oracle.code()), "{what}\n{}", self.describe());
+        self
+    }
+
     #[track_caller]
     pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
         if !self.stderr_str().contains(needle) {
